@@ -1,0 +1,1 @@
+"""SKM: Survei Kepuasan Masyarakat service (PermenPAN-RB 14/2017)."""

@@ -1,0 +1,413 @@
+"""The ``skm`` command line. Output is in English; regulation terms stay as they are."""
+
+import hashlib
+import json
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from app import ikm, services
+from app.config import get_settings
+from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
+from app.errors import AppError
+from app.forms import Form, FormError, load_forms
+from app.models import Channel, CounterCreate, ServiceCreate, UnitCreate
+from app.periods import PERIOD_HELP, PeriodError, parse_period
+from app.sheets import SheetError, read_sheet
+
+cli = typer.Typer(no_args_is_help=True, help="Survei Kepuasan Masyarakat (SKM) service.")
+db_cli = typer.Typer(no_args_is_help=True, help="Database schema and data fixes.")
+unit_cli = typer.Typer(no_args_is_help=True, help="Units (unit pelayanan) and the org tree.")
+service_cli = typer.Typer(no_args_is_help=True, help="Services (jenis layanan) of a unit.")
+counter_cli = typer.Typer(no_args_is_help=True, help="Counters (loket / QR points) of a unit.")
+population_cli = typer.Typer(no_args_is_help=True, help="Service-user population per period.")
+for sub, name in (
+    (db_cli, "db"),
+    (unit_cli, "unit"),
+    (service_cli, "service"),
+    (counter_cli, "counter"),
+    (population_cli, "population"),
+):
+    cli.add_typer(sub, name=name)
+
+Weight = Annotated[
+    str, typer.Option(help="exact (1/k), or a published fixed weight: 0.111, 0.11, 0.071")
+]
+RoundNrr = Annotated[int | None, typer.Option(help="Round each NRR to D decimals first")]
+RoundWeighted = Annotated[int | None, typer.Option(help="Round each NRR tertimbang to D dp")]
+RoundTotal = Annotated[int | None, typer.Option(help="Round the IKM (1..4) to D dp before x25")]
+Table = Annotated[str, typer.Option(help="Grade interval table: 2017 or 2004")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
+
+
+def fail(message: str) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code=1)
+
+
+def _database(ctx: typer.Context) -> Database:
+    # Tests hand in a Database bound to their transaction through ctx.obj.
+    if ctx.obj is None:
+        ctx.obj = Database.from_settings(get_settings())
+    assert isinstance(ctx.obj, Database)
+    return ctx.obj
+
+
+def _method(weight: str, round_nrr: int | None, round_weighted: int | None,
+            round_total: int | None, table: str) -> ikm.Method:  # fmt: skip
+    if weight not in ikm.WEIGHT_CHOICES:
+        raise fail(f"--weight must be one of {', '.join(ikm.WEIGHT_CHOICES)}, got {weight!r}")
+    try:
+        return ikm.Method(weight, round_nrr, round_weighted, round_total, table)  # type: ignore[arg-type]  # checked in __post_init__
+    except ValueError as exc:
+        raise fail(str(exc)) from None
+
+
+def _print_result(result: ikm.IkmResult, heading: str, as_json: bool, extra: dict[str, Any]) -> None:
+    if as_json:
+        typer.echo(json.dumps({**extra, **result.to_dict()}, ensure_ascii=False, indent=2))
+        return
+    typer.echo(heading)
+    typer.echo(f"method: {result.method.label}")
+    typer.echo(f"{'element':<28}{'n':>7}{'sum':>9}{'NRR':>9}{'weighted':>10}{'x25':>8}  mutu")
+    for e in result.elements:
+        nrr = f"{ikm.to_decimal(e.nrr, 3)}" if e.nrr is not None else "-"
+        weighted = f"{ikm.to_decimal(e.weighted, 4)}" if e.weighted is not None else "-"
+        typer.echo(
+            f"{e.code:<28}{e.n:>7}{e.sum:>9}{nrr:>9}{weighted:>10}"
+            f"{e.nik_rounded if e.nik_rounded is not None else '-':>8}  {e.mutu or '-'}"
+        )
+    typer.echo(f"n = {result.n}")
+    if result.ikm is not None:
+        typer.echo(f"IKM = {ikm.to_decimal(result.ikm, 5)}  NIK = {result.nik_rounded}")
+        typer.echo(f"mutu {result.mutu} ({result.kinerja})")
+    if result.ci is not None:
+        typer.echo(f"95% interval of the NIK: {result.ci.low} - {result.ci.high}")
+    if result.sample is not None:
+        s = result.sample
+        typer.echo(f"sample: n={s.n}, N={s.population}, minimum S={s.minimum}: {s.verdict}")
+    for warning in result.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
+
+
+def _load_form(code: str) -> Form:
+    try:
+        forms = load_forms(get_settings().forms_dir)
+    except FormError as exc:
+        raise fail(str(exc)) from None
+    if code not in forms:
+        raise fail(f"unknown form {code!r}; known forms: {', '.join(sorted(forms))}")
+    return forms[code]
+
+
+# --- serve and db ---
+
+
+def _prepare_schema(url: str, is_sqlite: bool) -> None:
+    if is_sqlite:
+        upgrade_schema(url)
+    elif not schema_is_current(url):
+        raise fail("the database schema is not current; run `skm db upgrade` first")
+
+
+@cli.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    demo: Annotated[bool, typer.Option(help="Seed the Kendari demo data if empty")] = False,
+) -> None:
+    """Serve the HTTP API (on SQLite, migrations are applied first)."""
+    import uvicorn
+
+    settings = get_settings()
+    _prepare_schema(settings.database_url, settings.is_sqlite)
+    database = _database(ctx)
+    with database.session(write=True) as session:
+        services.sync_forms(session=session, forms_dir=settings.forms_dir)
+        if demo:
+            from app.demo import seed_demo
+
+            seeded = seed_demo(session=session)
+            typer.echo("demo data seeded" if seeded else "database not empty: demo not seeded")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+
+
+@db_cli.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head) and load the survey forms."""
+    settings = get_settings()
+    upgrade_schema(settings.database_url, revision)
+    with Database.from_settings(settings).session(write=True) as session:
+        added = services.sync_forms(session=session, forms_dir=settings.forms_dir)
+    typer.echo(f"schema upgraded to {revision}; {added} new form version(s)")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
+    """Revert migrations down to REVISION (default: one step; 'base' removes everything)."""
+    downgrade_schema(get_settings().database_url, revision)
+    typer.echo(f"schema downgraded to {revision}")
+
+
+@db_cli.command("check")
+def db_check() -> None:
+    """Exit non-zero when the database is not at the newest migration."""
+    if not schema_is_current(get_settings().database_url):
+        raise fail("the database schema is not current; run `skm db upgrade`")
+    typer.echo("schema is current")
+
+
+@db_cli.command("rebuild-rollups")
+def db_rebuild_rollups(ctx: typer.Context) -> None:
+    """Recompute the per-day IKM rollups from the stored responses."""
+    with _database(ctx).session(write=True) as session:
+        rows = services.rebuild_rollups(session=session)
+    typer.echo(f"rollups rebuilt: {rows} row(s)")
+
+
+# --- organisation ---
+
+
+def _run(ctx: typer.Context, action: Any) -> Any:
+    """Run one use-case in a write session, turning expected failures into clean exits."""
+    try:
+        with _database(ctx).session(write=True) as session:
+            return action(session)
+    except AppError as exc:
+        raise fail(exc.detail) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise fail(f"{field}: {first['msg']}") from None
+
+
+@unit_cli.command("add")
+def unit_add(
+    ctx: typer.Context,
+    code: str,
+    name: str,
+    parent: Annotated[str | None, typer.Option(help="Parent unit code")] = None,
+    tz: Annotated[str, typer.Option(help="WIB, WITA or WIT")] = "WITA",
+    address: Annotated[str | None, typer.Option()] = None,
+) -> None:
+    """Add a unit (a pemda, an OPD or a unit pelayanan) to the organisation tree."""
+
+    def action(session: Session) -> None:
+        data = UnitCreate(code=code, name=name, parent_code=parent, time_zone=tz, address=address)
+        unit = services.create_unit(session=session, data=data)
+        typer.echo(f"unit {unit.code} added ({unit.name}, {unit.time_zone})")
+
+    _run(ctx, action)
+
+
+@unit_cli.command("list")
+def unit_list(ctx: typer.Context) -> None:
+    """Print the organisation tree."""
+
+    def action(session: Session) -> None:
+        for unit, depth in services.unit_tree(session=session):
+            state = "" if unit.active else "  (inactive)"
+            typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{unit.time_zone}]{state}")
+
+    _run(ctx, action)
+
+
+@service_cli.command("add")
+def service_add(ctx: typer.Context, code: str, name: str,
+                unit: Annotated[str, typer.Option(help="Unit code")]) -> None:  # fmt: skip
+    """Add a service (jenis layanan) to a unit."""
+
+    def action(session: Session) -> None:
+        data = ServiceCreate(unit_code=unit, code=code, name=name)
+        service = services.create_service(session=session, data=data)
+        typer.echo(f"service {service.code} added to unit {data.unit_code}")
+
+    _run(ctx, action)
+
+
+@counter_cli.command("add")
+def counter_add(
+    ctx: typer.Context,
+    code: str,
+    name: str,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    service: Annotated[str | None, typer.Option(help="Service code this counter serves")] = None,
+) -> None:
+    """Add a counter (loket) and print its survey URL for the QR code."""
+
+    def action(session: Session) -> None:
+        data = CounterCreate(unit_code=unit, code=code, name=name, service_code=service)
+        counter = services.create_counter(session=session, data=data)
+        base = get_settings().public_base_url.rstrip("/")
+        typer.echo(f"counter {counter.code} added; survey URL: {base}/s/{counter.token}")
+
+    _run(ctx, action)
+
+
+@population_cli.command("set")
+def population_set(
+    ctx: typer.Context,
+    population: int,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    period: Annotated[str, typer.Option(help=PERIOD_HELP)],
+) -> None:
+    """Record the number of service users of a unit in a period (for the sample check)."""
+    parsed = _period(period)
+
+    def action(session: Session) -> None:
+        target = services.get_unit(session=session, code=unit)
+        services.set_population(session=session, unit=target, period=parsed, population=population)
+        minimum = ikm.sample_size(population)
+        typer.echo(f"population of {target.code} in {parsed}: {population} (minimum sample {minimum})")
+
+    _run(ctx, action)
+
+
+def _period(text: str) -> Any:
+    try:
+        return parse_period(text)
+    except PeriodError as exc:
+        raise fail(str(exc)) from None
+
+
+# --- responses and the IKM ---
+
+
+@cli.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    service: Annotated[str | None, typer.Option(help="Service code")] = None,
+    form: Annotated[str, typer.Option(help="Form code")] = services.DEFAULT_FORM,
+    channel: Annotated[str, typer.Option(help="qr, kiosk, paper or api")] = "paper",
+    on_date: Annotated[
+        str | None, typer.Option("--date", help="Date of rows without tanggal (YYYY-MM-DD)")
+    ] = None,
+) -> None:
+    """Import a CSV/XLSX of paper questionnaires: all rows or none; re-importing is a no-op."""
+    if channel not in ("qr", "kiosk", "paper", "api"):
+        raise fail(f"--channel must be qr, kiosk, paper or api, got {channel!r}")
+    try:
+        default_date = date.fromisoformat(on_date) if on_date else datetime.now(UTC).date()
+    except ValueError:
+        raise fail(f"--date {on_date!r} is not a date (YYYY-MM-DD)") from None
+    parsed_form = _load_form(form)
+    try:
+        sheet = read_sheet(file, parsed_form)
+    except SheetError as exc:
+        raise fail(str(exc)) from None
+    # The key derives from the file's bytes and the line: importing a file twice adds nothing.
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
+    undated = sum(1 for row in sheet.rows if row.date is None)
+
+    def action(session: Session) -> None:
+        target = services.get_unit(session=session, code=unit)
+        svc = services.get_service(session=session, unit=target, code=service) if service else None
+        items = []
+        with typer.progressbar(sheet.rows, label="Reading rows") as rows:
+            for row in rows:
+                local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
+                items.append(
+                    services.ResponseIn(
+                        idempotency_key=f"import:{digest}:{row.line}",
+                        submitted_at=local_noon,
+                        answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
+                        suggestion=row.suggestion,
+                        **row.profile,  # type: ignore[arg-type]  # keys are profile field names
+                    )
+                )
+        result = services.record_responses(
+            session=session, unit=target, items=items, channel=channel,  # type: ignore[arg-type]
+            form_code=form, service=svc,
+        )  # fmt: skip
+        if undated:
+            typer.echo(f"{undated} row(s) without tanggal were dated {default_date}")
+        typer.echo(
+            f"imported {result.inserted} response(s) into {target.code}; "
+            f"{result.duplicates} already imported"
+        )
+
+    _run(ctx, action)
+
+
+@cli.command()
+def compute(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    form: Annotated[str, typer.Option(help="Form code")] = services.DEFAULT_FORM,
+    weight: Weight = "exact",
+    round_nrr: RoundNrr = None,
+    round_weighted: RoundWeighted = None,
+    round_total: RoundTotal = None,
+    table: Table = "2017",
+    as_json: AsJson = False,
+) -> None:
+    """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
+    method = _method(weight, round_nrr, round_weighted, round_total, table)
+    parsed_form = _load_form(form)
+    try:
+        sheet = read_sheet(file, parsed_form, strict=False)
+    except SheetError as exc:
+        raise fail(str(exc)) from None
+    for warning in sheet.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    tally = ikm.Tally.of(parsed_form.element_codes, (row.answers for row in sheet.rows))
+    result = ikm.compute(tally, method)
+    _print_result(result, f"{file.name} ({parsed_form.code})", as_json, {"file": str(file)})
+
+
+@cli.command("ikm")
+def ikm_command(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    period: Annotated[str, typer.Option(help=PERIOD_HELP)],
+    service: Annotated[str | None, typer.Option(help="Service code")] = None,
+    counter: Annotated[str | None, typer.Option(help="Counter code")] = None,
+    include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
+    weight: Weight = "exact",
+    round_nrr: RoundNrr = None,
+    round_weighted: RoundWeighted = None,
+    round_total: RoundTotal = None,
+    table: Table = "2017",
+    as_json: AsJson = False,
+) -> None:
+    """The IKM of a unit (optionally with its descendants, a service or a counter) in a period."""
+    method = _method(weight, round_nrr, round_weighted, round_total, table)
+    parsed = _period(period)
+
+    def action(session: Session) -> None:
+        target = services.get_unit(session=session, code=unit)
+        scope = services.Scope(
+            unit=target,
+            period=parsed,
+            include_children=include_children,
+            service=services.get_service(session=session, unit=target, code=service)
+            if service
+            else None,
+            counter=services.get_counter(session=session, unit=target, code=counter)
+            if counter
+            else None,
+        )
+        result = services.scope_ikm(session=session, scope=scope, method=method)
+        extra = {"unit": target.code, "period": parsed.label, "include_children": include_children}
+        _print_result(result, f"{target.name} ({target.code}), {parsed}", as_json, extra)
+
+    _run(ctx, action)
+
+
+@cli.command("sample-size")
+def sample_size(population: int) -> None:
+    """The Krejcie-Morgan minimum number of respondents for a population N."""
+    if population < 1:
+        raise fail(f"population must be at least 1, got {population}")
+    typer.echo(ikm.sample_size(population))
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,41 @@
+"""Settings, read from the environment (prefix ``SKM_``) or a ``.env`` file."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDER_SECRET = "change-me"  # noqa: S105 (a placeholder, refused outside development)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SKM_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///skm.db"
+    forms_dir: Path = REPO_ROOT / "survey_forms"
+    public_base_url: str = "http://127.0.0.1:8000"
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+    sqlite_busy_timeout_ms: int = 10_000
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secret(self) -> "Settings":
+        # A production deployment signs form tokens and hashes client IPs with this key.
+        if (
+            self.environment == "production"
+            and self.secret_key.get_secret_value() == PLACEHOLDER_SECRET
+        ):
+            raise ValueError("SKM_SECRET_KEY must be set to a random value in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,117 @@
+"""Engines and sessions. SQLite is tuned so that an acknowledged write is durable and
+concurrent writers queue instead of failing; PostgreSQL needs nothing special."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlmodel import Session
+
+from app.config import Settings, get_settings
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
+
+WRITE = {"skm_write": True}
+
+
+def create_db_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, **kwargs: Any) -> sa.Engine:
+    if not url.startswith("sqlite"):
+        return sa.create_engine(url, pool_pre_ping=True, **kwargs)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take over transaction control from pysqlite (it would otherwise issue its own
+        # BEGIN lazily and break SAVEPOINTs), then set the durability pragmas.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "synchronous=FULL",
+            "foreign_keys=ON",
+            f"busy_timeout={int(sqlite_busy_timeout_ms)}",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        # A writer takes the write lock up front, so two writers never deadlock on upgrade
+        # from a read lock (SQLITE_BUSY mid-transaction); readers keep a plain deferred BEGIN.
+        write = connection.get_execution_options().get("skm_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """The engine plus the two kinds of session the services use."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._write_engine = engine.execution_options(**WRITE)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        return cls(
+            create_db_engine(
+                settings.database_url, sqlite_busy_timeout_ms=settings.sqlite_busy_timeout_ms
+            )
+        )
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        with Session(self._write_engine if write else self.engine) as session:
+            yield session
+
+    def ping(self) -> None:
+        with self.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+
+
+@lru_cache
+def get_database() -> Database:
+    return Database.from_settings(get_settings())
+
+
+def alembic_config(url: str) -> "AlembicConfig":
+    from alembic.config import Config as AlembicConfig
+
+    import migrations
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    config.attributes["database_url"] = url
+    return config
+
+
+def upgrade_schema(url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def downgrade_schema(url: str, revision: str) -> None:
+    from alembic import command
+
+    command.downgrade(alembic_config(url), revision)
+
+
+def schema_is_current(url: str) -> bool:
+    """Whether the database is at the newest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config(url))
+    engine = create_db_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_heads()
+    finally:
+        engine.dispose()
+    return set(current) == set(script.get_heads())

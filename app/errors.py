@@ -1,0 +1,42 @@
+"""The one family of expected failures. Each has an HTTP status and a stable ``code``; the
+HTTP layer renders ``{"error": code, "detail": ...}`` and the CLI prints ``detail``."""
+
+from typing import Any
+
+
+class AppError(Exception):
+    status: int = 400
+    code: str = "bad_request"
+
+    def __init__(self, detail: str, *, extra: dict[str, Any] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra or {}
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.code, "detail": self.detail, **self.extra}
+
+
+class NotFound(AppError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(AppError):
+    status = 409
+    code = "conflict"
+
+
+class Gone(AppError):
+    status = 410
+    code = "gone"
+
+
+class InvalidInput(AppError):
+    status = 422
+    code = "validation_error"
+
+
+class Unavailable(AppError):
+    status = 503
+    code = "unavailable"

@@ -1,0 +1,265 @@
+"""Tables and their input/output shapes (SQLModel), plus the derived rollup table.
+
+Responses are anonymous: no name, NIK, phone number or IP address is stored with one.
+"""
+
+import secrets
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from pydantic import StringConstraints, field_validator
+from sqlalchemy.engine import Dialect
+from sqlmodel import Field, SQLModel
+
+from app.forms import MAX_ELEMENTS
+
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# WIB, WITA, WIT: the three Indonesian time zones, stored by IANA name.
+TIME_ZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+CHANNELS = ("qr", "kiosk", "paper", "api")
+Channel = Literal["qr", "kiosk", "paper", "api"]
+ANSWER_COLUMNS = tuple(f"a{i}" for i in range(1, MAX_ELEMENTS + 1))
+SUGGESTION_MAX = 2000
+
+Code = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$"),
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every database (SQLite keeps no offset)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime; pass a timezone-aware value")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+def _time_zone(value: str) -> str:
+    zone = TIME_ZONES.get(value.upper(), value)
+    if zone not in TIME_ZONES.values():
+        raise ValueError(f"time zone must be WIB, WITA or WIT ({', '.join(TIME_ZONES.values())})")
+    return zone
+
+
+# --- unit: the organisation tree (pemda -> OPD/dinas -> unit pelayanan, any depth) ---
+
+
+class UnitBase(SQLModel):
+    code: str = Field(max_length=40, unique=True)
+    name: str = Field(max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    time_zone: str = Field(default="Asia/Jakarta", max_length=40)
+
+
+class Unit(UnitBase, table=True):
+    __tablename__ = "unit"
+    id: int | None = Field(default=None, primary_key=True)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+class UnitCreate(SQLModel):
+    code: Code
+    name: Name
+    address: str | None = Field(default=None, max_length=500)
+    time_zone: str = "WITA"
+    parent_code: Code | None = None
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _time_zone(value)
+
+
+class UnitPublic(UnitBase):
+    id: int
+    parent_id: int | None
+    active: bool
+
+
+# --- service (jenis layanan) and counter (loket / QR point) of a unit ---
+
+
+class Service(SQLModel, table=True):
+    __tablename__ = "service"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    code: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    active: bool = True
+
+
+class ServiceCreate(SQLModel):
+    unit_code: Code
+    code: Code
+    name: Name
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
+class Counter(SQLModel, table=True):
+    __tablename__ = "counter"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    service_id: int | None = Field(default=None, foreign_key="service.id")
+    code: str = Field(max_length=40)
+    name: str = Field(max_length=200)
+    # The public survey URL is /s/{token}: unguessable, rotatable, never the id.
+    token: str = Field(default_factory=new_token, max_length=64, unique=True)
+    active: bool = True
+
+
+class CounterCreate(SQLModel):
+    unit_code: Code
+    code: Code
+    name: Name
+    service_code: Code | None = None
+
+
+# --- form_version: an immutable questionnaire definition ---
+
+
+class FormVersion(SQLModel, table=True):
+    __tablename__ = "form_version"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=60, index=True)
+    content_hash: str = Field(max_length=64, unique=True)
+    element_codes: str = Field(max_length=1000)  # comma-separated, in answer-column order
+    definition: dict[str, Any] = Field(sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        return tuple(self.element_codes.split(","))
+
+
+# --- response: one anonymous questionnaire ---
+
+
+def _answer_checks() -> list[sa.CheckConstraint]:
+    return [sa.CheckConstraint(f"{c} BETWEEN 1 AND 4", name=f"{c}_range") for c in ANSWER_COLUMNS]
+
+
+class Response(SQLModel, table=True):
+    __tablename__ = "response"
+    __table_args__ = (
+        sa.CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
+        sa.CheckConstraint("age IS NULL OR age BETWEEN 1 AND 130", name="age_range"),
+        sa.Index("ix_response_unit_id_local_date", "unit_id", "local_date"),
+        *_answer_checks(),
+    )
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID)
+    unit_id: int = Field(foreign_key="unit.id")
+    service_id: int | None = Field(default=None, foreign_key="service.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id", index=True)
+    form_version_id: int = Field(foreign_key="form_version.id")
+    submitted_at: datetime = Field(sa_type=UTCDateTime)
+    local_date: date  # submitted_at's date in the unit's time zone: periods filter on this
+    recorded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    channel: str = Field(max_length=10)
+    # A client-chosen key: the database refuses a second row with it (retries are no-ops).
+    idempotency_key: str = Field(max_length=100, unique=True)
+    flagged: bool = False  # suspected automated or duplicate; excluded from the IKM by default
+    sex: str | None = Field(default=None, max_length=20)
+    age: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    education: str | None = Field(default=None, max_length=20)
+    occupation: str | None = Field(default=None, max_length=20)
+    suggestion: str | None = Field(default=None, max_length=SUGGESTION_MAX)
+    # Answers 1..4 or NULL (blank), in the form version's element order.
+    a1: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a2: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a3: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a4: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a5: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a6: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a7: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a8: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a9: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a10: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a11: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a12: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a13: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    a14: int | None = Field(default=None, sa_type=sa.SmallInteger)
+
+
+# --- population: service users of a unit in a period (for the sample-size check) ---
+
+
+class Population(SQLModel, table=True):
+    __tablename__ = "population"
+    __table_args__ = (
+        sa.UniqueConstraint("unit_id", "period"),
+        sa.CheckConstraint("population > 0", name="positive"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    period: str = Field(max_length=30)  # canonical period label: 2026, 2026-S1, ...
+    population: int
+
+
+# --- response_rollup: per-day sums and counts, kept in the insert's transaction ---
+# Derived data (rebuildable from `response`), so plain Core rather than a domain model. The
+# keys use 0 for "no service/counter" because NULLs are distinct in a primary key.
+
+ROLLUP_KEYS = ("unit_id", "local_date", "service_key", "counter_key", "form_version_id")
+ROLLUP_KEYS_FULL = (*ROLLUP_KEYS, "channel", "flagged")
+ROLLUP_COUNTS = (
+    "responses",
+    *(f"{c}_n" for c in ANSWER_COLUMNS),
+    *(f"{c}_sum" for c in ANSWER_COLUMNS),
+    "complete",
+    "complete_sum",
+    "complete_sumsq",
+)
+
+response_rollup = sa.Table(
+    "response_rollup",
+    SQLModel.metadata,
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("unit.id"), nullable=False),
+    sa.Column("local_date", sa.Date, nullable=False),
+    sa.Column("service_key", sa.Integer, nullable=False),
+    sa.Column("counter_key", sa.Integer, nullable=False),
+    sa.Column("form_version_id", sa.Integer, sa.ForeignKey("form_version.id"), nullable=False),
+    sa.Column("channel", sa.String(10), nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
+    sa.PrimaryKeyConstraint(*ROLLUP_KEYS_FULL),
+)

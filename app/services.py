@@ -1,0 +1,460 @@
+"""Use-cases over a Session: the organisation tree, recording responses, IKM over the database.
+
+Each function that writes owns its commit (one per use-case). Aggregation happens in SQL: the
+rollup table holds per-day sums and counts, kept in the same transaction as the insert.
+"""
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from app import ikm
+from app.errors import Conflict, InvalidInput, NotFound
+from app.forms import Form, load_forms, parse_form
+from app.models import (
+    ANSWER_COLUMNS,
+    ROLLUP_COUNTS,
+    ROLLUP_KEYS_FULL,
+    SUGGESTION_MAX,
+    Channel,
+    Counter,
+    CounterCreate,
+    FormVersion,
+    Population,
+    Response,
+    Service,
+    ServiceCreate,
+    Unit,
+    UnitCreate,
+    response_rollup,
+)
+from app.periods import Period
+
+DEFAULT_FORM = "permenpan-rb-14-2017"
+INSERT_CHUNK = 500
+
+
+def _insert(session: Session, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+# --- forms ---
+
+
+def sync_forms(*, session: Session, forms_dir: Path) -> int:
+    """Store every form file whose content is new as a new form version; returns how many."""
+    added = 0
+    for form in load_forms(forms_dir).values():
+        stmt = (
+            _insert(session, FormVersion)
+            .values(
+                code=form.code,
+                content_hash=form.content_hash(),
+                element_codes=",".join(form.element_codes),
+                definition=form.model_dump(mode="json"),
+                created_at=datetime.now().astimezone(),
+            )
+            .on_conflict_do_nothing(index_elements=["content_hash"])
+        )
+        added += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]  # CursorResult
+    session.commit()
+    return added
+
+
+def current_form(*, session: Session, code: str) -> tuple[FormVersion, Form]:
+    """The newest stored version of a form, and its parsed definition."""
+    version = session.exec(
+        select(FormVersion).where(FormVersion.code == code).order_by(col(FormVersion.id).desc())
+    ).first()
+    if version is None:
+        known = sorted(set(session.exec(select(FormVersion.code)).all()))
+        raise NotFound(f"unknown form {code!r}; known forms: {', '.join(known) or 'none'}")
+    return version, parse_form(version.definition, f"form_version {version.id}")
+
+
+# --- organisation tree ---
+
+
+def get_unit(*, session: Session, code: str) -> Unit:
+    unit = session.exec(select(Unit).where(Unit.code == code.strip().lower())).first()
+    if unit is None:
+        raise NotFound(f"unknown unit code {code!r}")
+    return unit
+
+
+def create_unit(*, session: Session, data: UnitCreate) -> Unit:
+    parent = get_unit(session=session, code=data.parent_code) if data.parent_code else None
+    if session.exec(select(Unit.id).where(Unit.code == data.code)).first() is not None:
+        raise Conflict(f"a unit with code {data.code!r} already exists")
+    unit = Unit(
+        code=data.code,
+        name=data.name,
+        address=data.address,
+        time_zone=data.time_zone,
+        parent_id=parent.id if parent else None,
+    )
+    session.add(unit)
+    session.commit()
+    session.refresh(unit)
+    return unit
+
+
+def unit_tree(*, session: Session) -> list[tuple[Unit, int]]:
+    """Every unit with its depth, parents before children, siblings by code."""
+    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    children: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        children[unit.parent_id].append(unit)
+    ordered: list[tuple[Unit, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for unit in children[parent_id]:
+            ordered.append((unit, depth))
+            walk(unit.id, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+def subtree_ids(unit: Unit) -> sa.CTE:
+    """A recursive CTE of the unit's id and all its descendants' ids."""
+    units = Unit.__table__  # type: ignore[attr-defined]
+    tree = sa.select(sa.literal(unit.id).label("id")).cte("subtree", recursive=True)
+    return tree.union_all(sa.select(units.c.id).where(units.c.parent_id == tree.c.id))
+
+
+def get_service(*, session: Session, unit: Unit, code: str) -> Service:
+    service = session.exec(
+        select(Service).where(Service.unit_id == unit.id, Service.code == code.strip().lower())
+    ).first()
+    if service is None:
+        raise NotFound(f"unit {unit.code!r} has no service {code!r}")
+    return service
+
+
+def get_counter(*, session: Session, unit: Unit, code: str) -> Counter:
+    counter = session.exec(
+        select(Counter).where(Counter.unit_id == unit.id, Counter.code == code.strip().lower())
+    ).first()
+    if counter is None:
+        raise NotFound(f"unit {unit.code!r} has no counter {code!r}")
+    return counter
+
+
+def create_service(*, session: Session, data: ServiceCreate) -> Service:
+    unit = get_unit(session=session, code=data.unit_code)
+    taken = select(Service.id).where(Service.unit_id == unit.id, Service.code == data.code)
+    if session.exec(taken).first() is not None:
+        raise Conflict(f"unit {unit.code!r} already has a service {data.code!r}")
+    service = Service(unit_id=unit.id, code=data.code, name=data.name)  # type: ignore[arg-type]
+    session.add(service)
+    session.commit()
+    session.refresh(service)
+    return service
+
+
+def create_counter(*, session: Session, data: CounterCreate) -> Counter:
+    unit = get_unit(session=session, code=data.unit_code)
+    service = (
+        get_service(session=session, unit=unit, code=data.service_code)
+        if data.service_code
+        else None
+    )
+    taken = select(Counter.id).where(Counter.unit_id == unit.id, Counter.code == data.code)
+    if session.exec(taken).first() is not None:
+        raise Conflict(f"unit {unit.code!r} already has a counter {data.code!r}")
+    counter = Counter(
+        unit_id=unit.id,  # type: ignore[arg-type]
+        service_id=service.id if service else None,
+        code=data.code,
+        name=data.name,
+    )
+    session.add(counter)
+    session.commit()
+    session.refresh(counter)
+    return counter
+
+
+def set_population(*, session: Session, unit: Unit, period: Period, population: int) -> None:
+    if population < 1:
+        raise InvalidInput(f"population must be a positive number, got {population}")
+    stmt = _insert(session, Population).values(
+        unit_id=unit.id, period=period.label, population=population
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["unit_id", "period"], set_={"population": population}
+    )
+    session.execute(stmt)
+    session.commit()
+
+
+def get_population(*, session: Session, unit: Unit, period: Period) -> int | None:
+    return session.exec(
+        select(Population.population).where(
+            Population.unit_id == unit.id, Population.period == period.label
+        )
+    ).first()
+
+
+# --- recording responses ---
+
+
+class ResponseIn(BaseModel):
+    """One questionnaire as a channel delivers it. Answers are keyed by element code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    idempotency_key: str = Field(min_length=1, max_length=100)
+    submitted_at: datetime
+    answers: dict[str, int | None]
+    sex: str | None = None
+    age: int | None = None
+    education: str | None = None
+    occupation: str | None = None
+    suggestion: str | None = Field(default=None, max_length=SUGGESTION_MAX)
+
+    @field_validator("submitted_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("submitted_at needs a time zone offset")
+        return value
+
+
+@dataclass(frozen=True)
+class RecordResult:
+    inserted: int
+    duplicates: int
+
+
+def _response_row(
+    item: ResponseIn, index: int, form: Form, base: dict[str, Any], zone: Any
+) -> dict[str, Any]:
+    where = f"response {index + 1}"
+    unknown = set(item.answers) - set(form.element_codes)
+    if unknown:
+        raise InvalidInput(f"{where}: unknown element(s) {sorted(unknown)} for form {form.code}")
+    row = dict(base)
+    for column, code in zip(ANSWER_COLUMNS, form.element_codes, strict=False):
+        value = item.answers.get(code)
+        if value is not None and not ikm.ANSWER_MIN <= value <= ikm.ANSWER_MAX:
+            raise InvalidInput(f"{where}: answer {value} for {code} is not 1..4")
+        row[column] = value
+    for name in ("sex", "age", "education", "occupation"):
+        value = getattr(item, name)
+        spec = form.profile_field(name)
+        if value is not None and (spec is None or not spec.accepts(value)):
+            raise InvalidInput(f"{where}: {name} {value!r} is not allowed by form {form.code}")
+        row[name] = value
+    row.update(
+        idempotency_key=item.idempotency_key,
+        submitted_at=item.submitted_at,
+        local_date=item.submitted_at.astimezone(zone).date(),
+        suggestion=(item.suggestion or "").strip() or None,
+    )
+    return row
+
+
+def record_responses(
+    *,
+    session: Session,
+    unit: Unit,
+    items: Sequence[ResponseIn],
+    channel: Channel,
+    form_code: str = DEFAULT_FORM,
+    service: Service | None = None,
+    counter: Counter | None = None,
+    flagged: bool = False,
+) -> RecordResult:
+    """Validate and store responses, all or nothing, and add them to the rollups.
+
+    A response whose idempotency key is already stored is skipped (a retry), not an error;
+    the unique index decides, so two workers racing on the same key store it once.
+    """
+    version, form = current_form(session=session, code=form_code)
+    base = {
+        "unit_id": unit.id,
+        "service_id": service.id if service else None,
+        "counter_id": counter.id if counter else None,
+        "form_version_id": version.id,
+        "channel": channel,
+        "flagged": flagged,
+        "recorded_at": datetime.now().astimezone(),
+    }
+    rows = [_response_row(item, i, form, base, unit.zone) for i, item in enumerate(items)]
+    inserted: list[dict[str, Any]] = []
+    table = Response.__table__  # type: ignore[attr-defined]
+    for start in range(0, len(rows), INSERT_CHUNK):
+        chunk = rows[start : start + INSERT_CHUNK]
+        stmt = (
+            _insert(session, table)
+            .values(chunk)
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+            .returning(table.c.idempotency_key)
+        )
+        stored = set(session.execute(stmt).scalars())
+        inserted.extend(r for r in chunk if r["idempotency_key"] in stored)
+    _add_to_rollup(session, inserted, len(form.element_codes))
+    session.commit()
+    return RecordResult(inserted=len(inserted), duplicates=len(rows) - len(inserted))
+
+
+def _add_to_rollup(session: Session, rows: Sequence[dict[str, Any]], k: int) -> None:
+    groups: dict[tuple[Any, ...], dict[str, int]] = {}
+    for row in rows:
+        key = (
+            row["unit_id"],
+            row["local_date"],
+            row["service_id"] or 0,
+            row["counter_id"] or 0,
+            row["form_version_id"],
+            row["channel"],
+            row["flagged"],
+        )
+        counts = groups.setdefault(key, dict.fromkeys(ROLLUP_COUNTS, 0))
+        counts["responses"] += 1
+        answers = [row[c] for c in ANSWER_COLUMNS[:k]]
+        for column, value in zip(ANSWER_COLUMNS, answers, strict=False):
+            if value is not None:
+                counts[f"{column}_n"] += 1
+                counts[f"{column}_sum"] += value
+        if all(v is not None for v in answers):
+            total = sum(answers)
+            counts["complete"] += 1
+            counts["complete_sum"] += total
+            counts["complete_sumsq"] += total * total
+    if not groups:
+        return
+    # Sorted keys: concurrent transactions lock rollup rows in the same order (no deadlock).
+    values = [
+        {**dict(zip(ROLLUP_KEYS_FULL, key, strict=True)), **counts}
+        for key, counts in sorted(groups.items(), key=lambda item: str(item[0]))
+    ]
+    stmt = _insert(session, response_rollup).values(values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(ROLLUP_KEYS_FULL),
+        set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
+    )
+    session.execute(stmt)
+
+
+def rebuild_rollups(*, session: Session) -> int:
+    """Recompute the rollup table from the responses (a data fix); returns its row count."""
+    session.execute(response_rollup.delete())
+    table = Response.__table__  # type: ignore[attr-defined]
+    for version in session.exec(select(FormVersion)).all():
+        columns = [table.c[c] for c in ANSWER_COLUMNS[: len(version.codes)]]
+        complete = sa.and_(*(c.is_not(None) for c in columns))
+        total = sum(columns[1:], columns[0])
+        keys = [
+            table.c.unit_id,
+            table.c.local_date,
+            sa.func.coalesce(table.c.service_id, 0),
+            sa.func.coalesce(table.c.counter_id, 0),
+            table.c.form_version_id,
+            table.c.channel,
+            table.c.flagged,
+        ]
+        aggregates = [
+            sa.func.count(),
+            *(sa.func.count(table.c[c]) for c in ANSWER_COLUMNS),
+            *(sa.func.coalesce(sa.func.sum(table.c[c]), 0) for c in ANSWER_COLUMNS),
+            sa.func.count(sa.case((complete, 1))),
+            sa.func.coalesce(sa.func.sum(sa.case((complete, total))), 0),
+            sa.func.coalesce(sa.func.sum(sa.case((complete, total * total))), 0),
+        ]
+        select_stmt = (
+            sa.select(*keys, *aggregates)
+            .where(table.c.form_version_id == version.id)
+            .group_by(*keys)
+        )
+        session.execute(
+            response_rollup.insert().from_select([*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS], select_stmt)
+        )
+    session.commit()
+    return session.execute(sa.select(sa.func.count()).select_from(response_rollup)).scalar_one()
+
+
+# --- IKM over the database ---
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which responses an IKM covers."""
+
+    unit: Unit
+    period: Period
+    include_children: bool = False
+    service: Service | None = None
+    counter: Counter | None = None
+    include_flagged: bool = False
+
+
+def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
+    """Per-element sums and counts of the scope, from the rollups (one GROUP BY in SQL).
+
+    Versions of a form share element codes and pool; a scope mixing forms with different
+    element sets has no single IKM and is refused. None when there are no responses.
+    """
+    r = response_rollup.c
+    units = (
+        sa.select(subtree_ids(scope.unit).c.id)
+        if scope.include_children
+        else sa.select(sa.literal(scope.unit.id))
+    )
+    conditions = [
+        r.unit_id.in_(units),
+        r.local_date.between(scope.period.start, scope.period.end),
+    ]
+    if scope.service is not None:
+        conditions.append(r.service_key == scope.service.id)
+    if scope.counter is not None:
+        conditions.append(r.counter_key == scope.counter.id)
+    if not scope.include_flagged:
+        conditions.append(r.flagged.is_(False))
+    stmt = (
+        sa.select(r.form_version_id, *(sa.func.sum(r[c]) for c in ROLLUP_COUNTS))
+        .where(*conditions)
+        .group_by(r.form_version_id)
+    )
+    pooled: dict[tuple[str, ...], ikm.Tally] = {}
+    versions = {v.id: v for v in session.exec(select(FormVersion)).all()}
+    for version_id, *sums in session.execute(stmt).all():
+        counts = dict(zip(ROLLUP_COUNTS, (int(s) for s in sums), strict=True))
+        codes = versions[version_id].codes
+        k = len(codes)
+        part = ikm.Tally(
+            codes=codes,
+            responses=counts["responses"],
+            answered=tuple(counts[f"{c}_n"] for c in ANSWER_COLUMNS[:k]),
+            sums=tuple(counts[f"{c}_sum"] for c in ANSWER_COLUMNS[:k]),
+            complete=counts["complete"],
+            complete_sum=counts["complete_sum"],
+            complete_sumsq=counts["complete_sumsq"],
+        )
+        pooled[codes] = pooled[codes] + part if codes in pooled else part
+    if len(pooled) > 1:
+        raise Conflict(
+            "the responses in this scope were answered on forms with different elements; "
+            "compute each period or unit separately"
+        )
+    return next(iter(pooled.values()), None)
+
+
+def scope_ikm(*, session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmResult:
+    """The IKM of a scope, with sample adequacy against the unit's population for the period."""
+    found = tally(session=session, scope=scope)
+    if found is None:
+        _, form = current_form(session=session, code=DEFAULT_FORM)
+        found = ikm.Tally(codes=form.element_codes)
+    population = get_population(session=session, unit=scope.unit, period=scope.period)
+    return ikm.compute(found, method, population)
