@@ -1,0 +1,115 @@
+"""Fixtures: one migrated database per test run (SQLite, or PostgreSQL when
+SKM_TEST_DATABASE_URL points at a server), and one rolled-back transaction per test."""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from app import services
+from app.cli import cli
+from app.config import REPO_ROOT
+from app.db import Database, create_db_engine, upgrade_schema
+from app.main import create_app
+
+PG_URL = os.environ.get("SKM_TEST_DATABASE_URL")
+FORMS_DIR = REPO_ROOT / "survey_forms"
+
+
+@contextmanager
+def fresh_database(tmp_dir: Path) -> Iterator[str]:
+    """A new empty database: a file on SQLite, a uniquely named database on PostgreSQL."""
+    if not PG_URL:
+        yield f"sqlite:///{tmp_dir / f'skm-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"skm_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        upgrade_schema(url)
+        engine = create_db_engine(url)
+        with Session(engine) as session:
+            services.sync_forms(session=session, forms_dir=FORMS_DIR)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(scope="session")
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    engine = create_db_engine(db_url)
+    yield engine
+    engine.dispose()
+
+
+class TransactionDatabase(Database):
+    """Every session joins the test's outer transaction; commits become savepoints."""
+
+    def __init__(self, engine: sa.Engine, connection: sa.Connection) -> None:
+        super().__init__(engine)
+        self.connection = connection
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        with Session(bind=self.connection, join_transaction_mode="create_savepoint") as session:
+            yield session
+
+
+@pytest.fixture
+def database(engine: sa.Engine) -> Iterator[TransactionDatabase]:
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            yield TransactionDatabase(engine, connection)
+        finally:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session(database: TransactionDatabase) -> Iterator[Session]:
+    with database.session() as session:
+        yield session
+
+
+@pytest.fixture
+async def client(database: TransactionDatabase) -> AsyncIterator[httpx.AsyncClient]:
+    from app.db import get_database
+
+    app = create_app()
+    app.dependency_overrides[get_database] = lambda: database
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield client
+
+
+class Cli:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str) -> tuple[int, str]:
+        result = self.runner.invoke(cli, list(args), obj=self.database)
+        return result.exit_code, result.output
+
+
+@pytest.fixture
+def run_cli(database: TransactionDatabase) -> Cli:
+    return Cli(database)

@@ -1,0 +1,202 @@
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import Workbook
+from sqlmodel import Session, func, select
+
+from app.config import REPO_ROOT, get_settings
+from app.models import Response
+from tests.conftest import Cli
+from tests.factories import make_unit
+
+SEKADAU = REPO_ROOT.parent / "shared" / "domain" / "sekadau-2019-s1-49.csv"
+HEADER = "no,U1,U2,U3,U4,U5,U6,U7,U8,U9,jenis_kelamin,usia,tanggal,saran\n"
+
+
+def _count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Response)).one()
+
+
+@pytest.mark.parametrize(
+    ("weight", "nik"), [("exact", 78.74), ("0.111", 78.66), ("0.11", 77.95)]
+)
+def test_compute_sekadau_reproduces_published_figures(
+    run_cli: Cli, weight: str, nik: float
+) -> None:
+    code, output = run_cli("compute", str(SEKADAU), "--weight", weight, "--json")
+    assert code == 0, output
+    result = json.loads(output)
+    assert result["nik_rounded"] == nik
+    assert (result["mutu"], result["kinerja"], result["n"]) == ("B", "Baik", 49)
+    assert [e["sum"] for e in result["elements"]] == [138, 139, 150, 177, 159, 163, 161, 143, 159]
+    assert {"ikm", "nik", "method"} <= result.keys()
+    assert set(result["elements"][0]) >= {"code", "n", "sum", "nrr", "weighted"}
+
+
+def test_compute_text_output_shows_nik_and_grade(run_cli: Cli) -> None:
+    code, output = run_cli("compute", str(SEKADAU))
+    assert code == 0
+    assert "NIK = 78.74" in output
+    assert "mutu B (Baik)" in output
+    assert "method: weight exact 1/k, interval table 2017" in output
+
+
+def test_compute_all_fours_is_exactly_100(run_cli: Cli, tmp_path: Path) -> None:
+    sheet = tmp_path / "perfect.csv"
+    sheet.write_text("U1,U2,U3,U4,U5,U6,U7,U8,U9\n" + "4,4,4,4,4,4,4,4,4\n" * 7)
+    code, output = run_cli("compute", str(sheet))
+    assert code == 0
+    assert "NIK = 100.00" in output
+    assert "mutu A (Sangat baik)" in output
+
+
+def test_compute_bad_weight_exits_nonzero(run_cli: Cli) -> None:
+    code, output = run_cli("compute", str(SEKADAU), "--weight", "0.5")
+    assert code == 1
+    assert "--weight must be one of exact, 0.111, 0.11, 0.071" in output
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"), [(100, "80"), (500, "217"), (1000, "278"), (10000, "370"), (1000000, "384")]
+)
+def test_sample_size_matches_regulation_table(run_cli: Cli, n: int, expected: str) -> None:
+    assert run_cli("sample-size", str(n)) == (0, expected + "\n")
+
+
+def test_sample_size_zero_exits_nonzero(run_cli: Cli) -> None:
+    code, output = run_cli("sample-size", "0")
+    assert code == 1
+    assert "population must be at least 1" in output
+
+
+def test_import_then_reimport_is_a_noop(run_cli: Cli, session: Session, tmp_path: Path) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "paper.csv"
+    sheet.write_text(
+        HEADER
+        + "1,4,3,3,4,3,3,4,3,4,L,34,2026-02-03,Antrean terlalu lama\n"
+        + "2,3,3,,4,3,3,4,3,4,P,,03/02/2026,\n"
+    )
+    before = _count(session)
+    assert run_cli("import", str(sheet), "--unit", unit.code)[0] == 0
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert code == 0
+    assert "imported 0 response(s)" in output and "2 already imported" in output
+    assert _count(session) == before + 2
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", "2026-Q1", "--json")
+    assert code == 0, output
+    result = json.loads(output)
+    assert result["n"] == 2
+    assert result["elements"][2]["n"] == 1  # the blank stays blank, never scored 0
+
+
+@pytest.mark.parametrize(
+    ("row", "message"),
+    [
+        ("5,3,3,4,3,3,4,3,4,L,34,2026-02-03,", "line 3: persyaratan: '5' is not an answer 1..4"),
+        ("4,3,3,4,3,3,4,3,4,L,tiga,2026-02-03,", "line 3: age: age 'tiga' is not a whole number"),
+        ("4,3,3,4,3,3,4,3,4,X,34,2026-02-03,", "line 3: sex: sex 'X' is not one of L, P"),
+        ("4,3,3,4,3,3,4,3,4,L,34,kemarin,", "line 3: date: tanggal 'kemarin' is not a date"),
+    ],
+)
+def test_import_bad_row_reports_line_and_writes_nothing(
+    run_cli: Cli, session: Session, tmp_path: Path, row: str, message: str
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text(HEADER + "1,4,3,3,4,3,3,4,3,4,L,34,2026-02-03,\n" + f"2,{row}\n")
+    before = _count(session)
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert code == 1
+    assert message in output
+    assert _count(session) == before
+
+
+def test_import_unknown_unit_exits_nonzero(run_cli: Cli, session: Session, tmp_path: Path) -> None:
+    sheet = tmp_path / "ok.csv"
+    sheet.write_text(HEADER + "1,4,3,3,4,3,3,4,3,4,L,34,2026-02-03,\n")
+    before = _count(session)
+    code, output = run_cli("import", str(sheet), "--unit", "no-such-unit")
+    assert code == 1
+    assert "unknown unit code 'no-such-unit'" in output
+    assert _count(session) == before
+
+
+def test_import_xlsx_with_element_codes_and_letters(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    codes = ["persyaratan", "prosedur", "waktu", "biaya", "produk",
+             "kompetensi", "perilaku", "sarana", "pengaduan"]  # fmt: skip
+    sheet.append([*codes, "Tanggal"])
+    sheet.append(["d", 4, 4, 4, 4, 4, 4, 1, 4, "2026-05-05"])
+    path = tmp_path / "paper.xlsx"
+    workbook.save(path)
+    assert run_cli("import", str(path), "--unit", unit.code)[0] == 0
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", "2026-05", "--json")
+    elements = {e["code"]: e["sum"] for e in json.loads(output)["elements"]}
+    assert (elements["sarana"], elements["pengaduan"], elements["persyaratan"]) == (1, 4, 4)
+
+
+def test_import_unknown_column_is_refused(run_cli: Cli, session: Session, tmp_path: Path) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "names.csv"
+    sheet.write_text("U1,U2,U3,U4,U5,U6,U7,U8,U9,nama\n4,4,4,4,4,4,4,4,4,Budi\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert code == 1
+    assert "unknown column 'nama'" in output
+
+
+def test_malformed_form_file_gives_clear_message(
+    run_cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "permenpan-rb-14-2017.yaml").write_text("code: permenpan-rb-14-2017\ntitle: 3\n")
+    monkeypatch.setenv("SKM_FORMS_DIR", str(forms))
+    get_settings.cache_clear()
+    try:
+        code, output = run_cli("compute", str(SEKADAU))
+    finally:
+        get_settings.cache_clear()
+    assert code == 1
+    assert "permenpan-rb-14-2017.yaml: title: Input should be a valid dictionary" in output
+
+
+def test_unit_add_and_list(run_cli: Cli) -> None:
+    assert run_cli("unit", "add", "pemda-x", "Pemerintah Kabupaten X", "--tz", "WIT")[0] == 0
+    code, output = run_cli("unit", "add", "opd-y", "Dinas Y", "--parent", "pemda-x")
+    assert (code, output) == (0, "unit opd-y added (Dinas Y, Asia/Makassar)\n")
+    code, output = run_cli("unit", "list")
+    assert "pemda-x  Pemerintah Kabupaten X  [Asia/Jayapura]\n  opd-y  Dinas Y" in output
+
+
+def test_unit_add_bad_time_zone_exits_nonzero(run_cli: Cli) -> None:
+    code, output = run_cli("unit", "add", "z", "Z", "--tz", "UTC")
+    assert code == 1
+    assert "time zone must be WIB, WITA or WIT" in output
+
+
+def test_counter_add_prints_survey_url(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    assert run_cli("service", "add", "ktp", "KTP-el", "--unit", unit.code)[0] == 0
+    code, output = run_cli("counter", "add", "loket-1", "Loket 1", "--unit", unit.code,
+                           "--service", "ktp")  # fmt: skip
+    assert code == 0
+    assert "survey URL: http://127.0.0.1:8000/s/" in output
+    code, output = run_cli("counter", "add", "loket-1", "Loket 1", "--unit", unit.code)
+    assert code == 1
+    assert "already has a counter 'loket-1'" in output
+
+
+def test_ikm_with_population_and_bad_period(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    code, output = run_cli("population", "set", "1000", "--unit", unit.code, "--period", "2026")
+    assert (code, "minimum sample 278" in output) == (0, True)
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", "2026-Q5")
+    assert code == 1
+    assert "invalid period '2026-Q5'" in output
