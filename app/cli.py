@@ -15,7 +15,7 @@ from app.config import get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
 from app.forms import Form, FormError, load_forms
-from app.models import Channel, CounterCreate, ServiceCreate, UnitCreate
+from app.models import CounterCreate, ServiceCreate, UnitCreate
 from app.periods import PERIOD_HELP, PeriodError, parse_period
 from app.sheets import SheetError, read_sheet
 
@@ -57,8 +57,13 @@ def _database(ctx: typer.Context) -> Database:
     return ctx.obj
 
 
-def _method(weight: str, round_nrr: int | None, round_weighted: int | None,
-            round_total: int | None, table: str) -> ikm.Method:  # fmt: skip
+def _method(
+    weight: str,
+    round_nrr: int | None,
+    round_weighted: int | None,
+    round_total: int | None,
+    table: str,
+) -> ikm.Method:
     if weight not in ikm.WEIGHT_CHOICES:
         raise fail(f"--weight must be one of {', '.join(ikm.WEIGHT_CHOICES)}, got {weight!r}")
     try:
@@ -67,7 +72,9 @@ def _method(weight: str, round_nrr: int | None, round_weighted: int | None,
         raise fail(str(exc)) from None
 
 
-def _print_result(result: ikm.IkmResult, heading: str, as_json: bool, extra: dict[str, Any]) -> None:
+def _print_result(
+    result: ikm.IkmResult, heading: str, as_json: bool, extra: dict[str, Any]
+) -> None:
     if as_json:
         typer.echo(json.dumps({**extra, **result.to_dict()}, ensure_ascii=False, indent=2))
         return
@@ -219,8 +226,9 @@ def unit_list(ctx: typer.Context) -> None:
 
 
 @service_cli.command("add")
-def service_add(ctx: typer.Context, code: str, name: str,
-                unit: Annotated[str, typer.Option(help="Unit code")]) -> None:  # fmt: skip
+def service_add(
+    ctx: typer.Context, code: str, name: str, unit: Annotated[str, typer.Option(help="Unit code")]
+) -> None:
     """Add a service (jenis layanan) to a unit."""
 
     def action(session: Session) -> None:
@@ -264,7 +272,9 @@ def population_set(
         target = services.get_unit(session=session, code=unit)
         services.set_population(session=session, unit=target, period=parsed, population=population)
         minimum = ikm.sample_size(population)
-        typer.echo(f"population of {target.code} in {parsed}: {population} (minimum sample {minimum})")
+        typer.echo(
+            f"population of {target.code} in {parsed}: {population} (minimum sample {minimum})"
+        )
 
     _run(ctx, action)
 
@@ -320,13 +330,17 @@ def import_file(
                         submitted_at=local_noon,
                         answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
                         suggestion=row.suggestion,
-                        **row.profile,  # type: ignore[arg-type]  # keys are profile field names
+                        **row.profile,
                     )
                 )
         result = services.record_responses(
-            session=session, unit=target, items=items, channel=channel,  # type: ignore[arg-type]
-            form_code=form, service=svc,
-        )  # fmt: skip
+            session=session,
+            unit=target,
+            items=items,
+            channel=channel,  # type: ignore[arg-type]
+            form_code=form,
+            service=svc,
+        )
         if undated:
             typer.echo(f"{undated} row(s) without tanggal were dated {default_date}")
         typer.echo(

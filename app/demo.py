@@ -33,7 +33,7 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
     """Seed the demo organisation when the database has no unit; returns whether it did."""
     if session.exec(select(Unit.id)).first() is not None:
         return False
-    rng = random.Random(2026)
+    rng = random.Random(2026)  # noqa: S311 (demo data, not security)
     for code, name, parent in UNITS:
         data = UnitCreate(code=code, name=name, parent_code=parent, time_zone="WITA")
         services.create_unit(session=session, data=data)
@@ -48,19 +48,25 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
             counter = services.create_counter(
                 session=session,
                 data=CounterCreate(
-                    unit_code=unit_code, code=f"loket-{number}", name=f"Loket {number}",
+                    unit_code=unit_code,
+                    code=f"loket-{number}",
+                    name=f"Loket {number}",
                     service_code=code,
                 ),
-            )  # fmt: skip
+            )
             count = responses_per_unit // len(unit_services)
             items = [
                 _response(rng, codes, f"demo:{unit_code}:{code}:{i}", now, QUALITY[unit_code])
                 for i in range(count)
             ]
             services.record_responses(
-                session=session, unit=unit, items=items, channel="qr", service=service,
+                session=session,
+                unit=unit,
+                items=items,
+                channel="qr",
+                service=service,
                 counter=counter,
-            )  # fmt: skip
+            )
     return True
 
 

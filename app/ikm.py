@@ -368,7 +368,9 @@ def compute(
         weighted = _maybe_round(nrr * weight, method.round_weighted)
         element_nik = to_decimal(nrr * NIK_FACTOR)
         elements.append(
-            ElementResult(code, n_i, s_i, nrr, weighted, element_nik, grade(element_nik, method.table))
+            ElementResult(
+                code, n_i, s_i, nrr, weighted, element_nik, grade(element_nik, method.table)
+            )
         )
 
     sample = None

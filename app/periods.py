@@ -14,7 +14,7 @@ from typing import Literal
 
 PeriodKind = Literal["year", "semester", "quarter", "month", "range"]
 PERIOD_HELP = "2026, 2026-S1, 2026-Q3, 2026-05 or 2026-01-01..2026-03-31"
-_FORMS = (
+_FORMS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     ("year", re.compile(r"^(\d{4})$")),
     ("semester", re.compile(r"^(\d{4})-S([12])$", re.IGNORECASE)),
     ("quarter", re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)),

@@ -381,7 +381,8 @@ def rebuild_rollups(*, session: Session) -> int:
             response_rollup.insert().from_select([*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS], select_stmt)
         )
     session.commit()
-    return session.execute(sa.select(sa.func.count()).select_from(response_rollup)).scalar_one()
+    count = session.execute(sa.select(sa.func.count()).select_from(response_rollup)).scalar_one()
+    return int(count)
 
 
 # --- IKM over the database ---
@@ -411,7 +412,7 @@ def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
         if scope.include_children
         else sa.select(sa.literal(scope.unit.id))
     )
-    conditions = [
+    conditions: list[sa.ColumnElement[bool]] = [
         r.unit_id.in_(units),
         r.local_date.between(scope.period.start, scope.period.end),
     ]

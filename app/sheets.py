@@ -122,14 +122,14 @@ def _map_columns(
         name = _normalise(raw)
         if not name or name in IGNORED:
             continue
-        target = by_name.get(name)
-        if target is None:
+        found = by_name.get(name)
+        if found is None:
             message = f"line 1: unknown column {raw!r}"
             (problems if strict else warnings).append(message + ("" if strict else "; ignored"))
-        elif target in columns.values():
-            problems.append(f"line 1: column {raw!r} repeats {target.removeprefix('profile:')}")
+        elif found in columns.values():
+            problems.append(f"line 1: column {raw!r} repeats {found.removeprefix('profile:')}")
         else:
-            columns[index] = target
+            columns[index] = found
     missing = [code for code in codes if code not in columns.values()]
     if missing:
         problems.append(
@@ -184,7 +184,7 @@ def _parse_date(value: Any) -> date:
     text = str(value).strip()
     for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
         try:
-            return datetime.strptime(text, pattern).date()  # noqa: DTZ007 (a calendar date)
+            return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
     raise ValueError(f"tanggal {value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")

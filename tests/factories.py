@@ -9,15 +9,23 @@ from app import services
 from app.models import Unit, UnitCreate
 
 CODES = (
-    "persyaratan", "prosedur", "waktu", "biaya", "produk",
-    "kompetensi", "perilaku", "pengaduan", "sarana",
-)  # fmt: skip
+    "persyaratan",
+    "prosedur",
+    "waktu",
+    "biaya",
+    "produk",
+    "kompetensi",
+    "perilaku",
+    "pengaduan",
+    "sarana",
+)
 
 
 def make_unit(session: Session, *, parent: Unit | None = None, tz: str = "WITA") -> Unit:
     code = f"u-{uuid.uuid4().hex[:10]}"
-    data = UnitCreate(code=code, name=f"Unit {code}", time_zone=tz,
-                      parent_code=parent.code if parent else None)  # fmt: skip
+    data = UnitCreate(
+        code=code, name=f"Unit {code}", time_zone=tz, parent_code=parent.code if parent else None
+    )
     return services.create_unit(session=session, data=data)
 
 

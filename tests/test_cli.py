@@ -10,7 +10,8 @@ from app.models import Response
 from tests.conftest import Cli
 from tests.factories import make_unit
 
-SEKADAU = REPO_ROOT.parent / "shared" / "domain" / "sekadau-2019-s1-49.csv"
+# A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
+SEKADAU = REPO_ROOT / "tests" / "data" / "sekadau-2019-s1-49.csv"
 HEADER = "no,U1,U2,U3,U4,U5,U6,U7,U8,U9,jenis_kelamin,usia,tanggal,saran\n"
 
 
@@ -18,9 +19,7 @@ def _count(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Response)).one()
 
 
-@pytest.mark.parametrize(
-    ("weight", "nik"), [("exact", 78.74), ("0.111", 78.66), ("0.11", 77.95)]
-)
+@pytest.mark.parametrize(("weight", "nik"), [("exact", 78.74), ("0.111", 78.66), ("0.11", 77.95)])
 def test_compute_sekadau_reproduces_published_figures(
     run_cli: Cli, weight: str, nik: float
 ) -> None:
@@ -130,14 +129,24 @@ def test_import_xlsx_with_element_codes_and_letters(
     workbook = Workbook()
     sheet = workbook.active
     assert sheet is not None
-    codes = ["persyaratan", "prosedur", "waktu", "biaya", "produk",
-             "kompetensi", "perilaku", "sarana", "pengaduan"]  # fmt: skip
+    codes = [
+        "persyaratan",
+        "prosedur",
+        "waktu",
+        "biaya",
+        "produk",
+        "kompetensi",
+        "perilaku",
+        "sarana",
+        "pengaduan",
+    ]
     sheet.append([*codes, "Tanggal"])
     sheet.append(["d", 4, 4, 4, 4, 4, 4, 1, 4, "2026-05-05"])
     path = tmp_path / "paper.xlsx"
     workbook.save(path)
     assert run_cli("import", str(path), "--unit", unit.code)[0] == 0
     code, output = run_cli("ikm", "--unit", unit.code, "--period", "2026-05", "--json")
+    assert code == 0, output
     elements = {e["code"]: e["sum"] for e in json.loads(output)["elements"]}
     assert (elements["sarana"], elements["pengaduan"], elements["persyaratan"]) == (1, 4, 4)
 
@@ -184,8 +193,9 @@ def test_unit_add_bad_time_zone_exits_nonzero(run_cli: Cli) -> None:
 def test_counter_add_prints_survey_url(run_cli: Cli, session: Session) -> None:
     unit = make_unit(session)
     assert run_cli("service", "add", "ktp", "KTP-el", "--unit", unit.code)[0] == 0
-    code, output = run_cli("counter", "add", "loket-1", "Loket 1", "--unit", unit.code,
-                           "--service", "ktp")  # fmt: skip
+    code, output = run_cli(
+        "counter", "add", "loket-1", "Loket 1", "--unit", unit.code, "--service", "ktp"
+    )
     assert code == 0
     assert "survey URL: http://127.0.0.1:8000/s/" in output
     code, output = run_cli("counter", "add", "loket-1", "Loket 1", "--unit", unit.code)

@@ -3,7 +3,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command
 
-from app.db import alembic_config, create_db_engine, downgrade_schema, schema_is_current, upgrade_schema
+from app.db import (
+    alembic_config,
+    create_db_engine,
+    downgrade_schema,
+    schema_is_current,
+    upgrade_schema,
+)
 from tests.conftest import fresh_database
 
 
@@ -20,8 +26,15 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
         assert not schema_is_current(url)
         upgrade_schema(url)
         assert schema_is_current(url)
-        expected = {"unit", "service", "counter", "form_version", "response", "population",
-                    "response_rollup"}  # fmt: skip
+        expected = {
+            "unit",
+            "service",
+            "counter",
+            "form_version",
+            "response",
+            "population",
+            "response_rollup",
+        }
         assert _tables(url) == expected
         command.check(alembic_config(url))  # raises when the models drift from the migrations
         downgrade_schema(url, "base")

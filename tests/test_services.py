@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from app import ikm, services
 from app.errors import Conflict, InvalidInput, NotFound
@@ -90,11 +90,11 @@ def test_record_responses_unknown_element_rejected(session: Session) -> None:
 
 def test_response_answer_check_constraint_enforced_by_database(session: Session) -> None:
     unit = make_unit(session)
-    services.record_responses(session=session, unit=unit, items=[response((4,) * 9, JAN)],
-                              channel="api")  # fmt: skip
-    with pytest.raises(sa.exc.IntegrityError):
-        with session.begin_nested():
-            session.execute(sa.update(Response).where(Response.unit_id == unit.id).values(a1=5))
+    services.record_responses(
+        session=session, unit=unit, items=[response((4,) * 9, JAN)], channel="api"
+    )
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.execute(sa.update(Response).where(col(Response.unit_id) == unit.id).values(a1=5))
 
 
 def test_period_uses_the_unit_time_zone(session: Session) -> None:
@@ -102,8 +102,9 @@ def test_period_uses_the_unit_time_zone(session: Session) -> None:
     when = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
     wib, wita = make_unit(session, tz="WIB"), make_unit(session, tz="WITA")
     for unit in (wib, wita):
-        services.record_responses(session=session, unit=unit, items=[response((4,) * 9, when)],
-                                  channel="qr")  # fmt: skip
+        services.record_responses(
+            session=session, unit=unit, items=[response((4,) * 9, when)], channel="qr"
+        )
     s1, s2 = parse_period("2026-S1"), parse_period("2026-S2")
     assert services.tally(session=session, scope=services.Scope(unit=wib, period=s1)) is not None
     assert services.tally(session=session, scope=services.Scope(unit=wib, period=s2)) is None
@@ -114,10 +115,12 @@ def test_period_uses_the_unit_time_zone(session: Session) -> None:
 def test_scope_ikm_pools_children_by_sums_not_averages(session: Session) -> None:
     root = make_unit(session)
     big, small = make_unit(session, parent=root), make_unit(session, parent=root)
-    services.record_responses(session=session, unit=big, channel="qr",
-                              items=[response((4,) * 9, JAN) for _ in range(3)])  # fmt: skip
-    services.record_responses(session=session, unit=small, channel="qr",
-                              items=[response((1,) * 9, JAN)])  # fmt: skip
+    services.record_responses(
+        session=session, unit=big, channel="qr", items=[response((4,) * 9, JAN) for _ in range(3)]
+    )
+    services.record_responses(
+        session=session, unit=small, channel="qr", items=[response((1,) * 9, JAN)]
+    )
     scope = services.Scope(unit=root, period=parse_period("2026"), include_children=True)
     result = services.scope_ikm(session=session, scope=scope, method=ikm.Method())
     # (3 x 4 + 1 x 1) / 4 = 3.25 -> 81.25; averaging the two units' IKMs would give 62.50.
@@ -132,10 +135,12 @@ def test_scope_ikm_filters_service_and_counter(session: Session) -> None:
     ktp = services.create_service(
         session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP-el")
     )
-    services.record_responses(session=session, unit=unit, channel="qr", service=ktp,
-                              items=[response((4,) * 9, JAN)])  # fmt: skip
-    services.record_responses(session=session, unit=unit, channel="qr",
-                              items=[response((2,) * 9, JAN)])  # fmt: skip
+    services.record_responses(
+        session=session, unit=unit, channel="qr", service=ktp, items=[response((4,) * 9, JAN)]
+    )
+    services.record_responses(
+        session=session, unit=unit, channel="qr", items=[response((2,) * 9, JAN)]
+    )
     period = parse_period("2026-Q1")
     by_service = services.Scope(unit=unit, period=period, service=ktp)
     assert services.scope_ikm(session=session, scope=by_service, method=ikm.Method()).n == 1
@@ -147,25 +152,38 @@ def test_scope_ikm_reports_sample_adequacy(session: Session) -> None:
     unit = make_unit(session)
     period = parse_period("2026")
     services.set_population(session=session, unit=unit, period=period, population=100)
-    services.record_responses(session=session, unit=unit, channel="paper",
-                              items=[response((3,) * 9, JAN) for _ in range(5)])  # fmt: skip
+    services.record_responses(
+        session=session,
+        unit=unit,
+        channel="paper",
+        items=[response((3,) * 9, JAN) for _ in range(5)],
+    )
     result = services.scope_ikm(
         session=session, scope=services.Scope(unit=unit, period=period), method=ikm.Method()
     )
     assert result.sample is not None
-    assert (result.sample.minimum, result.sample.n, result.sample.verdict) == (80, 5, "belum memenuhi")
+    assert (result.sample.minimum, result.sample.n, result.sample.verdict) == (
+        80,
+        5,
+        "belum memenuhi",
+    )
 
 
 def test_tally_mixed_element_sets_conflict(session: Session) -> None:
     unit = make_unit(session)
-    services.record_responses(session=session, unit=unit, channel="paper",
-                              items=[response((3,) * 9, JAN)])  # fmt: skip
-    legacy = services.ResponseIn(idempotency_key="legacy-1", submitted_at=JAN,
-                                 answers={"prosedur": 3, "keamanan": 4})  # fmt: skip
-    services.record_responses(session=session, unit=unit, channel="paper", items=[legacy],
-                              form_code="kepmenpan-25-2004")  # fmt: skip
+    services.record_responses(
+        session=session, unit=unit, channel="paper", items=[response((3,) * 9, JAN)]
+    )
+    legacy = services.ResponseIn(
+        idempotency_key="legacy-1", submitted_at=JAN, answers={"prosedur": 3, "keamanan": 4}
+    )
+    services.record_responses(
+        session=session, unit=unit, channel="paper", items=[legacy], form_code="kepmenpan-25-2004"
+    )
     with pytest.raises(Conflict, match="different elements"):
-        services.tally(session=session, scope=services.Scope(unit=unit, period=parse_period("2026")))
+        services.tally(
+            session=session, scope=services.Scope(unit=unit, period=parse_period("2026"))
+        )
 
 
 def test_current_form_unknown_code_not_found(session: Session) -> None:
@@ -186,7 +204,9 @@ rows_strategy = st.lists(
 )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=rows_strategy, period_text=st.sampled_from(["2026", "2026-S1", "2026-Q2", "2026-03"]))
 def test_sql_tally_equals_pure_tally(
     session: Session, data: list[tuple[tuple[int | None, ...], int, int]], period_text: str
@@ -200,8 +220,9 @@ def test_sql_tally_equals_pure_tally(
     for answers, day, which in data:
         unit = (root, child)[which]
         when = start + timedelta(days=day, hours=random.Random(day).randint(0, 23))
-        services.record_responses(session=session, unit=unit, channel="qr",
-                                  items=[response(answers, when)])  # fmt: skip
+        services.record_responses(
+            session=session, unit=unit, channel="qr", items=[response(answers, when)]
+        )
         if period.start <= when.astimezone(unit.zone).date() <= period.end:
             expected.append(answers)
     scope = services.Scope(unit=root, period=period, include_children=True)
@@ -219,10 +240,12 @@ def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> Non
     units = [make_unit(session, tz=tz) for tz in ("WIB", "WITA", "WIT")]
     for unit in units:
         items = [
-            response(tuple(rng.choice([None, 1, 2, 3, 4]) for _ in CODES),
-                     JAN + timedelta(hours=rng.randint(0, 2000)))
+            response(
+                tuple(rng.choice([None, 1, 2, 3, 4]) for _ in CODES),
+                JAN + timedelta(hours=rng.randint(0, 2000)),
+            )
             for _ in range(30)
-        ]  # fmt: skip
+        ]
         services.record_responses(session=session, unit=unit, items=items, channel="kiosk")
     before = _rollup_rows(session)
     services.rebuild_rollups(session=session)
