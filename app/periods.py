@@ -80,7 +80,7 @@ def _calendar_period(kind: PeriodKind, year: int, index: int) -> Period:
         return Period(kind, f"{year:04d}", date(year, 1, 1), date(year, 12, 31))
     size, tag = {"semester": (6, "S"), "quarter": (3, "Q"), "month": (1, "")}[kind]
     if not 1 <= index <= 12 // size:
-        raise ValueError(f"month must be 01..12, got {index:02d}")
+        raise ValueError(f"{kind} must be 1..{12 // size}, got {index}")
     first = (index - 1) * size + 1
     last = first + size - 1
     label = f"{year:04d}-{tag}{index}" if tag else f"{year:04d}-{index:02d}"
@@ -91,7 +91,7 @@ def _calendar_period(kind: PeriodKind, year: int, index: int) -> Period:
 
 def _range(start: date, end: date) -> Period:
     if end < start:
-        raise PeriodError(f"invalid period: {end} is before {start}")
+        raise ValueError(f"{end} is before {start}")
     if (end - start).days >= MAX_RANGE_DAYS:
-        raise PeriodError(f"invalid period: a range may span at most {MAX_RANGE_DAYS} days")
+        raise ValueError(f"a range may span at most {MAX_RANGE_DAYS} days")
     return Period("range", f"{start.isoformat()}..{end.isoformat()}", start, end)

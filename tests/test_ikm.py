@@ -27,7 +27,14 @@ from app.ikm import (
     to_decimal,
 )
 
-SEKADAU_CSV = Path(__file__).resolve().parents[2] / "shared/domain/sekadau-2019-s1-49.csv"
+# The worked example of SKM.md section 6; tests/data holds a copy for checkouts without it.
+_SEKADAU_NAME = "sekadau-2019-s1-49.csv"
+_SEKADAU_LOCAL = Path(__file__).resolve().parent / "data" / _SEKADAU_NAME
+SEKADAU_CSV = (
+    _SEKADAU_LOCAL
+    if _SEKADAU_LOCAL.exists()
+    else Path(__file__).resolve().parents[2] / "shared/domain" / _SEKADAU_NAME
+)
 SEKADAU_CODES = tuple(f"U{i}" for i in range(1, 10))
 NINE = (
     "persyaratan",
@@ -550,9 +557,13 @@ def test_compute_low_n_warns() -> None:
     assert compute(Tally.of(NINE, [(4,) * 9] * 30)).warnings == ()
 
 
+def _one_element(value: int, count: int) -> list[Row]:
+    return [(value,)] * count
+
+
 def test_compute_ci_large_n_uses_normal_quantile() -> None:
     # one element, weight 1: the row totals are the answers; 100 twos and 100 fours.
-    rows: list[Row] = [(2,)] * 100 + [(4,)] * 100
+    rows = _one_element(2, 100) + _one_element(4, 100)
     result = compute(Tally.of(("a",), rows))
     assert result.nik == 75
     half = 1.96 * 25 * math.sqrt(Fraction(200, 199) / 200)
@@ -563,23 +574,25 @@ def test_compute_ci_large_n_uses_normal_quantile() -> None:
 
 
 def test_compute_ci_121_responses_uses_t_120() -> None:
-    rows: list[Row] = [(2,)] * 60 + [(4,)] * 60 + [(3,)]
+    rows = _one_element(2, 60) + _one_element(4, 60) + _one_element(3, 1)
     result = compute(Tally.of(("a",), rows))
     variance = Fraction(120, 120)
     half = 1.980 * 25 * math.sqrt(variance / 121)
     assert result.ci is not None
     assert result.ci.low == to_decimal(Fraction(75 - half))
     assert result.ci.high == to_decimal(Fraction(75 + half))
+    assert (result.ci.low, result.ci.high) == (Decimal("70.50"), Decimal("79.50"))
 
 
 def test_compute_ci_small_n_uses_t_table_between_rows() -> None:
     # 35 responses: df 34 lies between 30 and 40; the 30-df value 2.042 is used.
-    rows: list[Row] = [(2,)] * 17 + [(4,)] * 17 + [(3,)]
+    rows = _one_element(2, 17) + _one_element(4, 17) + _one_element(3, 1)
     result = compute(Tally.of(("a",), rows))
     half = 2.042 * 25 * math.sqrt(Fraction(34, 34) / 35)
     assert result.ci is not None
     assert result.ci.low == to_decimal(Fraction(75 - half))
     assert result.ci.high == to_decimal(Fraction(75 + half))
+    assert (result.ci.low, result.ci.high) == (Decimal("66.37"), Decimal("83.63"))
 
 
 def test_compute_finite_population_correction_narrows_interval() -> None:

@@ -1,0 +1,134 @@
+"""Tests of app.periods: parsing period labels and stepping back to the previous period."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from app.periods import MAX_RANGE_DAYS, Period, PeriodError, parse_period, shift
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "label", "start", "end"),
+    [
+        ("2026", "year", "2026", date(2026, 1, 1), date(2026, 12, 31)),
+        ("2026-S1", "semester", "2026-S1", date(2026, 1, 1), date(2026, 6, 30)),
+        ("2026-s2", "semester", "2026-S2", date(2026, 7, 1), date(2026, 12, 31)),
+        ("2026-Q1", "quarter", "2026-Q1", date(2026, 1, 1), date(2026, 3, 31)),
+        ("2026-Q3", "quarter", "2026-Q3", date(2026, 7, 1), date(2026, 9, 30)),
+        ("2026-q4", "quarter", "2026-Q4", date(2026, 10, 1), date(2026, 12, 31)),
+        ("2026-05", "month", "2026-05", date(2026, 5, 1), date(2026, 5, 31)),
+        ("2026-12", "month", "2026-12", date(2026, 12, 1), date(2026, 12, 31)),
+        ("2024-02", "month", "2024-02", date(2024, 2, 1), date(2024, 2, 29)),
+        ("2026-02", "month", "2026-02", date(2026, 2, 1), date(2026, 2, 28)),
+        (
+            "2026-01-01..2026-03-31",
+            "range",
+            "2026-01-01..2026-03-31",
+            date(2026, 1, 1),
+            date(2026, 3, 31),
+        ),
+        (
+            "2026-05-17..2026-05-17",
+            "range",
+            "2026-05-17..2026-05-17",
+            date(2026, 5, 17),
+            date(2026, 5, 17),
+        ),
+        ("  2026-S1 ", "semester", "2026-S1", date(2026, 1, 1), date(2026, 6, 30)),
+    ],
+)
+def test_parse_period_valid_forms(text: str, kind: str, label: str, start: date, end: date) -> None:
+    period = parse_period(text)
+    assert period.kind == kind
+    assert period.label == label
+    assert period.start == start
+    assert period.end == end
+    assert str(period) == label
+
+
+def test_parse_period_leap_february_ends_on_29() -> None:
+    assert parse_period("2024-02").end == date(2024, 2, 29)
+    assert parse_period("2100-02").end == date(2100, 2, 28)
+    assert parse_period("2000-02").end == date(2000, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("2026-13", "month must be 1..12, got 13"),
+        ("2026-00", "month must be 1..12, got 0"),
+        ("2026-Q5", "expected 2026, 2026-S1, 2026-Q3, 2026-05 or 2026-01-01..2026-03-31"),
+        ("2026-S3", "expected 2026, 2026-S1"),
+        ("garbage", "expected 2026, 2026-S1"),
+        ("", "expected 2026, 2026-S1"),
+        ("26", "expected 2026"),
+        ("0000", "year 0 is out of range"),
+        ("2026-02-30..2026-03-01", "day is out of range for month"),
+        ("2026-03-31..2026-01-01", "2026-01-01 is before 2026-03-31"),
+        ("2026-01-01..2029-12-31", f"a range may span at most {MAX_RANGE_DAYS} days"),
+    ],
+)
+def test_parse_period_invalid_raises_period_error(text: str, message: str) -> None:
+    with pytest.raises(PeriodError, match=message) as info:
+        parse_period(text)
+    assert repr(text) in str(info.value)
+
+
+def test_parse_period_range_at_max_length_accepted() -> None:
+    start = date(2026, 1, 1)
+    end = start + timedelta(days=MAX_RANGE_DAYS - 1)
+    period = parse_period(f"{start.isoformat()}..{end.isoformat()}")
+    assert (period.end - period.start).days == MAX_RANGE_DAYS - 1
+    with pytest.raises(PeriodError, match="at most"):
+        parse_period(f"{start.isoformat()}..{(end + timedelta(days=1)).isoformat()}")
+
+
+def test_period_error_is_value_error() -> None:
+    assert issubclass(PeriodError, ValueError)
+
+
+@pytest.mark.parametrize(
+    ("text", "previous"),
+    [
+        ("2026", "2025"),
+        ("2026-S1", "2025-S2"),
+        ("2026-S2", "2026-S1"),
+        ("2026-Q1", "2025-Q4"),
+        ("2026-Q3", "2026-Q2"),
+        ("2026-01", "2025-12"),
+        ("2026-05", "2026-04"),
+        ("2024-03", "2024-02"),
+        ("2026-01-01..2026-03-31", "2025-10-03..2025-12-31"),
+        ("2026-05-17..2026-05-17", "2026-05-16..2026-05-16"),
+    ],
+)
+def test_previous_returns_same_kind_just_before(text: str, previous: str) -> None:
+    period = parse_period(text)
+    before = period.previous()
+    assert before == parse_period(previous)
+    assert before.kind == period.kind
+    assert before.end + timedelta(days=1) == period.start
+
+
+def test_previous_range_has_same_length() -> None:
+    period = parse_period("2026-01-01..2026-03-31")
+    before = period.previous()
+    assert before.end - before.start == period.end - period.start
+    assert before.label == "2025-10-03..2025-12-31"
+
+
+def test_shift_moves_forward_and_back() -> None:
+    q4 = parse_period("2025-Q4")
+    assert shift(q4, 1) == parse_period("2026-Q1")
+    assert shift(q4, -4) == parse_period("2024-Q4")
+    assert shift(parse_period("2026-12"), 1).label == "2027-01"
+    assert shift(parse_period("2026-S2"), 3).label == "2028-S1"
+    assert shift(parse_period("2026"), 0) == parse_period("2026")
+
+
+def test_period_is_frozen_value() -> None:
+    period = Period("year", "2026", date(2026, 1, 1), date(2026, 12, 31))
+    assert period == parse_period("2026")
+    assert hash(period) == hash(parse_period("2026"))
