@@ -26,27 +26,12 @@ from app.ikm import (
     sample_size,
     to_decimal,
 )
+from tests.factories import CODES
 
-# The worked example of SKM.md section 6; tests/data holds a copy for checkouts without it.
-_SEKADAU_NAME = "sekadau-2019-s1-49.csv"
-_SEKADAU_LOCAL = Path(__file__).resolve().parent / "data" / _SEKADAU_NAME
-SEKADAU_CSV = (
-    _SEKADAU_LOCAL
-    if _SEKADAU_LOCAL.exists()
-    else Path(__file__).resolve().parents[2] / "shared/domain" / _SEKADAU_NAME
-)
+# The worked example of SKM.md section 6 (a copy of ../shared/domain/sekadau-2019-s1-49.csv).
+SEKADAU_CSV = Path(__file__).resolve().parent / "data" / "sekadau-2019-s1-49.csv"
 SEKADAU_CODES = tuple(f"U{i}" for i in range(1, 10))
-NINE = (
-    "persyaratan",
-    "prosedur",
-    "waktu",
-    "biaya",
-    "produk",
-    "kompetensi",
-    "perilaku",
-    "pengaduan",
-    "sarana",
-)
+NINE = CODES
 
 Row = tuple[int | None, ...]
 
