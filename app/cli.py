@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import ikm, services
+from app import ikm, qr, services
 from app.config import get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
@@ -254,6 +254,94 @@ def counter_add(
         counter = services.create_counter(session=session, data=data)
         base = get_settings().public_base_url.rstrip("/")
         typer.echo(f"counter {counter.code} added; survey URL: {base}/s/{counter.token}")
+
+    _run(ctx, action)
+
+
+def _counter_action(ctx: typer.Context, unit: str, code: str, change: Any) -> None:
+    def action(session: Session) -> None:
+        target = services.get_unit(session=session, code=unit)
+        counter = change(session, services.get_counter(session=session, unit=target, code=code))
+        base = get_settings().public_base_url
+        state = "open" if counter.active else "closed"
+        typer.echo(
+            f"counter {counter.code} is {state}; survey URL: {qr.survey_url(base, counter.token)}"
+        )
+
+    _run(ctx, action)
+
+
+@counter_cli.command("deactivate")
+def counter_deactivate(
+    ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
+) -> None:
+    """Close a counter's survey (its page then says the survey is closed)."""
+    _counter_action(
+        ctx,
+        unit,
+        code,
+        lambda session, counter: services.set_counter_active(
+            session=session, counter=counter, active=False
+        ),
+    )
+
+
+@counter_cli.command("activate")
+def counter_activate(
+    ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
+) -> None:
+    """Reopen a counter's survey."""
+    _counter_action(
+        ctx,
+        unit,
+        code,
+        lambda session, counter: services.set_counter_active(
+            session=session, counter=counter, active=True
+        ),
+    )
+
+
+@counter_cli.command("rotate")
+def counter_rotate(
+    ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
+) -> None:
+    """Give a counter a new survey URL; codes printed with the old one stop working."""
+    _counter_action(
+        ctx,
+        unit,
+        code,
+        lambda session, counter: services.rotate_counter_token(session=session, counter=counter),
+    )
+
+
+@cli.command("qr")
+def qr_command(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+    counter: Annotated[str | None, typer.Option(help="Counter code (png/svg need one)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf (posters)")] = "pdf",
+) -> None:
+    """Write a counter's QR code (PNG/SVG) or the A5 posters of a unit's counters (PDF)."""
+    if fmt not in ("png", "svg", "pdf"):
+        raise fail(f"--format must be png, svg or pdf, got {fmt!r}")
+    if fmt != "pdf" and counter is None:
+        raise fail(f"--format {fmt} draws one code: name it with --counter")
+
+    def action(session: Session) -> None:
+        target = services.get_unit(session=session, code=unit)
+        chosen = (
+            services.get_counter(session=session, unit=target, code=counter) if counter else None
+        )
+        found = services.posters(
+            session=session, unit=target, counter=chosen, base_url=get_settings().public_base_url
+        )
+        if fmt == "pdf":
+            data = qr.posters_pdf(found)
+        else:
+            data = (qr.qr_png if fmt == "png" else qr.qr_svg)(found[0].url)
+        output.write_bytes(data)
+        typer.echo(f"wrote {output} ({len(found)} counter(s), {len(data)} bytes)")
 
     _run(ctx, action)
 

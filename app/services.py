@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from app import ikm
+from app import ikm, qr
 from app.errors import Conflict, InvalidInput, NotFound
 from app.forms import Form, load_forms, parse_form
 from app.models import (
@@ -34,6 +34,7 @@ from app.models import (
     ServiceCreate,
     Unit,
     UnitCreate,
+    new_token,
     response_rollup,
 )
 from app.periods import Period
@@ -459,3 +460,52 @@ def scope_ikm(*, session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmR
         found = ikm.Tally(codes=form.element_codes)
     population = get_population(session=session, unit=scope.unit, period=scope.period)
     return ikm.compute(found, method, population)
+
+
+# --- counters: QR codes and posters ---
+
+
+def set_counter_active(*, session: Session, counter: Counter, active: bool) -> Counter:
+    """Open or close a counter's survey; a closed counter's page answers 410."""
+    counter.active = active
+    session.add(counter)
+    session.commit()
+    session.refresh(counter)
+    return counter
+
+
+def rotate_counter_token(*, session: Session, counter: Counter) -> Counter:
+    """Give a counter a new public token: printed codes with the old one stop working."""
+    counter.token = new_token()
+    session.add(counter)
+    session.commit()
+    session.refresh(counter)
+    return counter
+
+
+def posters(
+    *, session: Session, unit: Unit, base_url: str, counter: Counter | None = None
+) -> list[qr.Poster]:
+    """Poster data for one counter or every active counter of a unit, by counter code."""
+    if counter is not None:
+        chosen = [counter]
+    else:
+        chosen = list(
+            session.exec(
+                select(Counter)
+                .where(Counter.unit_id == unit.id, col(Counter.active).is_(True))
+                .order_by(Counter.code)
+            ).all()
+        )
+    if not chosen:
+        raise NotFound(f"unit {unit.code!r} has no active counter")
+    names = {s.id: s.name for s in session.exec(select(Service).where(Service.unit_id == unit.id))}
+    return [
+        qr.Poster(
+            unit_name=unit.name,
+            counter_name=c.name,
+            service_name=names.get(c.service_id) if c.service_id else None,
+            url=qr.survey_url(base_url, c.token),
+        )
+        for c in chosen
+    ]

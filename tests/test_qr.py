@@ -1,0 +1,152 @@
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from app import qr, services
+from app.models import CounterCreate, ServiceCreate
+from tests.conftest import Cli
+from tests.factories import make_unit
+
+
+def _tool(name: str) -> str:
+    """The path of a system tool; outside CI a missing one skips with the install hint."""
+    found = shutil.which(name)
+    if found is None:
+        message = f"{name} is missing: apt-get install zbar-tools poppler-utils"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def _decode(image: Path) -> str:
+    """Decode with a real QR decoder (zbar), as a phone camera would."""
+    result = subprocess.run(
+        [_tool("zbarimg"), "--quiet", "--raw", str(image)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def _pdf_text(pdf: Path) -> str:
+    text = subprocess.run(
+        [_tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    return " ".join(text.split())  # wrapped lines joined, as a reader sees them
+
+
+def _unit_with_counters(session: Session) -> tuple[str, list[str]]:
+    unit = make_unit(session)
+    services.create_service(
+        session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP-el")
+    )
+    tokens = []
+    for number, service in ((1, "ktp"), (2, None)):
+        data = CounterCreate(
+            unit_code=unit.code,
+            code=f"loket-{number}",
+            name=f"Loket {number}",
+            service_code=service,
+        )
+        tokens.append(services.create_counter(session=session, data=data).token)
+    return unit.code, tokens
+
+
+def test_qr_png_decodes_to_the_survey_url(run_cli: Cli, session: Session, tmp_path: Path) -> None:
+    unit, tokens = _unit_with_counters(session)
+    image = tmp_path / "loket.png"
+    code, output = run_cli(
+        "qr", "--unit", unit, "--counter", "loket-1", "--format", "png", "-o", str(image)
+    )
+    assert code == 0, output
+    assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _decode(image) == f"http://127.0.0.1:8000/s/{tokens[0]}"
+
+
+def test_qr_svg_is_an_svg_document() -> None:
+    svg = qr.qr_svg("http://127.0.0.1:8000/s/abc")
+    assert b"<svg" in svg[:200]
+    assert b"<path" in svg
+
+
+def test_posters_pdf_holds_every_counter_and_a_decodable_code(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit, tokens = _unit_with_counters(session)
+    pdf = tmp_path / "posters.pdf"
+    code, output = run_cli("qr", "--unit", unit, "--format", "pdf", "-o", str(pdf))
+    assert code == 0, output
+    assert "2 counter(s)" in output
+    assert pdf.stat().st_size < 200_000
+    text = _pdf_text(pdf)
+    assert f"Unit {unit}" in text
+    assert "Loket 1 - KTP-el" in text
+    assert qr.INSTRUCTION in text
+    for token in tokens:
+        assert f"http://127.0.0.1:8000/s/{token}" in text
+    subprocess.run(
+        [
+            _tool("pdftoppm"),
+            "-r",
+            "150",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-png",
+            str(pdf),
+            str(tmp_path / "page"),
+        ],
+        check=True,
+    )
+    (page,) = tmp_path.glob("page*.png")
+    assert _decode(page) == f"http://127.0.0.1:8000/s/{tokens[0]}"
+
+
+def test_rotate_changes_the_url_and_deactivate_leaves_it_off_posters(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit, tokens = _unit_with_counters(session)
+    code, output = run_cli("counter", "rotate", "loket-1", "--unit", unit)
+    assert code == 0
+    assert tokens[0] not in output and "counter loket-1 is open" in output
+    code, output = run_cli("counter", "deactivate", "loket-2", "--unit", unit)
+    assert (code, "counter loket-2 is closed" in output) == (0, True)
+    pdf = tmp_path / "open.pdf"
+    assert run_cli("qr", "--unit", unit, "-o", str(pdf))[0] == 0
+    text = _pdf_text(pdf)
+    assert "Loket 1" in text and "Loket 2" not in text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "png"], "--format png draws one code: name it with --counter"),
+        (["--format", "gif"], "--format must be png, svg or pdf"),
+        (["--counter", "loket-9", "--format", "svg"], "has no counter 'loket-9'"),
+    ],
+)
+def test_qr_bad_arguments_exit_nonzero(
+    run_cli: Cli, session: Session, tmp_path: Path, args: list[str], message: str
+) -> None:
+    unit, _ = _unit_with_counters(session)
+    target = tmp_path / "out"
+    code, output = run_cli("qr", "--unit", unit, "-o", str(target), *args)
+    assert code == 1
+    assert message in output
+    assert not target.exists()
+
+
+def test_posters_for_unit_without_counters_is_not_found(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    code, output = run_cli("qr", "--unit", unit.code, "-o", str(tmp_path / "x.pdf"))
+    assert code == 1
+    assert "has no active counter" in output
