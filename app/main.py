@@ -75,4 +75,7 @@ def create_app() -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    from app.web import router as web_router
+
+    app.include_router(web_router)
     return app

@@ -1,0 +1,200 @@
+"""The citizen survey behind a counter's QR code: loading the page, checking and storing a
+submission. No personal data is kept: the one-time form token is random, not derived from
+the person or the device.
+"""
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlmodel import Session, col, select
+
+from app import services
+from app.errors import AppError, Gone, NotFound
+from app.forms import Form
+from app.models import SUGGESTION_MAX, Counter, Service, Unit
+
+HONEYPOT = "website"  # a field people never see; bots fill it in
+
+
+class SurveyRejected(AppError):
+    """A submission that is refused; the page is shown again with ``errors`` per field."""
+
+    status = 422
+    code = "survey_rejected"
+
+    def __init__(self, detail: str, *, status: int = 422, errors: dict[str, str] | None = None):
+        super().__init__(detail)
+        self.status = status
+        self.errors = errors or {}
+
+
+@dataclass(frozen=True)
+class SurveyContext:
+    counter: Counter
+    unit: Unit
+    form: Form
+    services: list[Service]
+
+    @property
+    def fixed_service(self) -> Service | None:
+        if self.counter.service_id is not None:
+            return next((s for s in self.services if s.id == self.counter.service_id), None)
+        return self.services[0] if len(self.services) == 1 else None
+
+
+@dataclass
+class Submission:
+    answers: dict[str, int | None] = field(default_factory=dict)
+    profile: dict[str, str | int] = field(default_factory=dict)
+    service: Service | None = None
+    suggestion: str | None = None
+
+
+def load_survey(*, session: Session, token: str) -> SurveyContext:
+    counter = session.exec(select(Counter).where(Counter.token == token)).first()
+    if counter is None:
+        raise NotFound("survey link not found")
+    unit = session.get(Unit, counter.unit_id)
+    assert unit is not None  # foreign key
+    if not counter.active or not unit.active:
+        raise Gone("this survey is closed")
+    _, form = services.current_form(session=session, code=services.DEFAULT_FORM)
+    unit_services = list(
+        session.exec(
+            select(Service)
+            .where(Service.unit_id == unit.id, col(Service.active).is_(True))
+            .order_by(Service.name)
+        ).all()
+    )
+    return SurveyContext(counter=counter, unit=unit, form=form, services=unit_services)
+
+
+# --- the signed one-time form token ---
+
+
+def _signature(secret: str, counter_id: int, issued: int, nonce: str) -> str:
+    message = f"{counter_id}.{issued}.{nonce}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def issue_form_token(secret: str, counter_id: int, now: datetime) -> str:
+    """A token naming when the form was served; its nonce becomes the idempotency key."""
+    issued = int(now.timestamp())
+    nonce = secrets.token_urlsafe(12)
+    return f"{issued}.{nonce}.{_signature(secret, counter_id, issued, nonce)}"
+
+
+def check_form_token(
+    secret: str, counter_id: int, token: str, now: datetime, *, min_seconds: int, max_seconds: int
+) -> str:
+    """The token's nonce, if it is genuine, for this counter, and neither too fresh nor stale."""
+    try:
+        issued_text, nonce, signature = token.split(".")
+        issued = int(issued_text)
+    except ValueError:
+        raise SurveyRejected("invalid form token", status=400) from None
+    expected = _signature(secret, counter_id, issued, nonce)
+    if not hmac.compare_digest(expected, signature):
+        raise SurveyRejected("invalid form token", status=400)
+    age = now.timestamp() - issued
+    if age < min_seconds:
+        raise SurveyRejected(
+            "Formulir dikirim terlalu cepat. Mohon periksa kembali jawaban Anda, lalu kirim lagi."
+        )
+    if age > max_seconds:
+        raise SurveyRejected("Formulir sudah kedaluwarsa. Mohon isi kembali, lalu kirim.")
+    return nonce
+
+
+# --- parsing and storing a submission ---
+
+
+def parse_submission(context: SurveyContext, fields: Mapping[str, str]) -> Submission:
+    """Every answer required (1..4), profile values from the form's lists, saran bounded.
+
+    Errors are in Bahasa Indonesia, keyed by field name, for display beside each field.
+    """
+    errors: dict[str, str] = {}
+    result = Submission()
+    for element in context.form.elements:
+        answer = fields.get(element.code, "").strip()
+        if answer not in {"1", "2", "3", "4"}:
+            errors[element.code] = "Mohon pilih salah satu jawaban."
+        else:
+            result.answers[element.code] = int(answer)
+    for spec in context.form.profile:
+        raw = fields.get(spec.code, "").strip()
+        if not raw:
+            continue
+        value: str | int = raw
+        if spec.type == "integer":
+            value = int(raw) if raw.isdigit() else -1
+        if not spec.accepts(value):
+            errors[spec.code] = (
+                f"Isikan angka {spec.min} sampai {spec.max}."
+                if spec.type == "integer"
+                else "Pilihan tidak dikenal."
+            )
+        else:
+            result.profile[spec.code] = value
+    suggestion = fields.get("saran", "").strip()
+    if len(suggestion) > SUGGESTION_MAX:
+        errors["saran"] = f"Saran paling banyak {SUGGESTION_MAX} karakter."
+    result.suggestion = suggestion or None
+    result.service = context.fixed_service
+    if result.service is None and context.services:
+        chosen = fields.get("service", "")
+        result.service = next((s for s in context.services if s.code == chosen), None)
+        if result.service is None:
+            errors["service"] = "Mohon pilih jenis layanan yang Saudara terima."
+    if errors:
+        raise SurveyRejected("Mohon lengkapi isian yang ditandai.", errors=errors)
+    return result
+
+
+def submit(
+    *,
+    session: Session,
+    context: SurveyContext,
+    fields: Mapping[str, str],
+    secret: str,
+    now: datetime,
+    min_seconds: int,
+    max_seconds: int,
+    channel: str = "qr",
+    flagged: bool = False,
+) -> bool:
+    """Check and store one submission; returns False when it was a replay (nothing stored)."""
+    if fields.get(HONEYPOT, "").strip():
+        raise SurveyRejected("automated submission", status=400)
+    assert context.counter.id is not None
+    nonce = check_form_token(
+        secret,
+        context.counter.id,
+        fields.get("form_token", ""),
+        now,
+        min_seconds=min_seconds,
+        max_seconds=max_seconds,
+    )
+    parsed = parse_submission(context, fields)
+    item = services.ResponseIn(
+        idempotency_key=f"web:{nonce}",
+        submitted_at=now.astimezone(UTC),
+        answers=parsed.answers,
+        suggestion=parsed.suggestion,
+        **parsed.profile,
+    )
+    result = services.record_responses(
+        session=session,
+        unit=context.unit,
+        items=[item],
+        channel=channel,  # type: ignore[arg-type]
+        service=parsed.service,
+        counter=context.counter,
+        flagged=flagged,
+    )
+    return result.inserted == 1

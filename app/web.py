@@ -1,0 +1,214 @@
+"""Citizen-facing pages (Bahasa Indonesia by default, English on request): the survey form
+behind a counter's QR code and its thank-you page. Server-rendered, no JavaScript needed."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from app import survey
+from app.config import Settings, get_settings
+from app.db import Database, get_database
+from app.errors import AppError
+
+MAX_FORM_BYTES = 16 * 1024
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+router = APIRouter(include_in_schema=False)
+
+TEXT = {
+    "id": {
+        "switch": "English",
+        "service": "Jenis layanan yang Saudara terima",
+        "choose": "Pilih jenis layanan",
+        "profile": "Tentang Saudara (boleh dikosongkan)",
+        "skip": "Tidak diisi",
+        "suggestion": "Saran dan masukan (boleh dikosongkan)",
+        "privacy": "Survei ini anonim: kami tidak menyimpan nama, nomor telepon, atau alamat "
+        "IP Saudara; hanya jawaban, profil yang Saudara isi, dan waktu pengisian.",
+        "submit": "Kirim jawaban",
+        "thanks": "Terima kasih",
+        "thanks_body": "Jawaban Saudara sudah kami terima dan akan dipakai untuk memperbaiki "
+        "pelayanan.",
+        "closed": "Survei ditutup",
+        "closed_body": "Mohon maaf, survei untuk loket ini sudah ditutup. Terima kasih atas "
+        "kesediaan Saudara.",
+        "not_found": "Halaman tidak ditemukan",
+        "not_found_body": "Tautan survei ini tidak dikenal. Mohon pindai kembali kode QR di loket.",
+        "refused": "Jawaban tidak dapat diterima",
+    },
+    "en": {
+        "switch": "Bahasa Indonesia",
+        "service": "The service you received",
+        "choose": "Choose a service",
+        "profile": "About you (optional)",
+        "skip": "Not given",
+        "suggestion": "Suggestions (optional)",
+        "privacy": "This survey is anonymous: we do not store your name, phone number or IP "
+        "address; only your answers, the profile you give, and the time.",
+        "submit": "Send answers",
+        "thanks": "Thank you",
+        "thanks_body": "We have received your answers; they help improve this service.",
+        "closed": "Survey closed",
+        "closed_body": "Sorry, the survey for this counter is closed. Thank you for your time.",
+        "not_found": "Page not found",
+        "not_found_body": "This survey link is unknown. Please scan the QR code at the counter.",
+        "refused": "Your answers could not be accepted",
+    },
+}
+
+Lang = Annotated[str, Query(pattern="^(id|en)$")]
+Mode = Annotated[str | None, Query(pattern="^kiosk$")]
+
+
+def _message(
+    request: Request, lang: str, status: int, heading: str, body: str, refresh: str | None = None
+) -> HTMLResponse:
+    context = {
+        "lang": lang,
+        "title": heading,
+        "heading": heading,
+        "body": body,
+        "refresh": refresh,
+        "kiosk": False,
+    }
+    return templates.TemplateResponse(request, "message.html", context, status_code=status)
+
+
+def _error_page(request: Request, lang: str, exc: AppError) -> HTMLResponse:
+    t = TEXT[lang]
+    if exc.status == 404:
+        return _message(request, lang, 404, t["not_found"], t["not_found_body"])
+    if exc.status == 410:
+        return _message(request, lang, 410, t["closed"], t["closed_body"])
+    return _message(request, lang, exc.status, t["refused"], exc.detail)
+
+
+def _render_form(
+    request: Request,
+    context: survey.SurveyContext,
+    *,
+    lang: str,
+    kiosk: bool,
+    settings: Settings,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+) -> HTMLResponse:
+    assert context.counter.id is not None
+    token = survey.issue_form_token(
+        settings.secret_key.get_secret_value(), context.counter.id, datetime.now(UTC)
+    )
+    query = f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
+    page: dict[str, Any] = {
+        "lang": lang,
+        "t": TEXT[lang],
+        "title": context.form.title.model_dump()[lang],
+        "form": context.form.model_dump(),
+        "unit": context.unit,
+        "counter": context.counter,
+        "services": context.services,
+        "fixed_service": context.fixed_service,
+        "form_token": token,
+        "values": values or {},
+        "errors": errors or {},
+        "message": message,
+        "kiosk": kiosk,
+        "action": f"/s/{context.counter.token}{query}",
+    }
+    return templates.TemplateResponse(request, "survey.html", page, status_code=status)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The urlencoded body, capped in size; later duplicates of a field are ignored."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        raise survey.SurveyRejected("the form is too large", status=413)
+    fields: dict[str, str] = {}
+    for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        fields.setdefault(key, value)
+    return fields
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+@router.get("/s/{token}", response_class=HTMLResponse)
+def survey_page(
+    request: Request,
+    token: str,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    lang: Lang = "id",
+    mode: Mode = None,
+) -> Response:
+    with database.session() as session:
+        try:
+            context = survey.load_survey(session=session, token=token)
+        except AppError as exc:
+            return _error_page(request, lang, exc)
+        return _render_form(request, context, lang=lang, kiosk=mode == "kiosk", settings=settings)
+
+
+@router.post("/s/{token}", response_class=HTMLResponse)
+def survey_submit(
+    request: Request,
+    token: str,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    fields: Annotated[dict[str, str], Depends(form_fields)],
+    lang: Lang = "id",
+    mode: Mode = None,
+) -> Response:
+    kiosk = mode == "kiosk"
+    with database.session(write=True) as session:
+        try:
+            context = survey.load_survey(session=session, token=token)
+        except AppError as exc:
+            return _error_page(request, lang, exc)
+        try:
+            survey.submit(
+                session=session,
+                context=context,
+                fields=fields,
+                secret=settings.secret_key.get_secret_value(),
+                now=datetime.now(UTC),
+                min_seconds=settings.survey_min_seconds,
+                max_seconds=settings.survey_max_seconds,
+                channel="kiosk" if kiosk else "qr",
+            )
+        except survey.SurveyRejected as exc:
+            if exc.status != 422:
+                return _error_page(request, lang, exc)
+            return _render_form(
+                request,
+                context,
+                lang=lang,
+                kiosk=kiosk,
+                settings=settings,
+                status=422,
+                values=fields,
+                errors=exc.errors,
+                message=exc.detail,
+            )
+    query = f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
+    return RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)
+
+
+@router.get("/s/{token}/terima-kasih", response_class=HTMLResponse)
+def survey_thanks(
+    request: Request, token: str, settings: SettingsDep, lang: Lang = "id", mode: Mode = None
+) -> Response:
+    t = TEXT[lang]
+    # A kiosk returns to a fresh form for the next person after a few seconds.
+    refresh = (
+        f"{settings.kiosk_return_seconds};url=/s/{token}?lang={lang}&mode=kiosk"
+        if mode == "kiosk"
+        else None
+    )
+    return _message(request, lang, 200, t["thanks"], t["thanks_body"], refresh)

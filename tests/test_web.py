@@ -1,0 +1,167 @@
+import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+from sqlmodel import Session, func, select
+
+from app import services, survey
+from app.config import get_settings
+from app.models import Counter, CounterCreate, Response, ServiceCreate
+from tests.factories import CODES, make_unit
+
+
+def _count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Response)).one()
+
+
+def _counter(session: Session, *, services_count: int = 1) -> Counter:
+    unit = make_unit(session)
+    for i in range(services_count):
+        data = ServiceCreate(unit_code=unit.code, code=f"svc-{i}", name=f"Layanan {i}")
+        services.create_service(session=session, data=data)
+    return services.create_counter(
+        session=session, data=CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1")
+    )
+
+
+def _token(counter: Counter, age_seconds: int = 60) -> str:
+    assert counter.id is not None
+    issued = datetime.now(UTC) - timedelta(seconds=age_seconds)
+    return survey.issue_form_token(get_settings().secret_key.get_secret_value(), counter.id, issued)
+
+
+def _answers(counter: Counter, **overrides: str) -> dict[str, str]:
+    fields = dict.fromkeys(CODES, "4")
+    fields.update(form_token=_token(counter), sex="P", age="41", saran="Ruang tunggu panas")
+    fields.update(overrides)
+    return fields
+
+
+async def _post(
+    client: httpx.AsyncClient, counter: Counter, fields: dict[str, str], query: str = ""
+) -> httpx.Response:
+    return await client.post(
+        f"/s/{counter.token}{query}",
+        content=urlencode(fields),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def test_survey_page_is_light_and_self_contained(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    response = await client.get(f"/s/{counter.token}")
+    assert response.status_code == 200
+    html = response.text
+    assert len(response.content) < 50_000
+    assert html.count("<fieldset") == 9 + 2  # nine unsur, profile, saran
+    assert "Bagaimana pendapat Saudara tentang kewajaran biaya/tarif dalam pelayanan?" in html
+    assert "Gratis" in html and "Survei ini anonim" in html
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # no CDN, font or script
+    assert "<script" not in html
+
+
+async def test_survey_page_english_switch(client: httpx.AsyncClient, session: Session) -> None:
+    counter = _counter(session)
+    response = await client.get(f"/s/{counter.token}?lang=en")
+    assert response.status_code == 200
+    assert '<html lang="en">' in response.text
+    assert "How reasonable is the cost/fee of the service?" in response.text
+    assert "Send answers" in response.text
+
+
+async def test_submit_stores_once_and_redirects_to_thanks(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    before = _count(session)
+    fields = _answers(counter)
+    response = await _post(client, counter, fields)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/s/{counter.token}/terima-kasih?lang=id"
+    replay = await _post(client, counter, fields)  # back button, or a replayed POST
+    assert replay.status_code == 303
+    assert _count(session) == before + 1
+    stored = session.exec(select(Response).where(Response.counter_id == counter.id)).one()
+    assert (stored.channel, stored.a3, stored.sex, stored.age) == ("qr", 4, "P", 41)
+    assert stored.service_id is not None  # the unit's only service
+    thanks = await client.get(response.headers["location"])
+    assert "Terima kasih" in thanks.text
+
+
+async def test_kiosk_submission_is_marked_and_returns_to_a_fresh_form(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    response = await _post(client, counter, _answers(counter), "?mode=kiosk")
+    assert response.status_code == 303
+    stored = session.exec(select(Response).where(Response.counter_id == counter.id)).one()
+    assert stored.channel == "kiosk"
+    thanks = await client.get(response.headers["location"])
+    assert f'content="8;url=/s/{counter.token}?lang=id&amp;mode=kiosk"' in thanks.text
+
+
+@pytest.mark.parametrize(
+    ("overrides", "status", "text"),
+    [
+        ({"persyaratan": ""}, 422, "Mohon pilih salah satu jawaban."),
+        ({"waktu": "5"}, 422, "Mohon pilih salah satu jawaban."),
+        ({"age": "empat puluh"}, 422, "Isikan angka 10 sampai 110."),
+        ({"sex": "X"}, 422, "Pilihan tidak dikenal."),
+        ({"saran": "x" * 2001}, 422, "Saran paling banyak 2000 karakter."),
+        ({"website": "http://spam.example"}, 400, "automated submission"),
+        ({"form_token": "forged"}, 400, "invalid form token"),
+        ({"form_token": "1.abc.0123"}, 400, "invalid form token"),
+        ({"form_token": "fresh"}, 422, "Formulir dikirim terlalu cepat."),
+        ({"form_token": "stale"}, 422, "Formulir sudah kedaluwarsa."),
+    ],
+)
+async def test_bad_submission_is_refused_and_stores_nothing(
+    client: httpx.AsyncClient, session: Session, overrides: dict[str, str], status: int, text: str
+) -> None:
+    counter = _counter(session)
+    if overrides.get("form_token") == "fresh":
+        overrides["form_token"] = _token(counter, age_seconds=3)
+    if overrides.get("form_token") == "stale":
+        overrides["form_token"] = _token(counter, age_seconds=3 * 60 * 60)
+    before = _count(session)
+    response = await _post(client, counter, _answers(counter, **overrides))
+    assert response.status_code == status
+    assert text in response.text
+    assert _count(session) == before
+    if status == 422:
+        assert 'value="4" checked' in response.text  # the citizen's answers are kept
+
+
+async def test_service_required_when_counter_serves_several(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session, services_count=2)
+    response = await _post(client, counter, _answers(counter))
+    assert response.status_code == 422
+    assert "Mohon pilih jenis layanan" in response.text
+    ok = await _post(client, counter, _answers(counter, service="svc-1"))
+    assert ok.status_code == 303
+
+
+async def test_oversized_body_is_refused(client: httpx.AsyncClient, session: Session) -> None:
+    counter = _counter(session)
+    before = _count(session)
+    response = await _post(client, counter, _answers(counter, filler="x" * 20_000))
+    assert response.status_code == 413
+    assert _count(session) == before
+
+
+async def test_unknown_and_closed_links(client: httpx.AsyncClient, session: Session) -> None:
+    assert (await client.get("/s/no-such-token")).status_code == 404
+    counter = _counter(session)
+    services.set_counter_active(session=session, counter=counter, active=False)
+    page = await client.get(f"/s/{counter.token}")
+    assert page.status_code == 410
+    assert "survei untuk loket ini sudah ditutup" in page.text
+    before = _count(session)
+    assert (await _post(client, counter, _answers(counter))).status_code == 410
+    assert _count(session) == before
