@@ -472,6 +472,9 @@ def ikm_command(
     service: Annotated[str | None, typer.Option(help="Service code")] = None,
     counter: Annotated[str | None, typer.Option(help="Counter code")] = None,
     include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
+    include_flagged: Annotated[
+        bool, typer.Option(help="Count responses flagged as suspicious (left out by default)")
+    ] = False,
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
@@ -489,6 +492,7 @@ def ikm_command(
             unit=target,
             period=parsed,
             include_children=include_children,
+            include_flagged=include_flagged,
             service=services.get_service(session=session, unit=target, code=service)
             if service
             else None,

@@ -24,6 +24,13 @@ class Settings(BaseSettings):
     survey_min_seconds: int = 5
     survey_max_seconds: int = 2 * 60 * 60
     kiosk_return_seconds: int = 8
+    # Submissions allowed per hour from one client (keyed IP hash) and to one counter.
+    rate_per_client_hour: int = 20
+    rate_per_counter_hour: int = 600
+    # A second response from the same browser to the same counter within this time is flagged.
+    device_cooldown_hours: int = 12
+    # Proxies whose X-Forwarded-For is believed (IP addresses or CIDR networks).
+    trusted_proxies: list[str] = []
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

@@ -263,3 +263,14 @@ response_rollup = sa.Table(
     *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
     sa.PrimaryKeyConstraint(*ROLLUP_KEYS_FULL),
 )
+
+
+# --- rate_limit: hits per key in fixed windows, shared by every worker ---
+
+
+class RateLimit(SQLModel, table=True):
+    __tablename__ = "rate_limit"
+    # A counter id, or a keyed hash of the client's IP that changes daily: never the raw IP.
+    bucket: str = Field(primary_key=True, max_length=80)
+    window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    hits: int = 0

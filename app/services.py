@@ -43,7 +43,8 @@ DEFAULT_FORM = "permenpan-rb-14-2017"
 INSERT_CHUNK = 500
 
 
-def _insert(session: Session, table: Any) -> Any:
+def upsert(session: Session, table: Any) -> Any:
+    """A dialect INSERT that knows ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
     dialect = session.get_bind().dialect.name
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
@@ -56,7 +57,7 @@ def sync_forms(*, session: Session, forms_dir: Path) -> int:
     added = 0
     for form in load_forms(forms_dir).values():
         stmt = (
-            _insert(session, FormVersion)
+            upsert(session, FormVersion)
             .values(
                 code=form.code,
                 content_hash=form.content_hash(),
@@ -188,7 +189,7 @@ def create_counter(*, session: Session, data: CounterCreate) -> Counter:
 def set_population(*, session: Session, unit: Unit, period: Period, population: int) -> None:
     if population < 1:
         raise InvalidInput(f"population must be a positive number, got {population}")
-    stmt = _insert(session, Population).values(
+    stmt = upsert(session, Population).values(
         unit_id=unit.id, period=period.label, population=population
     )
     stmt = stmt.on_conflict_do_update(
@@ -297,7 +298,7 @@ def record_responses(
     for start in range(0, len(rows), INSERT_CHUNK):
         chunk = rows[start : start + INSERT_CHUNK]
         stmt = (
-            _insert(session, table)
+            upsert(session, table)
             .values(chunk)
             .on_conflict_do_nothing(index_elements=["idempotency_key"])
             .returning(table.c.idempotency_key)
@@ -340,7 +341,7 @@ def _add_to_rollup(session: Session, rows: Sequence[dict[str, Any]], k: int) -> 
         {**dict(zip(ROLLUP_KEYS_FULL, key, strict=True)), **counts}
         for key, counts in sorted(groups.items(), key=lambda item: str(item[0]))
     ]
-    stmt = _insert(session, response_rollup).values(values)
+    stmt = upsert(session, response_rollup).values(values)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(ROLLUP_KEYS_FULL),
         set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},

@@ -5,17 +5,19 @@ the person or the device.
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app import services
 from app.errors import AppError, Gone, NotFound
 from app.forms import Form
-from app.models import SUGGESTION_MAX, Counter, Service, Unit
+from app.models import SUGGESTION_MAX, Counter, RateLimit, Service, Unit
 
 HONEYPOT = "website"  # a field people never see; bots fill it in
 
@@ -198,3 +200,86 @@ def submit(
         flagged=flagged,
     )
     return result.inserted == 1
+
+
+# --- ballot-stuffing defences that keep no personal data ---
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[str]) -> str:
+    """The client's address: the peer, or, behind a trusted proxy, the nearest untrusted hop
+    of X-Forwarded-For (read from the right, so a client cannot forge its way in)."""
+    networks = [ipaddress.ip_network(t, strict=False) for t in trusted]
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in networks)
+
+    address = peer or "unknown"
+    if not forwarded_for or not is_trusted(address):
+        return address
+    for hop in reversed([h.strip() for h in forwarded_for.split(",") if h.strip()]):
+        if not is_trusted(hop):
+            return hop
+    return address
+
+
+def client_bucket(secret: str, address: str, now: datetime) -> str:
+    """A keyed hash of the address and the UTC day: it rotates daily and cannot be reversed
+    into the IP address without the secret."""
+    message = f"{now.astimezone(UTC).date().isoformat()}|{address}".encode()
+    return "client:" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: datetime) -> None:
+    """Count one hit in each bucket's hourly window (in the database, so every worker sees
+    it) and refuse with 429 when any bucket is over its limit. Commits the hits."""
+    window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    over = False
+    for bucket, limit in limits:
+        stmt = services.upsert(session, RateLimit).values(
+            bucket=bucket, window_start=window, hits=1
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["bucket", "window_start"],
+            set_={"hits": RateLimit.__table__.c.hits + 1},  # type: ignore[attr-defined]
+        ).returning(RateLimit.__table__.c.hits)  # type: ignore[attr-defined]
+        over = over or session.execute(stmt).scalar_one() > limit
+    # Old windows are useless; clearing them here keeps the table at about a day of rows.
+    session.execute(
+        sa.delete(RateLimit).where(col(RateLimit.window_start) < window - timedelta(days=1))
+    )
+    session.commit()
+    if over:
+        raise SurveyRejected(
+            "Terlalu banyak pengiriman dalam waktu singkat. Mohon coba lagi nanti.", status=429
+        )
+
+
+DEVICE_COOKIE = "skm_done"
+
+
+def device_cookie(secret: str, counter_id: int, now: datetime) -> str:
+    issued = int(now.timestamp())
+    return f"{counter_id}.{issued}.{_signature(secret, counter_id, issued, 'device')}"
+
+
+def answered_recently(
+    secret: str, counter_id: int, cookie: str | None, now: datetime, cooldown: timedelta
+) -> bool:
+    """Whether this browser sent a response to this counter within the cooldown."""
+    if not cookie:
+        return False
+    try:
+        counter_text, issued_text, signature = cookie.split(".")
+        issued = int(issued_text)
+    except ValueError:
+        return False
+    genuine = hmac.compare_digest(_signature(secret, counter_id, issued, "device"), signature)
+    return (
+        genuine
+        and counter_text == str(counter_id)
+        and now.timestamp() - issued < cooldown.total_seconds()
+    )

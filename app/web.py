@@ -1,7 +1,7 @@
 """Citizen-facing pages (Bahasa Indonesia by default, English on request): the survey form
 behind a counter's QR code and its thank-you page. Server-rendered, no JavaScript needed."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -39,6 +39,8 @@ TEXT = {
         "not_found": "Halaman tidak ditemukan",
         "not_found_body": "Tautan survei ini tidak dikenal. Mohon pindai kembali kode QR di loket.",
         "refused": "Jawaban tidak dapat diterima",
+        "already": "Saudara sudah mengisi survei di loket ini. Terima kasih! Jawaban kedua "
+        "tetap kami catat, tetapi tidak dihitung dalam IKM.",
     },
     "en": {
         "switch": "Bahasa Indonesia",
@@ -57,6 +59,8 @@ TEXT = {
         "not_found": "Page not found",
         "not_found_body": "This survey link is unknown. Please scan the QR code at the counter.",
         "refused": "Your answers could not be accepted",
+        "already": "You have already answered the survey at this counter. Thank you! A second "
+        "answer is recorded but not counted in the IKM.",
     },
 }
 
@@ -138,6 +142,17 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def _recently(request: Request, context: survey.SurveyContext, settings: Settings) -> bool:
+    assert context.counter.id is not None
+    return survey.answered_recently(
+        settings.secret_key.get_secret_value(),
+        context.counter.id,
+        request.cookies.get(survey.DEVICE_COOKIE),
+        datetime.now(UTC),
+        timedelta(hours=settings.device_cooldown_hours),
+    )
+
+
 @router.get("/s/{token}", response_class=HTMLResponse)
 def survey_page(
     request: Request,
@@ -147,12 +162,18 @@ def survey_page(
     lang: Lang = "id",
     mode: Mode = None,
 ) -> Response:
+    kiosk = mode == "kiosk"
     with database.session() as session:
         try:
             context = survey.load_survey(session=session, token=token)
         except AppError as exc:
             return _error_page(request, lang, exc)
-        return _render_form(request, context, lang=lang, kiosk=mode == "kiosk", settings=settings)
+        notice = (
+            TEXT[lang]["already"] if not kiosk and _recently(request, context, settings) else None
+        )
+        return _render_form(
+            request, context, lang=lang, kiosk=kiosk, settings=settings, message=notice
+        )
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
@@ -166,21 +187,42 @@ def survey_submit(
     mode: Mode = None,
 ) -> Response:
     kiosk = mode == "kiosk"
+    secret = settings.secret_key.get_secret_value()
+    now = datetime.now(UTC)
     with database.session(write=True) as session:
         try:
             context = survey.load_survey(session=session, token=token)
+            counter_id = context.counter.id  # read now: commits below expire the instance
+            address = survey.client_ip(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+                settings.trusted_proxies,
+            )
+            # A kiosk tablet sends everyone's answers from one address.
+            per_client = settings.rate_per_client_hour * (10 if kiosk else 1)
+            survey.hit_rate_limits(
+                session=session,
+                limits=[
+                    (survey.client_bucket(secret, address, now), per_client),
+                    (f"counter:{counter_id}", settings.rate_per_counter_hour),
+                ],
+                now=now,
+            )
         except AppError as exc:
             return _error_page(request, lang, exc)
+        # A second answer from this browser is kept for staff but left out of the IKM.
+        repeat = not kiosk and _recently(request, context, settings)
         try:
             survey.submit(
                 session=session,
                 context=context,
                 fields=fields,
-                secret=settings.secret_key.get_secret_value(),
-                now=datetime.now(UTC),
+                secret=secret,
+                now=now,
                 min_seconds=settings.survey_min_seconds,
                 max_seconds=settings.survey_max_seconds,
                 channel="kiosk" if kiosk else "qr",
+                flagged=repeat,
             )
         except survey.SurveyRejected as exc:
             if exc.status != 422:
@@ -197,7 +239,17 @@ def survey_submit(
                 message=exc.detail,
             )
     query = f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
-    return RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)
+    redirect = RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)
+    if not kiosk and counter_id is not None:
+        redirect.set_cookie(
+            survey.DEVICE_COOKIE,
+            survey.device_cookie(secret, counter_id, now),
+            max_age=settings.device_cooldown_hours * 3600,
+            path=f"/s/{token}",
+            httponly=True,
+            samesite="lax",
+        )
+    return redirect
 
 
 @router.get("/s/{token}/terima-kasih", response_class=HTMLResponse)

@@ -1,3 +1,4 @@
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -8,7 +9,8 @@ from sqlmodel import Session, func, select
 
 from app import services, survey
 from app.config import get_settings
-from app.models import Counter, CounterCreate, Response, ServiceCreate
+from app.models import Counter, CounterCreate, RateLimit, Response, ServiceCreate, Unit
+from tests.conftest import Cli
 from tests.factories import CODES, make_unit
 
 
@@ -165,3 +167,59 @@ async def test_unknown_and_closed_links(client: httpx.AsyncClient, session: Sess
     before = _count(session)
     assert (await _post(client, counter, _answers(counter))).status_code == 410
     assert _count(session) == before
+
+
+async def test_second_answer_from_same_browser_is_flagged_not_counted(
+    client: httpx.AsyncClient, session: Session, run_cli: Cli
+) -> None:
+    counter = _counter(session)
+    first = await _post(client, counter, _answers(counter))
+    assert first.status_code == 303
+    assert survey.DEVICE_COOKIE in first.headers["set-cookie"]
+    page = await client.get(f"/s/{counter.token}")  # the client keeps the cookie
+    assert "Saudara sudah mengisi survei di loket ini" in page.text
+    second = await _post(client, counter, _answers(counter, persyaratan="1"))
+    assert second.status_code == 303
+    rows = session.exec(select(Response.flagged).where(Response.counter_id == counter.id)).all()
+    assert sorted(rows) == [False, True]
+    unit = session.get(Unit, counter.unit_id)
+    assert unit is not None
+    period = datetime.now(UTC).astimezone(unit.zone).strftime("%Y-%m")
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", period, "--json")
+    assert (code, json.loads(output)["n"]) == (0, 1)
+    code, output = run_cli(
+        "ikm", "--unit", unit.code, "--period", period, "--include-flagged", "--json"
+    )
+    assert (code, json.loads(output)["n"]) == (0, 2)
+
+
+async def test_rate_limit_per_client_answers_429_and_stores_nothing(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    settings = get_settings()
+    for _ in range(settings.rate_per_client_hour):
+        await _post(client, counter, _answers(counter, website="bot"))  # refused, but counted
+    before = _count(session)
+    response = await _post(client, counter, _answers(counter))
+    assert response.status_code == 429
+    assert "Terlalu banyak pengiriman" in response.text
+    assert _count(session) == before
+    stored = session.exec(select(RateLimit.bucket)).all()
+    assert all("testclient" not in b and "127.0.0.1" not in b for b in stored)  # no raw IP
+
+
+def test_client_ip_trusts_forwarded_for_only_from_configured_proxies() -> None:
+    chain = "203.0.113.9, 198.51.100.7"
+    assert survey.client_ip("10.0.0.5", chain, []) == "10.0.0.5"
+    assert survey.client_ip("10.0.0.5", chain, ["10.0.0.0/8"]) == "198.51.100.7"
+    assert survey.client_ip("10.0.0.5", chain, ["10.0.0.0/8", "198.51.100.7"]) == "203.0.113.9"
+    assert survey.client_ip("192.0.2.1", chain, ["10.0.0.0/8"]) == "192.0.2.1"
+
+
+def test_client_bucket_rotates_daily_and_hides_the_address() -> None:
+    day = datetime(2026, 5, 1, 10, tzinfo=UTC)
+    first = survey.client_bucket("secret", "203.0.113.9", day)
+    assert first == survey.client_bucket("secret", "203.0.113.9", day + timedelta(hours=5))
+    assert first != survey.client_bucket("secret", "203.0.113.9", day + timedelta(days=1))
+    assert "203.0.113.9" not in first
