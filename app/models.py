@@ -96,7 +96,7 @@ class UnitCreate(SQLModel):
     code: Code
     name: Name
     address: str | None = Field(default=None, max_length=500)
-    time_zone: str = "WITA"
+    time_zone: str = "Asia/Makassar"  # WITA; a default is not run through the validator
     parent_code: Code | None = None
 
     @field_validator("time_zone")

@@ -32,6 +32,12 @@ def test_create_unit_unknown_parent_not_found(session: Session) -> None:
         services.create_unit(session=session, data=data)
 
 
+def test_create_unit_time_zone_aliases_and_default() -> None:
+    assert UnitCreate(code="x", name="X").time_zone == "Asia/Makassar"
+    assert UnitCreate(code="x", name="X", time_zone="wib").time_zone == "Asia/Jakarta"
+    assert UnitCreate(code="x", name="X", time_zone="WIT").time_zone == "Asia/Jayapura"
+
+
 def test_create_unit_rejects_unknown_time_zone() -> None:
     with pytest.raises(ValueError, match="WIB, WITA or WIT"):
         UnitCreate(code="x", name="X", time_zone="Europe/Paris")
