@@ -9,8 +9,10 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from app.api import router as api_router
 from app.db import Database, get_database
 from app.errors import AppError
+from app.web import router as web_router
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 
@@ -75,7 +77,6 @@ def create_app() -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    from app.web import router as web_router
-
     app.include_router(web_router)
+    app.include_router(api_router)
     return app

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -90,11 +91,16 @@ def session(database: TransactionDatabase) -> Iterator[Session]:
 
 
 @pytest.fixture
-async def client(database: TransactionDatabase) -> AsyncIterator[httpx.AsyncClient]:
+def app(database: TransactionDatabase) -> FastAPI:
     from app.db import get_database
 
     app = create_app()
     app.dependency_overrides[get_database] = lambda: database
+    return app
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client

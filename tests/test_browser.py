@@ -2,8 +2,6 @@
 headless Chromium, answer, submit, and see the answer count in `skm ikm`."""
 
 import json
-import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -23,17 +21,9 @@ from app.main import create_app
 from app.models import CounterCreate, ServiceCreate, UnitCreate
 from tests.conftest import FORMS_DIR, Cli, fresh_database
 from tests.factories import CODES
+from tests.tools import system_tool
 
 CHROMIUM = "/usr/bin/chromium"
-
-
-def _require(path: str | None, what: str) -> str:
-    if path is None or not Path(path).exists():
-        message = f"{what} is missing: apt-get install chromium zbar-tools"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def _free_port() -> int:
@@ -79,8 +69,8 @@ def test_citizen_scans_answers_and_is_counted(
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    chromium = _require(CHROMIUM, "chromium")
-    zbarimg = _require(shutil.which("zbarimg"), "zbarimg")
+    chromium = system_tool(CHROMIUM)
+    zbarimg = system_tool("zbarimg")
     base, database = live_server
     with database.session(write=True) as session:
         _setup_unit(session)

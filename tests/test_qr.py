@@ -1,5 +1,3 @@
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -10,35 +8,7 @@ from app import qr, services
 from app.models import CounterCreate, ServiceCreate
 from tests.conftest import Cli
 from tests.factories import make_unit
-
-
-def _tool(name: str) -> str:
-    """The path of a system tool; outside CI a missing one skips with the install hint."""
-    found = shutil.which(name)
-    if found is None:
-        message = f"{name} is missing: apt-get install zbar-tools poppler-utils"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
-
-
-def _decode(image: Path) -> str:
-    """Decode with a real QR decoder (zbar), as a phone camera would."""
-    result = subprocess.run(
-        [_tool("zbarimg"), "--quiet", "--raw", str(image)],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return result.stdout.strip()
-
-
-def _pdf_text(pdf: Path) -> str:
-    text = subprocess.run(
-        [_tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
-    ).stdout
-    return " ".join(text.split())  # wrapped lines joined, as a reader sees them
+from tests.tools import decode_qr, pdf_text, system_tool
 
 
 def _unit_with_counters(session: Session) -> tuple[str, list[str]]:
@@ -66,7 +36,7 @@ def test_qr_png_decodes_to_the_survey_url(run_cli: Cli, session: Session, tmp_pa
     )
     assert code == 0, output
     assert image.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    assert _decode(image) == f"http://127.0.0.1:8000/s/{tokens[0]}"
+    assert decode_qr(image) == f"http://127.0.0.1:8000/s/{tokens[0]}"
 
 
 def test_qr_svg_is_an_svg_document() -> None:
@@ -84,7 +54,7 @@ def test_posters_pdf_holds_every_counter_and_a_decodable_code(
     assert code == 0, output
     assert "2 counter(s)" in output
     assert pdf.stat().st_size < 200_000
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert f"Unit {unit}" in text
     assert "Loket 1 - KTP-el" in text
     assert qr.INSTRUCTION in text
@@ -92,7 +62,7 @@ def test_posters_pdf_holds_every_counter_and_a_decodable_code(
         assert f"http://127.0.0.1:8000/s/{token}" in text
     subprocess.run(
         [
-            _tool("pdftoppm"),
+            system_tool("pdftoppm"),
             "-r",
             "150",
             "-f",
@@ -106,7 +76,7 @@ def test_posters_pdf_holds_every_counter_and_a_decodable_code(
         check=True,
     )
     (page,) = tmp_path.glob("page*.png")
-    assert _decode(page) == f"http://127.0.0.1:8000/s/{tokens[0]}"
+    assert decode_qr(page) == f"http://127.0.0.1:8000/s/{tokens[0]}"
 
 
 def test_rotate_changes_the_url_and_deactivate_leaves_it_off_posters(
@@ -120,7 +90,7 @@ def test_rotate_changes_the_url_and_deactivate_leaves_it_off_posters(
     assert (code, "counter loket-2 is closed" in output) == (0, True)
     pdf = tmp_path / "open.pdf"
     assert run_cli("qr", "--unit", unit, "-o", str(pdf))[0] == 0
-    text = _pdf_text(pdf)
+    text = pdf_text(pdf)
     assert "Loket 1" in text and "Loket 2" not in text
 
 
