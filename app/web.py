@@ -16,6 +16,14 @@ from app.db import Database, get_database
 from app.errors import AppError
 
 MAX_FORM_BYTES = 16 * 1024
+# Kiosk answer buttons carry a face as well as the words (1 = worst, 4 = best): drawn inline
+# (colour, mouth curve), since a counter tablet may have no emoji font and no network.
+FACES = (
+    ("#ef9a9a", "M7 17q5-5 10 0"),
+    ("#ffcc80", "M7 16q5-2.5 10 0"),
+    ("#c5e1a5", "M7 14q5 2.5 10 0"),
+    ("#81c784", "M7 13q5 5 10 0"),
+)
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False)
 
@@ -122,6 +130,7 @@ def _render_form(
         "errors": errors or {},
         "message": message,
         "kiosk": kiosk,
+        "faces": FACES,
         "action": f"/s/{context.counter.token}{query}",
     }
     return templates.TemplateResponse(request, "survey.html", page, status_code=status)

@@ -102,6 +102,9 @@ async def test_kiosk_submission_is_marked_and_returns_to_a_fresh_form(
     assert response.status_code == 303
     stored = session.exec(select(Response).where(Response.counter_id == counter.id)).one()
     assert stored.channel == "kiosk"
+    page = await client.get(f"/s/{counter.token}?mode=kiosk")
+    assert page.text.count('class="face"') == 9 * 4  # large face buttons, words kept
+    assert "Sangat sesuai" in page.text
     thanks = await client.get(response.headers["location"])
     assert f'content="8;url=/s/{counter.token}?lang=id&amp;mode=kiosk"' in thanks.text
 
