@@ -3,6 +3,7 @@
 import hashlib
 import json
 from datetime import UTC, date, datetime, time
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -261,7 +262,9 @@ def counter_add(
 def _counter_action(ctx: typer.Context, unit: str, code: str, change: Any) -> None:
     def action(session: Session) -> None:
         target = services.get_unit(session=session, code=unit)
-        counter = change(session, services.get_counter(session=session, unit=target, code=code))
+        counter = change(
+            session=session, counter=services.get_counter(session=session, unit=target, code=code)
+        )
         base = get_settings().public_base_url
         state = "open" if counter.active else "closed"
         typer.echo(
@@ -276,14 +279,7 @@ def counter_deactivate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Close a counter's survey (its page then says the survey is closed)."""
-    _counter_action(
-        ctx,
-        unit,
-        code,
-        lambda session, counter: services.set_counter_active(
-            session=session, counter=counter, active=False
-        ),
-    )
+    _counter_action(ctx, unit, code, partial(services.set_counter_active, active=False))
 
 
 @counter_cli.command("activate")
@@ -291,14 +287,7 @@ def counter_activate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Reopen a counter's survey."""
-    _counter_action(
-        ctx,
-        unit,
-        code,
-        lambda session, counter: services.set_counter_active(
-            session=session, counter=counter, active=True
-        ),
-    )
+    _counter_action(ctx, unit, code, partial(services.set_counter_active, active=True))
 
 
 @counter_cli.command("rotate")
@@ -306,12 +295,7 @@ def counter_rotate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Give a counter a new survey URL; codes printed with the old one stop working."""
-    _counter_action(
-        ctx,
-        unit,
-        code,
-        lambda session, counter: services.rotate_counter_token(session=session, counter=counter),
-    )
+    _counter_action(ctx, unit, code, services.rotate_counter_token)
 
 
 @cli.command("qr")
