@@ -11,12 +11,12 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import ikm, qr, services
+from app import apikeys, ikm, qr, services
 from app.config import get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
 from app.forms import Form, FormError, load_forms
-from app.models import CounterCreate, ServiceCreate, UnitCreate
+from app.models import SCOPES, CounterCreate, ServiceCreate, UnitCreate
 from app.periods import PERIOD_HELP, PeriodError, parse_period
 from app.sheets import SheetError, read_sheet
 
@@ -26,12 +26,14 @@ unit_cli = typer.Typer(no_args_is_help=True, help="Units (unit pelayanan) and th
 service_cli = typer.Typer(no_args_is_help=True, help="Services (jenis layanan) of a unit.")
 counter_cli = typer.Typer(no_args_is_help=True, help="Counters (loket / QR points) of a unit.")
 population_cli = typer.Typer(no_args_is_help=True, help="Service-user population per period.")
+apikey_cli = typer.Typer(no_args_is_help=True, help="API keys for other systems.")
 for sub, name in (
     (db_cli, "db"),
     (unit_cli, "unit"),
     (service_cli, "service"),
     (counter_cli, "counter"),
     (population_cli, "population"),
+    (apikey_cli, "apikey"),
 ):
     cli.add_typer(sub, name=name)
 
@@ -326,6 +328,59 @@ def qr_command(
             data = (qr.qr_png if fmt == "png" else qr.qr_svg)(found[0].url)
         output.write_bytes(data)
         typer.echo(f"wrote {output} ({len(found)} counter(s), {len(data)} bytes)")
+
+    _run(ctx, action)
+
+
+@apikey_cli.command("create")
+def apikey_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Option(help="Who or what uses the key")],
+    scope: Annotated[list[str], typer.Option(help=f"Repeatable: {', '.join(SCOPES)}")],
+    unit: Annotated[str | None, typer.Option(help="Limit the key to this unit's subtree")] = None,
+    expires: Annotated[str | None, typer.Option(help="Last valid day (YYYY-MM-DD)")] = None,
+) -> None:
+    """Create an API key and print it once; only its hash is stored."""
+    try:
+        expiry = date.fromisoformat(expires) if expires else None
+    except ValueError:
+        raise fail(f"--expires {expires!r} is not a date (YYYY-MM-DD)") from None
+
+    def action(session: Session) -> None:
+        key, plaintext = apikeys.create_key(
+            session=session, name=name, scopes=scope, unit_code=unit, expires=expiry
+        )
+        typer.echo(plaintext)
+        typer.echo(f"key {key.prefix} ({key.scopes}) created; it is shown only this once", err=True)
+
+    _run(ctx, action)
+
+
+@apikey_cli.command("list")
+def apikey_list(ctx: typer.Context) -> None:
+    """List API keys (prefix, name, scopes, limits, last use); never the secrets."""
+
+    def action(session: Session) -> None:
+        for key in apikeys.list_keys(session=session):
+            state = "revoked" if key.revoked_at else "active"
+            used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
+            limit = f" unit_id={key.unit_id}" if key.unit_id else ""
+            expiry = f" expires={key.expires_at.date()}" if key.expires_at else ""
+            typer.echo(
+                f"{key.prefix}  {key.name}  [{key.scopes}]{limit}{expiry}  {state}  "
+                f"last used {used}"
+            )
+
+    _run(ctx, action)
+
+
+@apikey_cli.command("revoke")
+def apikey_revoke(ctx: typer.Context, prefix: str) -> None:
+    """Revoke an API key by its prefix; it stops working at once."""
+
+    def action(session: Session) -> None:
+        key = apikeys.revoke_key(session=session, prefix=prefix)
+        typer.echo(f"key {key.prefix} revoked")
 
     _run(ctx, action)
 

@@ -20,8 +20,6 @@ class Settings(BaseSettings):
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     sqlite_busy_timeout_ms: int = 10_000
-    # Guards the staff routes under /api/v1 until scoped API keys replace it; unset = disabled.
-    admin_token: SecretStr | None = None
     # A citizen form sent sooner than this after it was served is refused as automated.
     survey_min_seconds: int = 5
     survey_max_seconds: int = 2 * 60 * 60

@@ -274,3 +274,26 @@ class RateLimit(SQLModel, table=True):
     bucket: str = Field(primary_key=True, max_length=80)
     window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
     hits: int = 0
+
+
+# --- api_key: keys for other systems; only a hash of the secret is stored ---
+
+SCOPES = ("ikm:read", "responses:read", "responses:write", "admin")
+
+
+class ApiKey(SQLModel, table=True):
+    __tablename__ = "api_key"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    prefix: str = Field(max_length=20, unique=True)  # shown in lists; the key starts with it
+    secret_hash: str = Field(max_length=64)  # SHA-256 of the whole key (it is high-entropy)
+    scopes: str = Field(max_length=200)  # space-separated
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")  # limits it to a subtree
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())

@@ -2,67 +2,91 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi import FastAPI
-from pydantic import SecretStr
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from app import services
-from app.config import Settings, get_settings
-from app.models import Counter, CounterCreate
+from app import apikeys, services
+from app.models import ApiKey, Counter, CounterCreate, Unit
+from tests.conftest import Cli
 from tests.factories import make_unit
 from tests.tools import decode_qr, pdf_text
 
-ADMIN = {"Authorization": "Bearer s3cret-admin-token"}
+
+def _bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
 
 
-@pytest.fixture
-def counter(app: FastAPI, session: Session) -> Counter:
-    settings = Settings(admin_token=SecretStr("s3cret-admin-token"))
-    app.dependency_overrides[get_settings] = lambda: settings
-    unit = make_unit(session)
+def _counter(session: Session, unit: Unit) -> Counter:
     data = CounterCreate(unit_code=unit.code, code="loket-1", name="Loket Satu")
     return services.create_counter(session=session, data=data)
 
 
-@pytest.mark.parametrize("path", ["qr.png", "qr.svg", "poster.pdf"])
-async def test_staff_routes_need_the_admin_token(
-    client: httpx.AsyncClient, counter: Counter, path: str
+@pytest.fixture
+def admin(session: Session) -> str:
+    return apikeys.create_key(session=session, name="Bagian Organisasi", scopes=["admin"])[1]
+
+
+async def test_missing_or_bad_keys_are_401(
+    client: httpx.AsyncClient, session: Session, admin: str
 ) -> None:
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic x"}):
-        response = await client.get(f"/api/v1/counters/{counter.id}/{path}", headers=headers)
+    counter = _counter(session, make_unit(session))
+    url = f"/api/v1/counters/{counter.id}/qr.png"
+    cases = [
+        ({}, "send an API key as 'Authorization: Bearer <key>'"),
+        ({"Authorization": "Basic abc"}, "send an API key as 'Authorization: Bearer <key>'"),
+        (_bearer(admin + "x"), "invalid API key"),
+        (_bearer("skm_00000000.nope"), "invalid API key"),
+    ]
+    for headers, detail in cases:
+        response = await client.get(url, headers=headers)
         assert response.status_code == 401
-        assert response.json() == {
-            "error": "unauthorized",
-            "detail": "missing or wrong bearer token",
-        }
+        assert response.json() == {"error": "unauthorized", "detail": detail}
 
 
-async def test_staff_routes_disabled_without_configured_token(
-    client: httpx.AsyncClient, session: Session
+async def test_revoked_and_expired_keys_are_401(
+    client: httpx.AsyncClient, session: Session, admin: str
 ) -> None:
-    response = await client.get("/api/v1/units/1/posters.pdf", headers=ADMIN)
+    counter = _counter(session, make_unit(session))
+    apikeys.revoke_key(session=session, prefix=admin.partition(".")[0])
+    response = await client.get(f"/api/v1/counters/{counter.id}/qr.svg", headers=_bearer(admin))
     assert response.status_code == 401
-    assert response.json()["detail"] == "staff routes are disabled: set SKM_ADMIN_TOKEN"
+    assert response.json()["detail"] == "this API key is revoked or expired"
 
 
-async def test_counter_qr_png_decodes_to_survey_url(
-    client: httpx.AsyncClient, counter: Counter, tmp_path: Path
+async def test_missing_scope_is_403(client: httpx.AsyncClient, session: Session) -> None:
+    counter = _counter(session, make_unit(session))
+    _, reader = apikeys.create_key(session=session, name="dashboard", scopes=["ikm:read"])
+    response = await client.get(f"/api/v1/counters/{counter.id}/qr.png", headers=_bearer(reader))
+    assert response.status_code == 403
+    assert response.json() == {
+        "error": "forbidden",
+        "detail": "this API key lacks the scope 'admin'",
+    }
+
+
+async def test_counter_qr_png_decodes_to_survey_url_and_records_use(
+    client: httpx.AsyncClient, session: Session, admin: str, tmp_path: Path
 ) -> None:
-    response = await client.get(f"/api/v1/counters/{counter.id}/qr.png", headers=ADMIN)
+    counter = _counter(session, make_unit(session))
+    response = await client.get(f"/api/v1/counters/{counter.id}/qr.png", headers=_bearer(admin))
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     image = tmp_path / "qr.png"
     image.write_bytes(response.content)
     assert decode_qr(image) == f"http://127.0.0.1:8000/s/{counter.token}"
+    key = apikeys.list_keys(session=session)[-1]
+    session.refresh(key)
+    assert key.last_used_at is not None
 
 
 async def test_counter_qr_svg_and_posters(
-    client: httpx.AsyncClient, counter: Counter, tmp_path: Path
+    client: httpx.AsyncClient, session: Session, admin: str, tmp_path: Path
 ) -> None:
-    svg = await client.get(f"/api/v1/counters/{counter.id}/qr.svg", headers=ADMIN)
+    counter = _counter(session, make_unit(session))
+    headers = _bearer(admin)
+    svg = await client.get(f"/api/v1/counters/{counter.id}/qr.svg", headers=headers)
     assert (svg.status_code, svg.headers["content-type"]) == (200, "image/svg+xml")
     for path in (f"counters/{counter.id}/poster.pdf", f"units/{counter.unit_id}/posters.pdf"):
-        response = await client.get(f"/api/v1/{path}", headers=ADMIN)
+        response = await client.get(f"/api/v1/{path}", headers=headers)
         assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
         pdf = tmp_path / "poster.pdf"
         pdf.write_bytes(response.content)
@@ -71,10 +95,68 @@ async def test_counter_qr_svg_and_posters(
         assert f"http://127.0.0.1:8000/s/{counter.token}" in text
 
 
-async def test_unknown_counter_and_unit_are_404(
-    client: httpx.AsyncClient, counter: Counter
+async def test_subtree_key_sees_nothing_outside_its_subtree(
+    client: httpx.AsyncClient, session: Session
 ) -> None:
-    for path in ("counters/999999/qr.png", "units/999999/posters.pdf"):
-        response = await client.get(f"/api/v1/{path}", headers=ADMIN)
+    root = make_unit(session)
+    inside, outside = make_unit(session, parent=root), make_unit(session)
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["admin"], unit_code=root.code
+    )
+    mine, theirs = _counter(session, inside), _counter(session, outside)
+    ok = await client.get(f"/api/v1/counters/{mine.id}/qr.png", headers=_bearer(limited))
+    assert ok.status_code == 200
+    for path in (f"counters/{theirs.id}/qr.png", f"units/{outside.id}/posters.pdf"):
+        response = await client.get(f"/api/v1/{path}", headers=_bearer(limited))
         assert response.status_code == 404
         assert response.json()["error"] == "not_found"
+
+
+async def test_unknown_counter_and_unit_are_404(client: httpx.AsyncClient, admin: str) -> None:
+    for path in ("counters/999999/qr.png", "units/999999/posters.pdf"):
+        response = await client.get(f"/api/v1/{path}", headers=_bearer(admin))
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+
+
+def test_apikey_cli_create_list_revoke(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    code, output = run_cli(
+        "apikey",
+        "create",
+        "--name",
+        "Dasbor Pemda",
+        "--scope",
+        "ikm:read",
+        "--scope",
+        "responses:read",
+        "--unit",
+        unit.code,
+        "--expires",
+        "2099-12-31",
+    )
+    assert code == 0, output
+    plaintext = output.splitlines()[0]
+    prefix = plaintext.partition(".")[0]
+    stored = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).one()
+    assert stored.secret_hash != plaintext and plaintext not in stored.secret_hash
+    assert stored.scopes == "ikm:read responses:read"
+    code, output = run_cli("apikey", "list")
+    assert prefix in output and "Dasbor Pemda" in output and plaintext not in output
+    assert run_cli("apikey", "revoke", prefix) == (0, f"key {prefix} revoked\n")
+    assert "revoked" in run_cli("apikey", "list")[1]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scope", "root"], "scopes must be among"),
+        (["--scope", "admin", "--unit", "nope"], "unknown unit code 'nope'"),
+        (["--scope", "admin", "--expires", "2001-01-01"], "is in the past"),
+        (["--scope", "admin", "--expires", "soon"], "is not a date"),
+    ],
+)
+def test_apikey_create_bad_input(run_cli: Cli, args: list[str], message: str) -> None:
+    code, output = run_cli("apikey", "create", "--name", "x", *args)
+    assert code == 1
+    assert message in output

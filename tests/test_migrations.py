@@ -35,6 +35,7 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "population",
             "response_rollup",
             "rate_limit",
+            "api_key",
         }
         assert _tables(url) == expected
         command.check(alembic_config(url))  # raises when the models drift from the migrations

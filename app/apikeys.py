@@ -1,0 +1,126 @@
+"""API keys for other systems: creation, listing, revocation, and checking a presented key.
+
+A key is ``skm_<8 hex>.<secret>``: the first part is its public prefix (shown in lists and
+logs), the whole is hashed with SHA-256 for storage. The secret has 256 bits of entropy, so a
+plain hash suffices (no password stretching), and the comparison is constant-time.
+"""
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app import services
+from app.errors import AppError, InvalidInput, NotFound
+from app.models import SCOPES, ApiKey, Unit
+
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes: last use is kept to the minute
+
+
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(
+    *,
+    session: Session,
+    name: str,
+    scopes: list[str],
+    unit_code: str | None = None,
+    expires: date | None = None,
+) -> tuple[ApiKey, str]:
+    """Store a new key and return it with its plaintext, which is shown once and never again."""
+    unknown = sorted(set(scopes) - set(SCOPES))
+    if not scopes or unknown:
+        raise InvalidInput(
+            f"scopes must be among {', '.join(SCOPES)}; got {', '.join(unknown) or 'none'}"
+        )
+    if not name.strip():
+        raise InvalidInput("a key needs a name")
+    unit = services.get_unit(session=session, code=unit_code) if unit_code else None
+    expires_at = datetime.combine(expires, time.max, UTC) if expires else None
+    if expires_at is not None and expires_at < datetime.now(UTC):
+        raise InvalidInput(f"expiry {expires} is in the past")
+    prefix = f"skm_{secrets.token_hex(4)}"
+    plaintext = f"{prefix}.{secrets.token_urlsafe(32)}"
+    key = ApiKey(
+        name=name.strip(),
+        prefix=prefix,
+        secret_hash=_hash(plaintext),
+        scopes=" ".join(sorted(set(scopes))),
+        unit_id=unit.id if unit else None,
+        expires_at=expires_at,
+    )
+    session.add(key)
+    session.commit()
+    session.refresh(key)
+    return key, plaintext
+
+
+def list_keys(*, session: Session) -> list[ApiKey]:
+    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id))).all())
+
+
+def revoke_key(*, session: Session, prefix: str) -> ApiKey:
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None:
+        raise NotFound(f"no API key with prefix {prefix!r}")
+    if key.revoked_at is None:
+        key.revoked_at = datetime.now(UTC)
+        session.add(key)
+        session.commit()
+        session.refresh(key)
+    return key
+
+
+def authenticate(*, session: Session, authorization: str | None, scope: str) -> ApiKey:
+    """The key behind an ``Authorization: Bearer`` header, if valid and holding ``scope``:
+    401 for a missing, unknown, revoked or expired key, 403 for a missing scope."""
+    kind, _, presented = (authorization or "").partition(" ")
+    if kind.lower() != "bearer" or not presented.strip():
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    presented = presented.strip()
+    prefix = presented.partition(".")[0]
+    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    now = datetime.now(UTC)
+    # Compare even when the prefix is unknown, so timing does not reveal which prefixes exist.
+    stored = key.secret_hash if key else _hash("")
+    if not hmac.compare_digest(stored, _hash(presented)) or key is None:
+        raise Unauthorized("invalid API key")
+    if key.revoked_at is not None or (key.expires_at is not None and key.expires_at < now):
+        raise Unauthorized("this API key is revoked or expired")
+    if scope not in key.scope_set:
+        raise Forbidden(f"this API key lacks the scope {scope!r}")
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now))
+        session.commit()
+        session.refresh(key)  # the caller uses the key after this session closes
+    return key
+
+
+def visible_unit(*, session: Session, key: ApiKey, unit: Unit | None) -> Unit:
+    """The unit if the key may see it; outside the key's subtree it does not exist (404)."""
+    if unit is None:
+        raise NotFound("no such unit")
+    if key.unit_id is None or unit.id == key.unit_id:
+        return unit
+    root = session.get(Unit, key.unit_id)
+    assert root is not None  # foreign key
+    tree = services.subtree_ids(root)
+    inside = session.execute(sa.select(tree.c.id).where(tree.c.id == unit.id)).first()
+    if inside is None:
+        raise NotFound("no such unit")
+    return unit
