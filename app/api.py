@@ -4,17 +4,21 @@ Every route takes an API key (``Authorization: Bearer <key>``) holding the route
 limited to a subtree of the organisation sees nothing outside it (404, as if absent).
 """
 
+import hashlib
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import select
 
-from app import apikeys, qr, services
+from app import apikeys, ikm, qr, services
 from app.config import Settings, get_settings
 from app.db import Database, get_database
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Counter, Unit
+from app.periods import PERIOD_HELP, parse_period
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -97,3 +101,130 @@ def unit_posters(
         unit = apikeys.visible_unit(session=session, key=key, unit=session.get(Unit, unit_id))
         posters = services.posters(session=session, unit=unit, base_url=settings.public_base_url)
     return Response(qr.posters_pdf(posters), media_type="application/pdf")
+
+
+# --- IKM ---
+
+
+class IkmQuery(BaseModel):
+    """Which responses and which method; unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
+    period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
+    service: str | None = Field(default=None, description="Service code of the unit")
+    counter: str | None = Field(default=None, description="Counter code of the unit")
+    include_children: bool = Field(default=False, description="Pool all descendant units")
+    include_flagged: bool = Field(default=False, description="Count flagged responses too")
+    weight: Literal["exact", "0.111", "0.11", "0.071"] = "exact"
+    round_nrr: int | None = Field(default=None, ge=0, le=10)
+    round_weighted: int | None = Field(default=None, ge=0, le=10)
+    round_total: int | None = Field(default=None, ge=0, le=10)
+    table: Literal["2017", "2004"] = "2017"
+
+
+class ElementOut(BaseModel):
+    code: str
+    n: int
+    sum: int
+    nrr: float | None
+    weighted: float | None
+    nik_rounded: float | None
+    mutu: str | None
+
+
+class MethodOut(BaseModel):
+    weight: str
+    round_nrr: int | None
+    round_weighted: int | None
+    round_total: int | None
+    table: str
+    label: str
+
+
+class SampleOut(BaseModel):
+    population: int
+    minimum: int
+    n: int
+    sufficient: bool
+    verdict: str
+
+
+class IntervalOut(BaseModel):
+    level: float
+    low: float
+    high: float
+    grades: list[str]
+
+
+class IkmOut(BaseModel):
+    """The engine's full result for one unit and period (the same as ``skm ikm --json``)."""
+
+    unit: str
+    period: str
+    include_children: bool
+    n: int = Field(description="Responses counted")
+    ikm: float | None = Field(description="Sum of NRR tertimbang, 1..4")
+    nik: float | None = Field(description="IKM x 25, exact")
+    nik_rounded: float | None = Field(description="NIK rounded half-up to 2 decimals")
+    mutu: str | None = Field(description="Grade A-D read from nik_rounded")
+    kinerja: str | None
+    method: MethodOut
+    elements: list[ElementOut]
+    sample: SampleOut | None = Field(description="n against the Krejcie-Morgan minimum")
+    ci: IntervalOut | None = Field(description="Approximate 95% interval of the NIK")
+    warnings: list[str]
+
+
+def etag_json(request: Request, payload: BaseModel) -> Response:
+    """The payload as JSON with a strong ETag; 304 when the client already has it."""
+    body = payload.model_dump_json().encode()
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    if etag in {t.strip() for t in request.headers.get("if-none-match", "").split(",")}:
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(body, media_type="application/json", headers={"ETag": etag})
+
+
+IkmReader = Annotated[ApiKey, Depends(key_with("ikm:read"))]
+
+
+@router.get("/ikm", response_model=IkmOut, tags=["ikm"])
+def get_ikm(
+    request: Request, query: Annotated[IkmQuery, Query()], database: DatabaseDep, key: IkmReader
+) -> Response:
+    """The IKM of a unit in a period (scope ikm:read): per element n, sum, NRR, NRR tertimbang
+    and grade; the IKM, the NIK and its grade; the method; sample adequacy against the unit's
+    population; and a 95% interval of the NIK."""
+    try:
+        period = parse_period(query.period)
+        method = ikm.Method(
+            query.weight, query.round_nrr, query.round_weighted, query.round_total, query.table
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+    with database.session() as session:
+        unit = apikeys.visible_unit(
+            session=session,
+            key=key,
+            unit=session.exec(select(Unit).where(Unit.code == query.unit.strip().lower())).first(),
+        )
+        scope = services.resolve_scope(
+            session=session,
+            unit=unit,
+            period=period,
+            service_code=query.service,
+            counter_code=query.counter,
+            include_children=query.include_children,
+            include_flagged=query.include_flagged,
+        )
+        result = services.scope_ikm(session=session, scope=scope, method=method)
+    payload = IkmOut.model_validate(
+        {
+            "unit": unit.code,
+            "period": period.label,
+            "include_children": query.include_children,
+            **result.to_dict(),
+        }
+    )
+    return etag_json(request, payload)

@@ -527,17 +527,14 @@ def ikm_command(
 
     def action(session: Session) -> None:
         target = services.get_unit(session=session, code=unit)
-        scope = services.Scope(
+        scope = services.resolve_scope(
+            session=session,
             unit=target,
             period=parsed,
+            service_code=service,
+            counter_code=counter,
             include_children=include_children,
             include_flagged=include_flagged,
-            service=services.get_service(session=session, unit=target, code=service)
-            if service
-            else None,
-            counter=services.get_counter(session=session, unit=target, code=counter)
-            if counter
-            else None,
         )
         result = services.scope_ikm(session=session, scope=scope, method=method)
         extra = {"unit": target.code, "period": parsed.label, "include_children": include_children}

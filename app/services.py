@@ -402,6 +402,31 @@ class Scope:
     include_flagged: bool = False
 
 
+def resolve_scope(
+    *,
+    session: Session,
+    unit: Unit,
+    period: Period,
+    service_code: str | None = None,
+    counter_code: str | None = None,
+    include_children: bool = False,
+    include_flagged: bool = False,
+) -> Scope:
+    """A scope from the codes a person or a client system gives (404 for unknown codes)."""
+    return Scope(
+        unit=unit,
+        period=period,
+        include_children=include_children,
+        include_flagged=include_flagged,
+        service=get_service(session=session, unit=unit, code=service_code)
+        if service_code
+        else None,
+        counter=get_counter(session=session, unit=unit, code=counter_code)
+        if counter_code
+        else None,
+    )
+
+
 def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
     """Per-element sums and counts of the scope, from the rollups (one GROUP BY in SQL).
 

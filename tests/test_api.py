@@ -1,3 +1,5 @@
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -7,7 +9,7 @@ from sqlmodel import Session, select
 from app import apikeys, services
 from app.models import ApiKey, Counter, CounterCreate, Unit
 from tests.conftest import Cli
-from tests.factories import make_unit
+from tests.factories import make_unit, response
 from tests.tools import decode_qr, pdf_text
 
 
@@ -160,3 +162,87 @@ def test_apikey_create_bad_input(run_cli: Cli, args: list[str], message: str) ->
     code, output = run_cli("apikey", "create", "--name", "x", *args)
     assert code == 1
     assert message in output
+
+
+def _seed_ikm(session: Session) -> Unit:
+    root = make_unit(session)
+    child = make_unit(session, parent=root)
+    when = datetime(2026, 2, 10, 3, tzinfo=UTC)
+    rows = [
+        (4, 3, 2, 4, 3, 3, 4, 3, 4),
+        (3, 3, 3, 4, 3, 4, 4, 2, 3),
+        (2, 3, None, 4, 3, 3, 3, 3, 3),
+    ]
+    for unit in (root, child):
+        services.record_responses(
+            session=session, unit=unit, channel="paper", items=[response(r, when) for r in rows]
+        )
+    return root
+
+
+@pytest.mark.parametrize("weight", ["exact", "0.111"])
+async def test_ikm_api_equals_cli(
+    client: httpx.AsyncClient, session: Session, run_cli: Cli, weight: str
+) -> None:
+    root = _seed_ikm(session)
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    params = {"unit": root.code, "period": "2026-Q1", "include_children": "true", "weight": weight}
+    response = await client.get("/api/v1/ikm", params=params, headers=_bearer(reader))
+    assert response.status_code == 200, response.text
+    code, output = run_cli(
+        "ikm",
+        "--unit",
+        root.code,
+        "--period",
+        "2026-Q1",
+        "--include-children",
+        "--weight",
+        weight,
+        "--json",
+    )
+    assert code == 0, output
+    assert response.json() == json.loads(output)
+    assert response.json()["n"] == 6
+
+
+async def test_ikm_api_etag_gives_304(client: httpx.AsyncClient, session: Session) -> None:
+    root = _seed_ikm(session)
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    url = f"/api/v1/ikm?unit={root.code}&period=2026"
+    first = await client.get(url, headers=_bearer(reader))
+    etag = first.headers["etag"]
+    again = await client.get(url, headers={**_bearer(reader), "If-None-Match": etag})
+    assert (again.status_code, again.content) == (304, b"")
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "error"),
+    [
+        ("period=2026&colour=red", 422, "validation_error"),
+        ("period=2026-Q9", 422, "validation_error"),
+        ("period=2026&weight=0.5", 422, "validation_error"),
+        ("period=2026&service=nope", 404, "not_found"),
+    ],
+)
+async def test_ikm_api_bad_queries(
+    client: httpx.AsyncClient, session: Session, query: str, status: int, error: str
+) -> None:
+    root = _seed_ikm(session)
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    response = await client.get(f"/api/v1/ikm?unit={root.code}&{query}", headers=_bearer(reader))
+    assert response.status_code == status
+    assert response.json()["error"] == error
+
+
+async def test_ikm_api_subtree_limit(client: httpx.AsyncClient, session: Session) -> None:
+    root = _seed_ikm(session)
+    other = make_unit(session)
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["ikm:read"], unit_code=other.code
+    )
+    response = await client.get(
+        f"/api/v1/ikm?unit={root.code}&period=2026", headers=_bearer(limited)
+    )
+    assert response.status_code == 404
+    unknown = await client.get("/api/v1/ikm?unit=no-such&period=2026", headers=_bearer(limited))
+    assert unknown.status_code == 404
