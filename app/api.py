@@ -6,19 +6,20 @@ limited to a subtree of the organisation sees nothing outside it (404, as if abs
 
 import hashlib
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from app import apikeys, ikm, qr, services
 from app.config import Settings, get_settings
 from app.db import Database, get_database
 from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Counter, Unit
-from app.periods import PERIOD_HELP, parse_period
+from app.periods import PERIOD_HELP, Period, parse_period, shift
 
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -196,8 +197,8 @@ def get_ikm(
     """The IKM of a unit in a period (scope ikm:read): per element n, sum, NRR, NRR tertimbang
     and grade; the IKM, the NIK and its grade; the method; sample adequacy against the unit's
     population; and a 95% interval of the NIK."""
+    period = _parse_period(query.period)
     try:
-        period = parse_period(query.period)
         method = ikm.Method(
             query.weight, query.round_nrr, query.round_weighted, query.round_total, query.table
         )
@@ -228,3 +229,130 @@ def get_ikm(
         }
     )
     return etag_json(request, payload)
+
+
+class RankingRow(BaseModel):
+    unit: str
+    name: str
+    n: int
+    nik_rounded: float | None
+    mutu: str | None
+    kinerja: str | None
+    sample: SampleOut | None
+
+
+class RankingOut(BaseModel):
+    parent: str
+    period: str
+    method: MethodOut
+    units: list[RankingRow] = Field(description="Children of the parent, best NIK first")
+
+
+@router.get("/ikm/ranking", response_model=RankingOut, tags=["ikm"])
+def get_ranking(
+    request: Request,
+    parent: Annotated[str, Query(description="Parent unit code", examples=["kendari"])],
+    period: Annotated[str, Query(description=PERIOD_HELP, examples=["2026"])],
+    database: DatabaseDep,
+    key: IkmReader,
+) -> Response:
+    """Every direct child of a unit with its IKM (its own subtree pooled), NIK, grade, n and
+    sample adequacy, best first; units without responses last (scope ikm:read)."""
+    parsed = _parse_period(period)
+    with database.session() as session:
+        root = apikeys.visible_unit(session=session, key=key, unit=_unit_by_code(session, parent))
+        rows = []
+        for child in services.children(session=session, unit=root):
+            scope = services.Scope(unit=child, period=parsed, include_children=True)
+            result = services.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
+            data = result.to_dict()
+            rows.append(
+                RankingRow(
+                    unit=child.code,
+                    name=child.name,
+                    n=result.n,
+                    nik_rounded=data["nik_rounded"],
+                    mutu=result.mutu,
+                    kinerja=result.kinerja,
+                    sample=data["sample"],
+                )
+            )
+    rows.sort(key=lambda r: (r.nik_rounded is None, -(r.nik_rounded or 0), r.unit))
+    method = MethodOut.model_validate(ikm.DEFAULT_METHOD.to_dict())
+    return etag_json(
+        request, RankingOut(parent=root.code, period=parsed.label, method=method, units=rows)
+    )
+
+
+class TrendPoint(BaseModel):
+    period: str
+    n: int
+    nik_rounded: float | None
+    mutu: str | None
+
+
+class TrendOut(BaseModel):
+    unit: str
+    granularity: str
+    method: MethodOut
+    points: list[TrendPoint]
+
+
+MAX_TREND_POINTS = 60
+
+
+@router.get("/ikm/trend", response_model=TrendOut, tags=["ikm"])
+def get_trend(
+    request: Request,
+    unit: Annotated[str, Query(description="Unit code")],
+    from_: Annotated[str, Query(alias="from", description="First period, e.g. 2024-Q1")],
+    to: Annotated[str, Query(description="Last period, e.g. 2026-Q2")],
+    granularity: Annotated[Literal["quarter", "semester", "year"], Query()],
+    database: DatabaseDep,
+    key: IkmReader,
+    include_children: bool = False,
+) -> Response:
+    """The NIK and grade of a unit per quarter, semester or year between two periods
+    (scope ikm:read); at most 60 points."""
+    first, last = _parse_period(from_), _parse_period(to)
+    current = _parse_period(_start_of(first.start, granularity))
+    points: list[TrendPoint] = []
+    with database.session() as session:
+        target = apikeys.visible_unit(session=session, key=key, unit=_unit_by_code(session, unit))
+        while current.start <= last.end:
+            if len(points) == MAX_TREND_POINTS:
+                raise InvalidInput(f"a trend has at most {MAX_TREND_POINTS} points")
+            scope = services.Scope(unit=target, period=current, include_children=include_children)
+            result = services.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
+            points.append(
+                TrendPoint(
+                    period=current.label,
+                    n=result.n,
+                    mutu=result.mutu,
+                    nik_rounded=result.to_dict()["nik_rounded"],
+                )
+            )
+            current = shift(current, 1)
+    method = MethodOut.model_validate(ikm.DEFAULT_METHOD.to_dict())
+    return etag_json(
+        request, TrendOut(unit=target.code, granularity=granularity, method=method, points=points)
+    )
+
+
+def _start_of(day: date, granularity: str) -> str:
+    if granularity == "year":
+        return f"{day.year}"
+    if granularity == "semester":
+        return f"{day.year}-S{1 if day.month <= 6 else 2}"
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def _parse_period(text: str) -> Period:
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def _unit_by_code(session: Session, code: str) -> Unit | None:
+    return session.exec(select(Unit).where(Unit.code == code.strip().lower())).first()

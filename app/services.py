@@ -127,6 +127,10 @@ def unit_tree(*, session: Session) -> list[tuple[Unit, int]]:
     return ordered
 
 
+def children(*, session: Session, unit: Unit) -> list[Unit]:
+    return list(session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)))
+
+
 def subtree_ids(unit: Unit) -> sa.CTE:
     """A recursive CTE of the unit's id and all its descendants' ids."""
     units = Unit.__table__  # type: ignore[attr-defined]

@@ -246,3 +246,57 @@ async def test_ikm_api_subtree_limit(client: httpx.AsyncClient, session: Session
     assert response.status_code == 404
     unknown = await client.get("/api/v1/ikm?unit=no-such&period=2026", headers=_bearer(limited))
     assert unknown.status_code == 404
+
+
+async def test_ranking_lists_children_best_first(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    root = make_unit(session)
+    good, weak, empty = (make_unit(session, parent=root) for _ in range(3))
+    grandchild = make_unit(session, parent=weak)
+    when = datetime(2026, 3, 1, 3, tzinfo=UTC)
+    for unit, value in ((good, 4), (weak, 2), (grandchild, 1)):
+        services.record_responses(
+            session=session, unit=unit, channel="paper", items=[response((value,) * 9, when)]
+        )
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    result = await client.get(
+        f"/api/v1/ikm/ranking?parent={root.code}&period=2026", headers=_bearer(reader)
+    )
+    assert result.status_code == 200, result.text
+    units = [(u["unit"], u["n"], u["nik_rounded"], u["mutu"]) for u in result.json()["units"]]
+    # The weak unit pools its grandchild by sums: (2 x 9 + 1 x 9) / 18 -> 1.5 -> 37.50.
+    assert units == [
+        (good.code, 1, 100.0, "A"),
+        (weak.code, 2, 37.5, "D"),
+        (empty.code, 0, None, None),
+    ]
+
+
+async def test_trend_per_quarter(client: httpx.AsyncClient, session: Session) -> None:
+    unit = make_unit(session)
+    for month, value in ((1, 3), (5, 4)):
+        services.record_responses(
+            session=session,
+            unit=unit,
+            channel="paper",
+            items=[response((value,) * 9, datetime(2026, month, 10, 3, tzinfo=UTC))],
+        )
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    result = await client.get(
+        f"/api/v1/ikm/trend?unit={unit.code}&from=2025-Q4&to=2026-Q3&granularity=quarter",
+        headers=_bearer(reader),
+    )
+    assert result.status_code == 200, result.text
+    points = [(p["period"], p["n"], p["nik_rounded"]) for p in result.json()["points"]]
+    assert points == [
+        ("2025-Q4", 0, None),
+        ("2026-Q1", 1, 75.0),
+        ("2026-Q2", 1, 100.0),
+        ("2026-Q3", 0, None),
+    ]
+    too_long = await client.get(
+        f"/api/v1/ikm/trend?unit={unit.code}&from=2000&to=2026-Q3&granularity=quarter",
+        headers=_bearer(reader),
+    )
+    assert too_long.status_code == 422
