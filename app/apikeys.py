@@ -14,20 +14,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app import services
-from app.errors import AppError, InvalidInput, NotFound
+from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from app.models import SCOPES, ApiKey, Unit
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes: last use is kept to the minute
-
-
-class Unauthorized(AppError):
-    status = 401
-    code = "unauthorized"
-
-
-class Forbidden(AppError):
-    status = 403
-    code = "forbidden"
 
 
 def _hash(key: str) -> str:

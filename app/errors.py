@@ -17,6 +17,16 @@ class AppError(Exception):
         return {"error": self.code, "detail": self.detail, **self.extra}
 
 
+class Unauthorized(AppError):
+    status = 401
+    code = "unauthorized"
+
+
+class Forbidden(AppError):
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(AppError):
     status = 404
     code = "not_found"
