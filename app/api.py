@@ -7,11 +7,11 @@ limited to a subtree of the organisation sees nothing outside it (404, as if abs
 import hashlib
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, RootModel
 from sqlmodel import Session, select
 
 from app import apikeys, ikm, qr, services
@@ -178,7 +178,7 @@ class IkmOut(BaseModel):
     warnings: list[str]
 
 
-def etag_json(request: Request, payload: BaseModel) -> Response:
+def etag_json(request: Request, payload: BaseModel | RootModel[Any]) -> Response:
     """The payload as JSON with a strong ETag; 304 when the client already has it."""
     body = payload.model_dump_json().encode()
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
@@ -356,3 +356,60 @@ def _parse_period(text: str) -> Period:
 
 def _unit_by_code(session: Session, code: str) -> Unit | None:
     return session.exec(select(Unit).where(Unit.code == code.strip().lower())).first()
+
+
+# --- units ---
+
+
+class UnitOut(BaseModel):
+    code: str
+    name: str
+    address: str | None
+    time_zone: str
+    parent: str | None = Field(description="Parent unit code; null at the top of the tree")
+    active: bool
+    depth: int = Field(description="Depth below the top of the listed tree")
+
+
+@router.get("/units", response_model=list[UnitOut], tags=["units"])
+def list_units(
+    request: Request,
+    database: DatabaseDep,
+    key: IkmReader,
+    parent: Annotated[str | None, Query(description="Only this unit and its descendants")] = None,
+) -> Response:
+    """The organisation tree as a flat list, parents before children (scope ikm:read).
+    A key limited to a subtree lists only that subtree."""
+    with database.session() as session:
+        tree = services.unit_tree(session=session)
+        codes = {u.id: u.code for u, _ in tree}
+        root_id = key.unit_id
+        if parent is not None:
+            root_id = apikeys.visible_unit(
+                session=session, key=key, unit=_unit_by_code(session, parent)
+            ).id
+        rows: list[UnitOut] = []
+        inside_depth: int | None = None
+        for unit, depth in tree:
+            if inside_depth is not None and depth <= inside_depth:
+                inside_depth = None  # left the chosen subtree
+            if unit.id == root_id:
+                inside_depth = depth
+            if root_id is None or inside_depth is not None:
+                base = 0 if inside_depth is None else inside_depth
+                rows.append(
+                    UnitOut(
+                        code=unit.code,
+                        name=unit.name,
+                        address=unit.address,
+                        time_zone=unit.time_zone,
+                        active=unit.active,
+                        parent=codes.get(unit.parent_id),
+                        depth=depth - base,
+                    )
+                )
+    return etag_json(request, _UnitList(rows))
+
+
+class _UnitList(RootModel[list[UnitOut]]):
+    pass

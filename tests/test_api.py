@@ -300,3 +300,29 @@ async def test_trend_per_quarter(client: httpx.AsyncClient, session: Session) ->
         headers=_bearer(reader),
     )
     assert too_long.status_code == 422
+
+
+async def test_units_list_tree_and_subtree_limit(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    root = make_unit(session)
+    opd = make_unit(session, parent=root)
+    loket = make_unit(session, parent=opd)
+    sibling = make_unit(session, parent=root)
+    _, everything = apikeys.create_key(session=session, name="pemda", scopes=["ikm:read"])
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["ikm:read"], unit_code=opd.code
+    )
+    listed = await client.get(f"/api/v1/units?parent={root.code}", headers=_bearer(everything))
+    assert listed.status_code == 200
+    rows = [(u["code"], u["parent"], u["depth"]) for u in listed.json()]
+    assert rows[0] == (root.code, None, 0)
+    assert {
+        (opd.code, root.code, 1),
+        (loket.code, opd.code, 2),
+        (sibling.code, root.code, 1),
+    } <= set(rows)
+    mine = await client.get("/api/v1/units", headers=_bearer(limited))
+    assert [(u["code"], u["depth"]) for u in mine.json()] == [(opd.code, 0), (loket.code, 1)]
+    outside = await client.get(f"/api/v1/units?parent={root.code}", headers=_bearer(limited))
+    assert outside.status_code == 404
