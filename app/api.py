@@ -413,3 +413,59 @@ def list_units(
 
 class _UnitList(RootModel[list[UnitOut]]):
     pass
+
+
+# --- population (for the sample-size check) ---
+
+
+class PopulationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    population: int = Field(gt=0, le=100_000_000, description="Service users in the period")
+
+
+class PopulationOut(BaseModel):
+    unit: str
+    period: str
+    population: int
+    minimum_sample: int = Field(description="Krejcie-Morgan minimum number of respondents")
+
+
+def _population_out(unit: Unit, period: Period, population: int) -> PopulationOut:
+    return PopulationOut(
+        unit=unit.code,
+        period=period.label,
+        population=population,
+        minimum_sample=ikm.sample_size(population),
+    )
+
+
+@router.put("/units/{unit_code}/population/{period}", response_model=PopulationOut, tags=["units"])
+def put_population(
+    unit_code: str, period: str, body: PopulationIn, database: DatabaseDep, key: AdminKey
+) -> PopulationOut:
+    """Record how many people used the unit's services in a period (scope admin)."""
+    parsed = _parse_period(period)
+    with database.session(write=True) as session:
+        unit = apikeys.visible_unit(
+            session=session, key=key, unit=_unit_by_code(session, unit_code)
+        )
+        services.set_population(
+            session=session, unit=unit, period=parsed, population=body.population
+        )
+        return _population_out(unit, parsed, body.population)
+
+
+@router.get("/units/{unit_code}/population/{period}", response_model=PopulationOut, tags=["units"])
+def get_population(
+    unit_code: str, period: str, database: DatabaseDep, key: IkmReader
+) -> PopulationOut:
+    """The recorded population of a unit in a period, with its minimum sample (ikm:read)."""
+    parsed = _parse_period(period)
+    with database.session() as session:
+        unit = apikeys.visible_unit(
+            session=session, key=key, unit=_unit_by_code(session, unit_code)
+        )
+        population = services.get_population(session=session, unit=unit, period=parsed)
+        if population is None:
+            raise NotFound(f"no population recorded for {unit.code} in {parsed.label}")
+        return _population_out(unit, parsed, population)

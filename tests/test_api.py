@@ -326,3 +326,31 @@ async def test_units_list_tree_and_subtree_limit(
     assert [(u["code"], u["depth"]) for u in mine.json()] == [(opd.code, 0), (loket.code, 1)]
     outside = await client.get(f"/api/v1/units?parent={root.code}", headers=_bearer(limited))
     assert outside.status_code == 404
+
+
+async def test_population_put_then_get(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    url = f"/api/v1/units/{unit.code}/population/2026-S1"
+    missing = await client.get(url, headers=_bearer(admin))
+    assert missing.status_code == 403  # an admin key has no ikm:read
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    assert (await client.get(url, headers=_bearer(reader))).status_code == 404
+    put = await client.put(url, json={"population": 1000}, headers=_bearer(admin))
+    assert put.status_code == 200
+    expected = {"unit": unit.code, "period": "2026-S1", "population": 1000, "minimum_sample": 278}
+    assert put.json() == expected
+    assert (await client.get(url, headers=_bearer(reader))).json() == expected
+    for body in ({"population": 0}, {"population": 5, "extra": 1}, {}):
+        bad = await client.put(url, json=body, headers=_bearer(admin))
+        assert bad.status_code == 422
+        assert bad.json()["error"] == "validation_error"
+    wrong_period = await client.put(
+        f"/api/v1/units/{unit.code}/population/2026-S9",
+        json={"population": 5},
+        headers=_bearer(admin),
+    )
+    assert wrong_period.status_code == 422
+    denied = await client.put(url, json={"population": 5}, headers=_bearer(reader))
+    assert denied.status_code == 403
