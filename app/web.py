@@ -76,6 +76,11 @@ Lang = Annotated[str, Query(pattern="^(id|en)$")]
 Mode = Annotated[str | None, Query(pattern="^kiosk$")]
 
 
+def _query(lang: str, kiosk: bool) -> str:
+    """The query string that keeps the language and kiosk mode across the survey's pages."""
+    return f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
+
+
 def _message(
     request: Request, lang: str, status: int, heading: str, body: str, refresh: str | None = None
 ) -> HTMLResponse:
@@ -115,7 +120,7 @@ def _render_form(
     token = survey.issue_form_token(
         settings.secret_key.get_secret_value(), context.counter.id, datetime.now(UTC)
     )
-    query = f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
+    query = _query(lang, kiosk)
     page: dict[str, Any] = {
         "lang": lang,
         "t": TEXT[lang],
@@ -247,7 +252,7 @@ def survey_submit(
                 errors=exc.errors,
                 message=exc.detail,
             )
-    query = f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
+    query = _query(lang, kiosk)
     redirect = RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)
     if not kiosk and counter_id is not None:
         redirect.set_cookie(
@@ -268,7 +273,7 @@ def survey_thanks(
     t = TEXT[lang]
     # A kiosk returns to a fresh form for the next person after a few seconds.
     refresh = (
-        f"{settings.kiosk_return_seconds};url=/s/{token}?lang={lang}&mode=kiosk"
+        f"{settings.kiosk_return_seconds};url=/s/{token}{_query(lang, kiosk=True)}"
         if mode == "kiosk"
         else None
     )
