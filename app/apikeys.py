@@ -78,7 +78,8 @@ def revoke_key(*, session: Session, prefix: str) -> ApiKey:
 
 def authenticate(*, session: Session, authorization: str | None, scope: str) -> ApiKey:
     """The key behind an ``Authorization: Bearer`` header, if valid and holding ``scope``:
-    401 for a missing, unknown, revoked or expired key, 403 for a missing scope."""
+    401 for a missing, unknown, revoked or expired key, 403 for a missing scope (``admin``
+    holds every scope)."""
     kind, _, presented = (authorization or "").partition(" ")
     if kind.lower() != "bearer" or not presented.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
@@ -92,7 +93,8 @@ def authenticate(*, session: Session, authorization: str | None, scope: str) -> 
         raise Unauthorized("invalid API key")
     if key.revoked_at is not None or (key.expires_at is not None and key.expires_at < now):
         raise Unauthorized("this API key is revoked or expired")
-    if scope not in key.scope_set:
+    # admin manages the organisation it may see, and so may also read and write all of it.
+    if scope not in key.scope_set and "admin" not in key.scope_set:
         raise Forbidden(f"this API key lacks the scope {scope!r}")
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
         session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now))

@@ -16,7 +16,7 @@ from app.config import get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
 from app.forms import Form, FormError, load_forms
-from app.models import SCOPES, CounterCreate, ServiceCreate, UnitCreate
+from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
 from app.periods import PERIOD_HELP, PeriodError, parse_period
 from app.sheets import SheetError, read_sheet
 
@@ -281,7 +281,9 @@ def counter_deactivate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Close a counter's survey (its page then says the survey is closed)."""
-    _counter_action(ctx, unit, code, partial(services.set_counter_active, active=False))
+    _counter_action(
+        ctx, unit, code, partial(services.update_counter, data=CounterUpdate(active=False))
+    )
 
 
 @counter_cli.command("activate")
@@ -289,7 +291,9 @@ def counter_activate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Reopen a counter's survey."""
-    _counter_action(ctx, unit, code, partial(services.set_counter_active, active=True))
+    _counter_action(
+        ctx, unit, code, partial(services.update_counter, data=CounterUpdate(active=True))
+    )
 
 
 @counter_cli.command("rotate")

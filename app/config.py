@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     device_cooldown_hours: int = 12
     # Proxies whose X-Forwarded-For is believed (IP addresses or CIDR networks).
     trusted_proxies: list[str] = []
+    # Largest request body accepted (a batch of 1,000 responses with long saran fits).
+    max_body_bytes: int = 4 * 1024 * 1024
 
     @model_validator(mode="after")
     def _refuse_placeholder_secret(self) -> "Settings":

@@ -3,13 +3,15 @@
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import router as api_router
+from app.config import get_settings
 from app.db import Database, get_database
 from app.errors import AppError
 from app.web import router as web_router
@@ -23,6 +25,9 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
 def _error(status: int, code: str, detail: Any) -> JSONResponse:
@@ -42,8 +47,44 @@ async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    codes = {404: "not_found", 405: "method_not_allowed"}
-    return _error(exc.status_code, codes.get(exc.status_code, "http_error"), exc.detail)
+    return _error(exc.status_code, _CODES.get(exc.status_code, "http_error"), exc.detail)
+
+
+class BodyLimit:
+    """Refuses request bodies over the limit with 413 in the error envelope, whether or not
+    Content-Length is sent: a declared length is checked before the app runs, a chunked body
+    is counted as it arrives (nothing is buffered here)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            status = 413 if declared.isdigit() else 400
+            await _error(status, _CODES[status], self._detail(declared))(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                # FastAPI passes its own HTTPException out of body parsing (others become 400).
+                raise HTTPException(413, self._detail(None))
+            return message
+
+        await self.app(scope, counted, send)
+
+    def _detail(self, declared: bytes | None) -> str:
+        if declared is not None and not declared.isdigit():
+            return "invalid Content-Length header"
+        return f"the request body is larger than {self.limit} bytes"
 
 
 def create_app() -> FastAPI:
@@ -55,6 +96,10 @@ def create_app() -> FastAPI:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+
+    # Added before the headers middleware, so it runs inside it: an exception from the counted
+    # body then reaches FastAPI directly rather than through a task group.
+    app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
 
     @app.middleware("http")
     async def security_headers(

@@ -93,6 +93,8 @@ class Unit(UnitBase, table=True):
 
 
 class UnitCreate(SQLModel):
+    model_config = {"extra": "forbid"}
+
     code: Code
     name: Name
     address: str | None = Field(default=None, max_length=500)
@@ -105,10 +107,21 @@ class UnitCreate(SQLModel):
         return _time_zone(value)
 
 
-class UnitPublic(UnitBase):
-    id: int
-    parent_id: int | None
-    active: bool
+class UnitUpdate(SQLModel):
+    """Changes to a unit; omitted fields stay. A null parent_code moves it to the top."""
+
+    model_config = {"extra": "forbid"}
+
+    name: Name | None = None
+    address: str | None = Field(default=None, max_length=500)
+    time_zone: str | None = None
+    parent_code: Code | None = None
+    active: bool | None = Field(default=None, description="false closes its counters' surveys")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _time_zone(value)
 
 
 # --- service (jenis layanan) and counter (loket / QR point) of a unit ---
@@ -128,6 +141,13 @@ class ServiceCreate(SQLModel):
     unit_code: Code
     code: Code
     name: Name
+
+
+class ServiceUpdate(SQLModel):
+    model_config = {"extra": "forbid"}
+
+    name: Name | None = None
+    active: bool | None = Field(default=None, description="false hides it from the survey page")
 
 
 def new_token() -> str:
@@ -152,6 +172,16 @@ class CounterCreate(SQLModel):
     code: Code
     name: Name
     service_code: Code | None = None
+
+
+class CounterUpdate(SQLModel):
+    """Changes to a counter; omitted fields stay. A null service_code detaches the service."""
+
+    model_config = {"extra": "forbid"}
+
+    name: Name | None = None
+    service_code: Code | None = None
+    active: bool | None = Field(default=None, description="false closes its survey page (410)")
 
 
 # --- form_version: an immutable questionnaire definition ---
@@ -197,6 +227,8 @@ class Response(SQLModel, table=True):
     channel: str = Field(max_length=10)
     # A client-chosen key: the database refuses a second row with it (retries are no-ops).
     idempotency_key: str = Field(max_length=100, unique=True)
+    # SHA-256 of what was sent with the key: a replay must match it, or it is a conflict.
+    body_hash: str | None = Field(default=None, max_length=64)
     flagged: bool = False  # suspected automated or duplicate; excluded from the IKM by default
     sex: str | None = Field(default=None, max_length=20)
     age: int | None = Field(default=None, sa_type=sa.SmallInteger)

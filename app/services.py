@@ -4,6 +4,8 @@ Each function that writes owns its commit (one per use-case). Aggregation happen
 rollup table holds per-day sums and counts, kept in the same transaction as the insert.
 """
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,13 +29,16 @@ from app.models import (
     Channel,
     Counter,
     CounterCreate,
+    CounterUpdate,
     FormVersion,
     Population,
     Response,
     Service,
     ServiceCreate,
+    ServiceUpdate,
     Unit,
     UnitCreate,
+    UnitUpdate,
     new_token,
     response_rollup,
 )
@@ -104,6 +109,29 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
         time_zone=data.time_zone,
         parent_id=parent.id if parent else None,
     )
+    session.add(unit)
+    session.commit()
+    session.refresh(unit)
+    return unit
+
+
+def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
+    """Rename, re-address, move or (de)activate a unit; a move may not create a cycle."""
+    changes = data.model_dump(exclude_unset=True)
+    if "parent_code" in changes:
+        code = changes.pop("parent_code")
+        parent = get_unit(session=session, code=code) if code else None
+        if parent is not None:
+            tree = subtree_ids(unit)
+            inside = sa.select(tree.c.id).where(tree.c.id == parent.id)
+            if session.execute(inside).first() is not None:
+                raise Conflict(f"unit {unit.code!r} cannot move under itself or its descendant")
+        unit.parent_id = parent.id if parent else None
+    for name in ("name", "time_zone", "active"):
+        if changes.get(name) is not None:
+            setattr(unit, name, changes[name])
+    if "address" in changes:
+        unit.address = changes["address"]
     session.add(unit)
     session.commit()
     session.refresh(unit)
@@ -190,6 +218,33 @@ def create_counter(*, session: Session, data: CounterCreate) -> Counter:
     return counter
 
 
+def update_service(*, session: Session, service: Service, data: ServiceUpdate) -> Service:
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(service, name, value)
+    session.add(service)
+    session.commit()
+    session.refresh(service)
+    return service
+
+
+def update_counter(*, session: Session, counter: Counter, data: CounterUpdate) -> Counter:
+    """Rename, re-assign to a service of its unit, open or close a counter."""
+    changes = data.model_dump(exclude_unset=True)
+    if "service_code" in changes:
+        code = changes.pop("service_code")
+        unit = session.get(Unit, counter.unit_id)
+        assert unit is not None  # foreign key
+        counter.service_id = get_service(session=session, unit=unit, code=code).id if code else None
+    for name, value in changes.items():
+        if value is not None:
+            setattr(counter, name, value)
+    session.add(counter)
+    session.commit()
+    session.refresh(counter)
+    return counter
+
+
 def set_population(*, session: Session, unit: Unit, period: Period, population: int) -> None:
     if population < 1:
         raise InvalidInput(f"population must be a positive number, got {population}")
@@ -240,6 +295,15 @@ class ResponseIn(BaseModel):
 class RecordResult:
     inserted: int
     duplicates: int
+    ids: tuple[int, ...] = ()  # the stored response id of each item, in input order
+
+
+def body_hash(item: ResponseIn, context: dict[str, Any]) -> str:
+    """A stable digest of what a client sent with an idempotency key, and where it went."""
+    canonical = json.dumps(
+        {**item.model_dump(mode="json"), **context}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _response_row(
@@ -261,8 +325,10 @@ def _response_row(
         if value is not None and (spec is None or not spec.accepts(value)):
             raise InvalidInput(f"{where}: {name} {value!r} is not allowed by form {form.code}")
         row[name] = value
+    context = {k: base[k] for k in ("unit_id", "service_id", "counter_id", "channel")}
     row.update(
         idempotency_key=item.idempotency_key,
+        body_hash=body_hash(item, context),
         submitted_at=item.submitted_at,
         local_date=item.submitted_at.astimezone(zone).date(),
         suggestion=(item.suggestion or "").strip() or None,
@@ -280,11 +346,13 @@ def record_responses(
     service: Service | None = None,
     counter: Counter | None = None,
     flagged: bool = False,
+    strict_replay: bool = False,
 ) -> RecordResult:
     """Validate and store responses, all or nothing, and add them to the rollups.
 
     A response whose idempotency key is already stored is skipped (a retry), not an error;
-    the unique index decides, so two workers racing on the same key store it once.
+    the unique index decides, so two workers racing on the same key store it once. With
+    ``strict_replay`` a stored key whose body differs is a conflict and nothing is stored.
     """
     version, form = current_form(session=session, code=form_code)
     base = {
@@ -309,9 +377,38 @@ def record_responses(
         )
         stored = set(session.execute(stmt).scalars())
         inserted.extend(r for r in chunk if r["idempotency_key"] in stored)
+    stored_rows = _stored(session, [r["idempotency_key"] for r in rows])
+    if strict_replay:
+        changed = [
+            r["idempotency_key"]
+            for r in rows
+            if stored_rows[r["idempotency_key"]][1] != r["body_hash"]
+        ]
+        if changed:
+            raise Conflict(
+                f"{len(changed)} idempotency key(s) were used before with a different body, "
+                f"first {changed[0]!r}; nothing was stored"
+            )
     _add_to_rollup(session, inserted, len(form.element_codes))
     session.commit()
-    return RecordResult(inserted=len(inserted), duplicates=len(rows) - len(inserted))
+    return RecordResult(
+        inserted=len(inserted),
+        duplicates=len(rows) - len(inserted),
+        ids=tuple(stored_rows[r["idempotency_key"]][0] for r in rows),
+    )
+
+
+def _stored(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+    """The id and body hash stored under each idempotency key."""
+    found: dict[str, tuple[int, str | None]] = {}
+    for start in range(0, len(keys), INSERT_CHUNK):
+        chunk = keys[start : start + INSERT_CHUNK]
+        stmt = select(Response.idempotency_key, Response.id, Response.body_hash).where(
+            col(Response.idempotency_key).in_(chunk)
+        )
+        for key, response_id, digest in session.exec(stmt):
+            found[key] = (int(response_id or 0), digest)
+    return found
 
 
 def _add_to_rollup(session: Session, rows: Sequence[dict[str, Any]], k: int) -> None:
@@ -405,6 +502,29 @@ class Scope:
     counter: Counter | None = None
     include_flagged: bool = False
 
+    def conditions(
+        self, table: Any, *, service: sa.ColumnElement[Any], counter: sa.ColumnElement[Any]
+    ) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions selecting the scope from a table with unit_id, local_date and
+        flagged columns (the response table or the rollups, whose service and counter
+        columns are named differently)."""
+        units = (
+            sa.select(subtree_ids(self.unit).c.id)
+            if self.include_children
+            else sa.select(sa.literal(self.unit.id))
+        )
+        conditions: list[sa.ColumnElement[bool]] = [
+            table.unit_id.in_(units),
+            table.local_date.between(self.period.start, self.period.end),
+        ]
+        if self.service is not None:
+            conditions.append(service == self.service.id)
+        if self.counter is not None:
+            conditions.append(counter == self.counter.id)
+        if not self.include_flagged:
+            conditions.append(table.flagged.is_(False))
+        return conditions
+
 
 def resolve_scope(
     *,
@@ -438,21 +558,7 @@ def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
     element sets has no single IKM and is refused. None when there are no responses.
     """
     r = response_rollup.c
-    units = (
-        sa.select(subtree_ids(scope.unit).c.id)
-        if scope.include_children
-        else sa.select(sa.literal(scope.unit.id))
-    )
-    conditions: list[sa.ColumnElement[bool]] = [
-        r.unit_id.in_(units),
-        r.local_date.between(scope.period.start, scope.period.end),
-    ]
-    if scope.service is not None:
-        conditions.append(r.service_key == scope.service.id)
-    if scope.counter is not None:
-        conditions.append(r.counter_key == scope.counter.id)
-    if not scope.include_flagged:
-        conditions.append(r.flagged.is_(False))
+    conditions = scope.conditions(r, service=r.service_key, counter=r.counter_key)
     stmt = (
         sa.select(r.form_version_id, *(sa.func.sum(r[c]) for c in ROLLUP_COUNTS))
         .where(*conditions)
@@ -493,15 +599,6 @@ def scope_ikm(*, session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmR
 
 
 # --- counters: QR codes and posters ---
-
-
-def set_counter_active(*, session: Session, counter: Counter, active: bool) -> Counter:
-    """Open or close a counter's survey; a closed counter's page answers 410."""
-    counter.active = active
-    session.add(counter)
-    session.commit()
-    session.refresh(counter)
-    return counter
 
 
 def rotate_counter_token(*, session: Session, counter: Counter) -> Counter:

@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from app import services
+from app import apikeys, services
 from app.cli import cli
 from app.config import REPO_ROOT
 from app.db import Database, create_db_engine, upgrade_schema
@@ -104,6 +104,12 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield client
+
+
+@pytest.fixture
+def admin(session: Session) -> str:
+    """A plaintext API key with scope admin over the whole organisation."""
+    return apikeys.create_key(session=session, name="Bagian Organisasi", scopes=["admin"])[1]
 
 
 class Cli:

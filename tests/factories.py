@@ -37,3 +37,7 @@ def response(
         submitted_at=when,
         answers=dict(zip(CODES, answers, strict=True)),
     )
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}

@@ -9,7 +9,15 @@ from sqlmodel import Session, func, select
 
 from app import services, survey
 from app.config import get_settings
-from app.models import Counter, CounterCreate, RateLimit, Response, ServiceCreate, Unit
+from app.models import (
+    Counter,
+    CounterCreate,
+    CounterUpdate,
+    RateLimit,
+    Response,
+    ServiceCreate,
+    Unit,
+)
 from tests.conftest import Cli
 from tests.factories import CODES, make_unit
 
@@ -163,7 +171,7 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, session: Ses
 async def test_unknown_and_closed_links(client: httpx.AsyncClient, session: Session) -> None:
     assert (await client.get("/s/no-such-token")).status_code == 404
     counter = _counter(session)
-    services.set_counter_active(session=session, counter=counter, active=False)
+    services.update_counter(session=session, counter=counter, data=CounterUpdate(active=False))
     page = await client.get(f"/s/{counter.token}")
     assert page.status_code == 410
     assert "survei untuk loket ini sudah ditutup" in page.text

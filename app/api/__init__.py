@@ -1,0 +1,15 @@
+"""The versioned HTTP API for staff and other systems, under /api/v1.
+
+Every route takes an API key (``Authorization: Bearer <key>``) holding the route's scope; a key
+limited to a subtree of the organisation sees nothing outside it (404, as if absent).
+"""
+
+from fastapi import APIRouter
+
+from app.api import ikm, responses, units
+from app.api.deps import ERRORS
+
+router = APIRouter(prefix="/api/v1", responses=ERRORS)
+router.include_router(units.router)
+router.include_router(ikm.router)
+router.include_router(responses.router)

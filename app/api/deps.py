@@ -1,0 +1,83 @@
+"""What every API route shares: the database, API-key scopes, period parsing, ETags."""
+
+import hashlib
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, RootModel
+from sqlmodel import Session, select
+
+from app import apikeys
+from app.config import Settings, get_settings
+from app.db import Database, get_database
+from app.errors import InvalidInput, NotFound
+from app.models import ApiKey, Unit
+from app.periods import Period, parse_period
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ERRORS: dict[int | str, dict[str, str]] = {
+    401: {"description": "Missing, unknown, revoked or expired API key"},
+    403: {"description": "The API key lacks the scope this route needs"},
+    404: {"description": "No such object, or outside the key's part of the organisation"},
+    422: {"description": "Invalid parameters or body; `detail` names each field"},
+}
+
+
+def key_with(scope: str) -> Callable[..., ApiKey]:
+    """A dependency: the request's API key, which must hold ``scope``."""
+
+    def dependency(
+        database: DatabaseDep,
+        authorization: Annotated[
+            str | None, Header(description="`Bearer <API key>`", include_in_schema=False)
+        ] = None,
+    ) -> ApiKey:
+        with database.session(write=True) as session:
+            return apikeys.authenticate(session=session, authorization=authorization, scope=scope)
+
+    return dependency
+
+
+AdminKey = Annotated[ApiKey, Depends(key_with("admin"))]
+IkmReader = Annotated[ApiKey, Depends(key_with("ikm:read"))]
+ResponsesReader = Annotated[ApiKey, Depends(key_with("responses:read"))]
+ResponsesWriter = Annotated[ApiKey, Depends(key_with("responses:write"))]
+
+
+def period_or_422(text: str) -> Period:
+    try:
+        return parse_period(text)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:
+    """The unit with this code, if the key may see it (404 otherwise)."""
+    unit = session.exec(select(Unit).where(Unit.code == code.strip().lower())).first()
+    if unit is None:
+        raise NotFound(f"no unit with code {code!r}")
+    try:
+        return apikeys.visible_unit(session=session, key=key, unit=unit)
+    except NotFound:
+        raise NotFound(f"no unit with code {code!r}") from None
+
+
+def etag_bytes(request: Request, body: bytes, media_type: str, etag: str | None = None) -> Response:
+    """A response with a strong ETag of its body; 304 when the client already has it."""
+    etag = etag or f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    if matches(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return Response(body, media_type=media_type, headers={"ETag": etag})
+
+
+def matches(request: Request, etag: str) -> bool:
+    candidates = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
+    return etag in candidates or "*" in candidates
+
+
+def etag_json(request: Request, payload: BaseModel | RootModel[Any]) -> Response:
+    """The payload as JSON with a strong ETag; 304 when the client already has it."""
+    return etag_bytes(request, payload.model_dump_json().encode(), "application/json")

@@ -1,0 +1,247 @@
+"""Responses over the API: pages or a CSV export out, batches from other channels in."""
+
+import collections
+import hashlib
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from app import responses, services
+from app.api.deps import (
+    DatabaseDep,
+    ResponsesReader,
+    ResponsesWriter,
+    etag_json,
+    matches,
+    period_or_422,
+    visible_unit,
+)
+from app.db import Database
+from app.errors import InvalidInput
+from app.models import SUGGESTION_MAX, ApiKey, Service
+from app.periods import PERIOD_HELP
+
+router = APIRouter(prefix="/responses", tags=["responses"])
+MAX_PAGE = 1_000
+MAX_BATCH = 1_000
+CSV_TYPE = "text/csv; charset=utf-8"
+
+
+class ResponsesQuery(BaseModel):
+    """Which responses; unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
+    period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
+    service: str | None = Field(default=None, description="Service code of the unit")
+    counter: str | None = Field(default=None, description="Counter code of the unit")
+    include_children: bool = Field(default=False, description="Responses of descendants too")
+    include_flagged: bool = Field(default=False, description="Flagged responses too")
+    cursor: str | None = Field(default=None, description="next_cursor of the previous page")
+    limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="Page size")
+
+
+class ResponseOut(BaseModel):
+    id: int = Field(description="Increases with every stored response")
+    unit: str
+    service: str | None
+    counter: str | None
+    channel: str = Field(examples=["qr"])
+    form: str = Field(examples=["permenpan-rb-14-2017"])
+    submitted_at: datetime
+    local_date: date = Field(description="Date in the unit's time zone; periods filter on it")
+    flagged: bool = Field(description="Suspected automated or duplicate; left out of the IKM")
+    answers: dict[str, int | None] = Field(description="1..4 per element code; null: no answer")
+    sex: str | None
+    age: int | None
+    education: str | None
+    occupation: str | None
+    suggestion: str | None
+
+
+class ResponsePage(BaseModel):
+    items: list[ResponseOut]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end")
+
+
+def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> services.Scope:
+    return services.resolve_scope(
+        session=session,
+        unit=visible_unit(session, key, query.unit),
+        period=period_or_422(query.period),
+        service_code=query.service,
+        counter_code=query.counter,
+        include_children=query.include_children,
+        include_flagged=query.include_flagged,
+    )
+
+
+@router.get(
+    "",
+    response_model=ResponsePage,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
+def list_responses(
+    request: Request,
+    query: Annotated[ResponsesQuery, Query()],
+    database: DatabaseDep,
+    key: ResponsesReader,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    """Stored responses of a unit in a period, oldest first, a page at a time (scope
+    responses:read). Follow `next_cursor` until it is null: responses that arrive meanwhile
+    never shift a page. With `Accept: text/csv` every matching row streams as CSV instead."""
+    if accept and "text/csv" in accept:
+        return _csv(request, query, database, key)
+    after = responses.decode_cursor(query.cursor) if query.cursor else 0
+    with database.session() as session:
+        scope = _scope(session, key, query)
+        rows = responses.page(session=session, scope=scope, after=after, limit=query.limit + 1)
+    more = len(rows) > query.limit
+    rows = rows[: query.limit]
+    next_cursor = responses.encode_cursor(rows[-1]["id"]) if more else None
+    page = ResponsePage(
+        items=[ResponseOut.model_validate(r) for r in rows], next_cursor=next_cursor
+    )
+    return etag_json(request, page)
+
+
+@router.get(
+    ".csv", response_class=StreamingResponse, responses={200: {"content": {"text/csv": {}}}}
+)
+def export_responses(
+    request: Request,
+    query: Annotated[ResponsesQuery, Query()],
+    database: DatabaseDep,
+    key: ResponsesReader,
+) -> Response:
+    """Every matching response as CSV, streamed (scope responses:read); `cursor` and `limit`
+    are ignored. Cells that a spreadsheet would run as a formula are prefixed with `'`."""
+    return _csv(request, query, database, key)
+
+
+def _csv(request: Request, query: ResponsesQuery, database: Database, key: ApiKey) -> Response:
+    with database.session() as session:
+        scope = _scope(session, key, query)
+        count, highest = responses.summary(session=session, scope=scope)
+    # Responses are never changed, so the scope, the count and the highest id identify the file.
+    version = f"{query.model_dump_json(exclude={'cursor', 'limit'})}|{count}|{highest}"
+    etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
+    headers = {"ETag": etag}
+    if matches(request, etag):
+        return Response(status_code=304, headers=headers)
+    filename = f"responses-{scope.unit.code}-{scope.period.label}.csv"
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(
+        responses.csv_stream(database.session, scope), media_type=CSV_TYPE, headers=headers
+    )
+
+
+# --- ingest: paper forms typed in, kiosks, partner systems ---
+
+
+class ResponseSubmission(services.ResponseIn):
+    """One questionnaire. Answers are keyed by the form's element codes."""
+
+    idempotency_key: str = Field(
+        min_length=1,
+        max_length=80,
+        description="The client's unique key for this response: a retry sends the same key",
+        examples=["paper-2026-05-14-0001"],
+    )
+    submitted_at: datetime = Field(
+        description="When it was filled in, with a time zone offset",
+        examples=["2026-05-14T09:30:00+08:00"],
+    )
+    answers: dict[str, int | None] = Field(
+        description="Answer 1..4 per element code; a missing or null element was not answered",
+        examples=[{"persyaratan": 4, "prosedur": 3, "waktu": 3, "biaya": 4, "produk": 3}],
+    )
+    suggestion: str | None = Field(default=None, max_length=SUGGESTION_MAX)
+
+
+class ResponseBatch(BaseModel):
+    """Responses for one unit (and optionally one service or counter), stored all or none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
+    service: str | None = Field(default=None, description="Service code of the unit")
+    counter: str | None = Field(default=None, description="Counter code of the unit")
+    channel: Literal["paper", "kiosk", "api"] = Field(
+        default="api", description="How they were collected (`qr` is the citizen page's own)"
+    )
+    responses: list[ResponseSubmission] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class StoredRef(BaseModel):
+    idempotency_key: str
+    id: int = Field(description="The stored response's id")
+
+
+class BatchResult(BaseModel):
+    unit: str
+    responses: list[StoredRef] = Field(description="One per submitted response, in order")
+
+
+@router.post(
+    "",
+    response_model=BatchResult,
+    status_code=201,
+    responses={
+        200: {"description": "Every response was stored before (a replay): the same result"},
+        409: {"description": "An idempotency key was used before with a different body"},
+    },
+)
+def post_responses(body: ResponseBatch, database: DatabaseDep, key: ResponsesWriter) -> Response:
+    """Store one to 1,000 responses (scope responses:write), all or none. A replay with the
+    same idempotency keys and bodies stores nothing and answers the original result (200,
+    header `Idempotent-Replayed: true`); a key reused with a different body is a 409."""
+    keys = [item.idempotency_key for item in body.responses]
+    repeated = [k for k, n in collections.Counter(keys).items() if n > 1]
+    if repeated:
+        raise InvalidInput(f"idempotency key {repeated[0]!r} appears more than once in the batch")
+    with database.session(write=True) as session:
+        unit = visible_unit(session, key, body.unit)
+        service = (
+            services.get_service(session=session, unit=unit, code=body.service)
+            if body.service
+            else None
+        )
+        counter = (
+            services.get_counter(session=session, unit=unit, code=body.counter)
+            if body.counter
+            else None
+        )
+        if service is None and counter is not None and counter.service_id is not None:
+            service = session.get(Service, counter.service_id)
+        # Keys are the client's: namespaced by unit so two partner systems never collide.
+        items = [
+            item.model_copy(update={"idempotency_key": f"api:{unit.id}:{item.idempotency_key}"})
+            for item in body.responses
+        ]
+        result = services.record_responses(
+            session=session,
+            unit=unit,
+            items=items,
+            channel=body.channel,
+            service=service,
+            counter=counter,
+            strict_replay=True,
+        )
+        refs = zip(keys, result.ids, strict=True)
+        out = BatchResult(
+            unit=unit.code, responses=[StoredRef(idempotency_key=k, id=i) for k, i in refs]
+        )
+    replay = result.inserted == 0
+    return Response(
+        out.model_dump_json(),
+        status_code=200 if replay else 201,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"} if replay else {},
+    )

@@ -1,0 +1,441 @@
+"""The organisation over the API: units, their services and counters, populations, QR codes.
+
+Objects are addressed by code (``/units/dukcapil-kantor/counters/loket-1``), as staff name
+them. Nothing is ever deleted, since stored responses refer to it: ``active: false``
+retires a unit, service or counter.
+"""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field, RootModel
+from sqlmodel import Session, select
+
+from app import ikm, qr, services
+from app.api.deps import (
+    AdminKey,
+    DatabaseDep,
+    IkmReader,
+    SettingsDep,
+    etag_bytes,
+    etag_json,
+    period_or_422,
+    visible_unit,
+)
+from app.errors import Forbidden, NotFound
+from app.models import (
+    ApiKey,
+    Code,
+    Counter,
+    CounterCreate,
+    CounterUpdate,
+    Name,
+    Service,
+    ServiceCreate,
+    ServiceUpdate,
+    Unit,
+    UnitCreate,
+    UnitUpdate,
+)
+from app.periods import Period
+
+router = APIRouter(prefix="/units", tags=["units"])
+
+
+class UnitOut(BaseModel):
+    code: str = Field(examples=["dukcapil-kantor"])
+    name: str = Field(examples=["Dinas Kependudukan dan Pencatatan Sipil"])
+    address: str | None
+    time_zone: str = Field(examples=["Asia/Makassar"])
+    parent: str | None = Field(description="Parent unit code; null at the top of the tree")
+    active: bool
+
+
+class UnitRow(UnitOut):
+    depth: int = Field(description="Depth below the top of the listed tree")
+
+
+class UnitNode(UnitOut):
+    children: list["UnitNode"]
+
+
+def _unit_out(unit: Unit, parent: str | None) -> dict[str, object]:
+    return {
+        "code": unit.code,
+        "name": unit.name,
+        "address": unit.address,
+        "time_zone": unit.time_zone,
+        "parent": parent,
+        "active": unit.active,
+    }
+
+
+class _UnitRows(RootModel[list[UnitRow]]):
+    pass
+
+
+class _UnitNodes(RootModel[list[UnitNode]]):
+    pass
+
+
+@router.get("", response_model=list[UnitRow] | list[UnitNode])
+def list_units(
+    request: Request,
+    database: DatabaseDep,
+    key: IkmReader,
+    parent: Annotated[str | None, Query(description="Only this unit and its descendants")] = None,
+    nested: Annotated[bool, Query(description="Nest children inside their parent")] = False,
+) -> Response:
+    """The organisation tree (scope ikm:read): a flat list, parents before children, or with
+    `nested=true` a forest of nodes with `children`. A key limited to a subtree sees only it."""
+    with database.session() as session:
+        tree = services.unit_tree(session=session)
+        root_id = key.unit_id if parent is None else visible_unit(session, key, parent).id
+    codes = {u.id: u.code for u, _ in tree}
+    rows: list[UnitRow] = []
+    inside_depth: int | None = None
+    for unit, depth in tree:
+        if inside_depth is not None and depth <= inside_depth:
+            inside_depth = None  # left the chosen subtree
+        if unit.id == root_id:
+            inside_depth = depth
+        if root_id is None or inside_depth is not None:
+            base = inside_depth or 0
+            fields = _unit_out(unit, codes.get(unit.parent_id))
+            rows.append(UnitRow.model_validate({**fields, "depth": depth - base}))
+    if not nested:
+        return etag_json(request, _UnitRows(rows))
+    forest: list[UnitNode] = []
+    path: list[UnitNode] = []
+    for row in rows:
+        node = UnitNode.model_validate({**row.model_dump(exclude={"depth"}), "children": []})
+        del path[row.depth :]
+        (path[-1].children if path else forest).append(node)
+        path.append(node)
+    return etag_json(request, _UnitNodes(forest))
+
+
+@router.post("", response_model=UnitOut, status_code=201)
+def create_unit(body: UnitCreate, database: DatabaseDep, key: AdminKey) -> UnitOut:
+    """Add a unit under a parent (scope admin). A key limited to a subtree adds inside it."""
+    with database.session(write=True) as session:
+        if body.parent_code:
+            visible_unit(session, key, body.parent_code)
+        elif key.unit_id is not None:
+            raise Forbidden("this API key may only add units inside its part of the tree")
+        unit = services.create_unit(session=session, data=body)
+        return UnitOut.model_validate(_unit_out(unit, body.parent_code))
+
+
+@router.get("/{unit}", response_model=UnitOut)
+def get_unit(request: Request, unit: str, database: DatabaseDep, key: IkmReader) -> Response:
+    """One unit (scope ikm:read)."""
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        return etag_json(request, _unit_public(session, found))
+
+
+@router.patch("/{unit}", response_model=UnitOut)
+def update_unit(unit: str, body: UnitUpdate, database: DatabaseDep, key: AdminKey) -> UnitOut:
+    """Change a unit's name, address, time zone or parent, or retire it with `active: false`
+    (its counters' survey pages then close) (scope admin)."""
+    with database.session(write=True) as session:
+        found = visible_unit(session, key, unit)
+        if "parent_code" in body.model_fields_set:
+            if body.parent_code:
+                visible_unit(session, key, body.parent_code)
+            if found.id == key.unit_id or (body.parent_code is None and key.unit_id):
+                raise Forbidden("this API key may not move units out of its part of the tree")
+        updated = services.update_unit(session=session, unit=found, data=body)
+        return _unit_public(session, updated)
+
+
+def _unit_public(session: Session, unit: Unit) -> UnitOut:
+    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    return UnitOut.model_validate(_unit_out(unit, parent.code if parent else None))
+
+
+# --- services (jenis layanan) ---
+
+
+class ServiceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Code = Field(examples=["ktp-el"], description="Unique within the unit")
+    name: Name = Field(examples=["Perekaman KTP-el"])
+
+
+class ServiceOut(BaseModel):
+    code: str
+    name: str
+    active: bool
+
+
+class _Services(RootModel[list[ServiceOut]]):
+    pass
+
+
+def _service_out(service: Service) -> ServiceOut:
+    return ServiceOut(code=service.code, name=service.name, active=service.active)
+
+
+@router.get("/{unit}/services", response_model=list[ServiceOut], tags=["services"])
+def list_services(request: Request, unit: str, database: DatabaseDep, key: IkmReader) -> Response:
+    """The unit's services, by code (scope ikm:read)."""
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        rows = session.exec(
+            select(Service).where(Service.unit_id == found.id).order_by(Service.code)
+        )
+        return etag_json(request, _Services([_service_out(s) for s in rows]))
+
+
+@router.post("/{unit}/services", response_model=ServiceOut, status_code=201, tags=["services"])
+def create_service(unit: str, body: ServiceIn, database: DatabaseDep, key: AdminKey) -> ServiceOut:
+    """Add a service to a unit (scope admin)."""
+    with database.session(write=True) as session:
+        found = visible_unit(session, key, unit)
+        data = ServiceCreate(unit_code=found.code, code=body.code, name=body.name)
+        return _service_out(services.create_service(session=session, data=data))
+
+
+@router.get("/{unit}/services/{service}", response_model=ServiceOut, tags=["services"])
+def get_service(
+    request: Request, unit: str, service: str, database: DatabaseDep, key: IkmReader
+) -> Response:
+    """One service of a unit (scope ikm:read)."""
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        return etag_json(
+            request, _service_out(services.get_service(session=session, unit=found, code=service))
+        )
+
+
+@router.patch("/{unit}/services/{service}", response_model=ServiceOut, tags=["services"])
+def update_service(
+    unit: str, service: str, body: ServiceUpdate, database: DatabaseDep, key: AdminKey
+) -> ServiceOut:
+    """Rename a service or retire it with `active: false` (scope admin)."""
+    with database.session(write=True) as session:
+        found = services.get_service(
+            session=session, unit=visible_unit(session, key, unit), code=service
+        )
+        return _service_out(services.update_service(session=session, service=found, data=body))
+
+
+# --- counters (loket, each with its own QR code) ---
+
+
+class CounterIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: Code = Field(examples=["loket-1"], description="Unique within the unit")
+    name: Name = Field(examples=["Loket 1"])
+    service_code: Code | None = Field(default=None, description="The service served there")
+
+
+class CounterOut(BaseModel):
+    code: str
+    name: str
+    service: str | None = Field(description="Service code, if the counter serves one")
+    active: bool = Field(description="false: the survey page answers 410")
+    survey_url: str = Field(description="The public URL its QR code encodes")
+
+
+class _Counters(RootModel[list[CounterOut]]):
+    pass
+
+
+def _counter_out(session: Session, counter: Counter, base_url: str) -> CounterOut:
+    service = session.get(Service, counter.service_id) if counter.service_id else None
+    return CounterOut(
+        code=counter.code,
+        name=counter.name,
+        service=service.code if service else None,
+        active=counter.active,
+        survey_url=qr.survey_url(base_url, counter.token),
+    )
+
+
+def _find_counter(session: Session, key: ApiKey, unit: str, counter: str) -> tuple[Unit, Counter]:
+    found = visible_unit(session, key, unit)
+    return found, services.get_counter(session=session, unit=found, code=counter)
+
+
+@router.get("/{unit}/counters", response_model=list[CounterOut], tags=["counters"])
+def list_counters(
+    request: Request, unit: str, database: DatabaseDep, settings: SettingsDep, key: IkmReader
+) -> Response:
+    """The unit's counters with their public survey URLs (scope ikm:read)."""
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        rows = session.exec(
+            select(Counter).where(Counter.unit_id == found.id).order_by(Counter.code)
+        )
+        out = [_counter_out(session, c, settings.public_base_url) for c in rows]
+        return etag_json(request, _Counters(out))
+
+
+@router.post("/{unit}/counters", response_model=CounterOut, status_code=201, tags=["counters"])
+def create_counter(
+    unit: str, body: CounterIn, database: DatabaseDep, settings: SettingsDep, key: AdminKey
+) -> CounterOut:
+    """Add a counter to a unit; its survey page opens at once (scope admin)."""
+    with database.session(write=True) as session:
+        found = visible_unit(session, key, unit)
+        data = CounterCreate(unit_code=found.code, **body.model_dump())
+        counter = services.create_counter(session=session, data=data)
+        return _counter_out(session, counter, settings.public_base_url)
+
+
+@router.get("/{unit}/counters/{counter}", response_model=CounterOut, tags=["counters"])
+def get_counter(
+    request: Request,
+    unit: str,
+    counter: str,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    key: IkmReader,
+) -> Response:
+    """One counter of a unit (scope ikm:read)."""
+    with database.session() as session:
+        _, found = _find_counter(session, key, unit, counter)
+        return etag_json(request, _counter_out(session, found, settings.public_base_url))
+
+
+@router.patch("/{unit}/counters/{counter}", response_model=CounterOut, tags=["counters"])
+def update_counter(
+    unit: str,
+    counter: str,
+    body: CounterUpdate,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    key: AdminKey,
+) -> CounterOut:
+    """Rename a counter, change its service, or close (`active: false`) or reopen its survey
+    page (scope admin)."""
+    with database.session(write=True) as session:
+        _, found = _find_counter(session, key, unit, counter)
+        updated = services.update_counter(session=session, counter=found, data=body)
+        return _counter_out(session, updated, settings.public_base_url)
+
+
+@router.post(
+    "/{unit}/counters/{counter}/rotate-token", response_model=CounterOut, tags=["counters"]
+)
+def rotate_token(
+    unit: str, counter: str, database: DatabaseDep, settings: SettingsDep, key: AdminKey
+) -> CounterOut:
+    """Give the counter a new survey URL: QR codes printed with the old one stop working
+    (scope admin)."""
+    with database.session(write=True) as session:
+        _, found = _find_counter(session, key, unit, counter)
+        rotated = services.rotate_counter_token(session=session, counter=found)
+        return _counter_out(session, rotated, settings.public_base_url)
+
+
+QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+@router.get(
+    "/{unit}/counters/{counter}/qr.{image_format}",
+    response_class=Response,
+    tags=["qr"],
+    responses={200: {"content": {t: {} for t in QR_TYPES.values()}}},
+)
+def counter_qr(
+    request: Request,
+    unit: str,
+    counter: str,
+    image_format: Literal["png", "svg"],
+    database: DatabaseDep,
+    settings: SettingsDep,
+    key: AdminKey,
+) -> Response:
+    """The counter's QR code, encoding its survey URL: `qr.png` to print at once, `qr.svg`
+    for print shops and banners (scope admin)."""
+    with database.session() as session:
+        _, found = _find_counter(session, key, unit, counter)
+    url = qr.survey_url(settings.public_base_url, found.token)
+    image = qr.qr_png(url) if image_format == "png" else qr.qr_svg(url)
+    return etag_bytes(request, image, QR_TYPES[image_format])
+
+
+@router.get("/{unit}/counters/{counter}/poster.pdf", response_class=Response, tags=["qr"])
+def counter_poster(
+    request: Request,
+    unit: str,
+    counter: str,
+    database: DatabaseDep,
+    settings: SettingsDep,
+    key: AdminKey,
+) -> Response:
+    """An A5 poster for one counter: unit, counter, instruction, QR code, URL (scope admin)."""
+    with database.session() as session:
+        found_unit, found = _find_counter(session, key, unit, counter)
+        posters = services.posters(
+            session=session, unit=found_unit, counter=found, base_url=settings.public_base_url
+        )
+    return etag_bytes(request, qr.posters_pdf(posters), "application/pdf")
+
+
+@router.get("/{unit}/posters.pdf", response_class=Response, tags=["qr"])
+def unit_posters(
+    request: Request, unit: str, database: DatabaseDep, settings: SettingsDep, key: AdminKey
+) -> Response:
+    """One A5 poster per active counter of a unit, in a single PDF (scope admin)."""
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        posters = services.posters(session=session, unit=found, base_url=settings.public_base_url)
+    return etag_bytes(request, qr.posters_pdf(posters), "application/pdf")
+
+
+# --- population (for the sample-size check) ---
+
+
+class PopulationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    population: int = Field(gt=0, le=100_000_000, description="Service users in the period")
+
+
+class PopulationOut(BaseModel):
+    unit: str
+    period: str
+    population: int
+    minimum_sample: int = Field(description="Krejcie-Morgan minimum number of respondents")
+
+
+def _population_out(unit: Unit, period: Period, population: int) -> PopulationOut:
+    return PopulationOut(
+        unit=unit.code,
+        period=period.label,
+        population=population,
+        minimum_sample=ikm.sample_size(population),
+    )
+
+
+@router.put("/{unit}/population/{period}", response_model=PopulationOut)
+def put_population(
+    unit: str, period: str, body: PopulationIn, database: DatabaseDep, key: AdminKey
+) -> PopulationOut:
+    """Record how many people used the unit's services in a period (scope admin)."""
+    parsed = period_or_422(period)
+    with database.session(write=True) as session:
+        found = visible_unit(session, key, unit)
+        services.set_population(
+            session=session, unit=found, period=parsed, population=body.population
+        )
+        return _population_out(found, parsed, body.population)
+
+
+@router.get("/{unit}/population/{period}", response_model=PopulationOut)
+def get_population(
+    request: Request, unit: str, period: str, database: DatabaseDep, key: IkmReader
+) -> Response:
+    """The recorded population of a unit in a period, with its minimum sample (ikm:read)."""
+    parsed = period_or_422(period)
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        population = services.get_population(session=session, unit=found, period=parsed)
+        if population is None:
+            raise NotFound(f"no population recorded for {found.code} in {parsed.label}")
+        return etag_json(request, _population_out(found, parsed, population))

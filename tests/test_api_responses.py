@@ -1,0 +1,269 @@
+"""Responses over the API: keyset pages, the streamed CSV export, batch ingest."""
+
+import csv
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlmodel import Session, col, func, select
+
+from app import apikeys, ikm, services
+from app.models import Response, ServiceCreate, Unit
+from app.periods import parse_period
+from tests.factories import CODES, bearer, make_unit, response
+
+WHEN = datetime(2026, 2, 10, 3, tzinfo=UTC)
+
+
+def _seed(session: Session, unit: Unit, count: int, suggestion: str | None = None) -> None:
+    items = [response((4, 3, 2, 4, 3, 3, 4, 3, i % 4 + 1), WHEN) for i in range(count)]
+    if suggestion:
+        items[0] = items[0].model_copy(update={"suggestion": suggestion})
+    services.record_responses(session=session, unit=unit, items=items, channel="paper")
+
+
+def _batch(unit: Unit, keys: list[str], value: int = 4, **extra: Any) -> dict[str, Any]:
+    return {
+        "unit": unit.code,
+        "channel": "paper",
+        **extra,
+        "responses": [
+            {
+                "idempotency_key": key,
+                "submitted_at": "2026-05-14T09:30:00+08:00",
+                "answers": dict.fromkeys(CODES, value),
+                "sex": "P",
+            }
+            for key in keys
+        ],
+    }
+
+
+async def test_pages_follow_the_cursor_and_new_rows_do_not_shift_them(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    unit = make_unit(session)
+    _seed(session, unit, 5)
+    _, reader = apikeys.create_key(session=session, name="etl", scopes=["responses:read"])
+    url = f"/api/v1/responses?unit={unit.code}&period=2026-Q1&limit=2"
+    first = await client.get(url, headers=bearer(reader))
+    assert first.status_code == 200, first.text
+    page = first.json()
+    assert len(page["items"]) == 2
+    item = page["items"][0]
+    assert item["unit"] == unit.code and item["channel"] == "paper"
+    assert item["answers"] == dict(zip(CODES, (4, 3, 2, 4, 3, 3, 4, 3, 1), strict=True))
+    assert item["local_date"] == "2026-02-10"
+    _seed(session, unit, 3)  # arrives while the client pages
+    seen = [i["id"] for i in page["items"]]
+    while page["next_cursor"]:
+        nxt = await client.get(f"{url}&cursor={page['next_cursor']}", headers=bearer(reader))
+        page = nxt.json()
+        seen += [i["id"] for i in page["items"]]
+    assert seen == sorted(seen) and len(seen) == len(set(seen)) == 8
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [("&cursor=bm9wZQ", 422), ("&limit=1001", 422), ("&limit=0", 422), ("&shape=round", 422)],
+)
+async def test_page_parameters_are_checked(
+    client: httpx.AsyncClient, session: Session, admin: str, query: str, status: int
+) -> None:
+    unit = make_unit(session)
+    url = f"/api/v1/responses?unit={unit.code}&period=2026{query}"
+    result = await client.get(url, headers=bearer(admin))
+    assert result.status_code == status
+    assert result.json()["error"] == "validation_error"
+
+
+async def test_csv_export_streams_every_row_escaped(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    unit = make_unit(session)
+    _seed(session, unit, 3, suggestion='=HYPERLINK("http://evil")')
+    _, reader = apikeys.create_key(session=session, name="etl", scopes=["responses:read"])
+    by_accept = await client.get(
+        f"/api/v1/responses?unit={unit.code}&period=2026&limit=1",
+        headers={**bearer(reader), "Accept": "text/csv"},
+    )
+    by_suffix = await client.get(
+        f"/api/v1/responses.csv?unit={unit.code}&period=2026", headers=bearer(reader)
+    )
+    assert by_accept.status_code == by_suffix.status_code == 200
+    assert by_accept.text == by_suffix.text
+    assert by_suffix.headers["content-type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(by_suffix.text)))
+    assert len(rows) == 3  # limit does not apply to the export
+    assert list(rows[0])[:9] == [
+        "id",
+        "unit",
+        "service",
+        "counter",
+        "channel",
+        "form",
+        "submitted_at",
+        "local_date",
+        "flagged",
+    ]
+    assert rows[0]["suggestion"] == '\'=HYPERLINK("http://evil")'
+    assert [r["sarana"] for r in rows] == ["1", "2", "3"]
+    etag = by_suffix.headers["etag"]
+    cached = await client.get(
+        f"/api/v1/responses.csv?unit={unit.code}&period=2026",
+        headers={**bearer(reader), "If-None-Match": etag},
+    )
+    assert cached.status_code == 304
+    _seed(session, unit, 1)
+    changed = await client.get(
+        f"/api/v1/responses.csv?unit={unit.code}&period=2026",
+        headers={**bearer(reader), "If-None-Match": etag},
+    )
+    assert changed.status_code == 200 and len(changed.text.splitlines()) == 5
+
+
+async def test_responses_respect_scope_and_subtree(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    root, other = make_unit(session), make_unit(session)
+    child = make_unit(session, parent=root)
+    _seed(session, child, 2)
+    _seed(session, other, 2)
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["responses:read"], unit_code=root.code
+    )
+    mine = await client.get(
+        f"/api/v1/responses?unit={root.code}&period=2026&include_children=true",
+        headers=bearer(limited),
+    )
+    assert {i["unit"] for i in mine.json()["items"]} == {child.code}
+    own_only = await client.get(
+        f"/api/v1/responses?unit={root.code}&period=2026", headers=bearer(limited)
+    )
+    assert own_only.json() == {"items": [], "next_cursor": None}
+    theirs = await client.get(
+        f"/api/v1/responses.csv?unit={other.code}&period=2026", headers=bearer(limited)
+    )
+    assert theirs.status_code == 404
+    _, ikm_only = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    denied = await client.get(
+        f"/api/v1/responses?unit={root.code}&period=2026", headers=bearer(ikm_only)
+    )
+    assert denied.status_code == 403
+
+
+async def test_post_batch_then_replay_and_conflict(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    unit = make_unit(session)
+    services.create_service(
+        session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP")
+    )
+    _, writer = apikeys.create_key(session=session, name="kiosk", scopes=["responses:write"])
+    body = _batch(unit, ["a-1", "a-2"], service="ktp")
+    first = await client.post("/api/v1/responses", json=body, headers=bearer(writer))
+    assert first.status_code == 201, first.text
+    refs = first.json()["responses"]
+    assert [r["idempotency_key"] for r in refs] == ["a-1", "a-2"]
+    replay = await client.post("/api/v1/responses", json=body, headers=bearer(writer))
+    assert (replay.status_code, replay.json()) == (200, first.json())
+    assert replay.headers["idempotent-replayed"] == "true"
+    changed = _batch(unit, ["a-3", "a-2"], value=1, service="ktp")
+    conflict = await client.post("/api/v1/responses", json=changed, headers=bearer(writer))
+    assert (conflict.status_code, conflict.json()["error"]) == (409, "conflict")
+    stored = session.exec(
+        select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
+    ).one()
+    assert stored == 2  # a-3 was not stored: the batch is all or nothing
+    result = services.scope_ikm(
+        session=session,
+        scope=services.Scope(unit=unit, period=parse_period("2026")),
+        method=ikm.DEFAULT_METHOD,
+    )
+    assert (result.n, result.mutu) == (2, "A")
+
+
+@pytest.mark.parametrize(
+    ("change", "status"),
+    [
+        ({"responses": []}, 422),
+        ({"channel": "qr"}, 422),
+        ({"colour": "red"}, 422),
+        ({"service": "nope"}, 404),
+        ({"unit": "nope"}, 404),
+    ],
+)
+async def test_post_bad_batches_store_nothing(
+    client: httpx.AsyncClient, session: Session, admin: str, change: dict[str, Any], status: int
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1"]) | change
+    result = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert result.status_code == status, result.text
+    count = session.exec(select(func.count()).select_from(Response)).one()
+    assert session.exec(select(func.count()).select_from(Response)).one() == count
+
+
+async def test_post_item_errors_name_the_field(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1", "k-2"])
+    body["responses"][1]["answers"]["waktu"] = 5
+    body["responses"][1]["mood"] = "happy"
+    bad = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert bad.status_code == 422
+    assert ["body", "responses", 1, "mood"] in [d["loc"] for d in bad.json()["detail"]]
+    body = _batch(unit, ["k-1", "k-1"])
+    twice = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert (twice.status_code, twice.json()["error"]) == (422, "validation_error")
+    body = _batch(unit, ["k-1"])
+    body["responses"][0]["answers"]["waktu"] = 5
+    out_of_range = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert out_of_range.status_code == 422
+    assert "answer 5 for waktu is not 1..4" in out_of_range.json()["detail"]
+    stored = session.exec(
+        select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
+    ).one()
+    assert stored == 0
+
+
+async def test_post_batch_of_1000_and_limit(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    keys = [f"k-{i}" for i in range(1001)]
+    too_many = await client.post(
+        "/api/v1/responses", json=_batch(unit, keys), headers=bearer(admin)
+    )
+    assert too_many.status_code == 422
+    full = await client.post(
+        "/api/v1/responses", json=_batch(unit, keys[:1000]), headers=bearer(admin)
+    )
+    assert full.status_code == 201
+    assert len({r["id"] for r in full.json()["responses"]}) == 1000
+
+
+async def test_oversized_body_is_413(client: httpx.AsyncClient, admin: str) -> None:
+    big = b'{"unit": "x", "responses": [' + b" " * (5 * 1024 * 1024) + b"]}"
+    declared = await client.post(
+        "/api/v1/responses",
+        content=big,
+        headers={**bearer(admin), "Content-Type": "application/json"},
+    )
+    assert declared.status_code == 413
+    assert declared.json()["error"] == "payload_too_large"
+
+    async def chunks() -> Any:
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    chunked = await client.post(
+        "/api/v1/responses",
+        content=chunks(),
+        headers={**bearer(admin), "Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 413, chunked.text
+    assert chunked.json()["error"] == "payload_too_large"

@@ -1,0 +1,285 @@
+"""Units, services, counters, populations and QR codes over the API."""
+
+from pathlib import Path
+
+import httpx
+from sqlmodel import Session
+
+from app import apikeys, services
+from app.models import Counter, CounterCreate, Unit
+from tests.factories import bearer, make_unit
+from tests.tools import decode_qr, pdf_text
+
+
+def _counter(session: Session, unit: Unit) -> Counter:
+    data = CounterCreate(unit_code=unit.code, code="loket-1", name="Loket Satu")
+    return services.create_counter(session=session, data=data)
+
+
+async def test_counter_qr_png_decodes_to_survey_url_and_records_use(
+    client: httpx.AsyncClient, session: Session, admin: str, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    counter = _counter(session, unit)
+    url = f"/api/v1/units/{unit.code}/counters/loket-1/qr.png"
+    response = await client.get(url, headers=bearer(admin))
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "image/png"
+    image = tmp_path / "qr.png"
+    image.write_bytes(response.content)
+    assert decode_qr(image) == f"http://127.0.0.1:8000/s/{counter.token}"
+    key = apikeys.list_keys(session=session)[-1]
+    session.refresh(key)
+    assert key.last_used_at is not None
+
+
+async def test_counter_qr_svg_and_posters(
+    client: httpx.AsyncClient, session: Session, admin: str, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    counter = _counter(session, unit)
+    headers = bearer(admin)
+    base = f"/api/v1/units/{unit.code}"
+    svg = await client.get(f"{base}/counters/loket-1/qr.svg", headers=headers)
+    assert (svg.status_code, svg.headers["content-type"]) == (200, "image/svg+xml")
+    for path in (f"{base}/counters/loket-1/poster.pdf", f"{base}/posters.pdf"):
+        response = await client.get(path, headers=headers)
+        assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
+        pdf = tmp_path / "poster.pdf"
+        pdf.write_bytes(response.content)
+        text = pdf_text(pdf)
+        assert "Loket Satu" in text
+        assert f"http://127.0.0.1:8000/s/{counter.token}" in text
+
+
+async def test_subtree_key_sees_nothing_outside_its_subtree(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    root = make_unit(session)
+    inside, outside = make_unit(session, parent=root), make_unit(session)
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["admin"], unit_code=root.code
+    )
+    _counter(session, inside), _counter(session, outside)
+    ok = await client.get(
+        f"/api/v1/units/{inside.code}/counters/loket-1/qr.png", headers=bearer(limited)
+    )
+    assert ok.status_code == 200
+    for path in (f"units/{outside.code}/counters/loket-1/qr.png", f"units/{outside.code}"):
+        response = await client.get(f"/api/v1/{path}", headers=bearer(limited))
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+
+
+async def test_unknown_counter_and_unit_are_404(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    for path in (f"units/{unit.code}/counters/nope/qr.png", "units/nope/posters.pdf"):
+        response = await client.get(f"/api/v1/{path}", headers=bearer(admin))
+        assert response.status_code == 404
+        assert response.json()["error"] == "not_found"
+
+
+async def test_units_list_tree_and_subtree_limit(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    root = make_unit(session)
+    opd = make_unit(session, parent=root)
+    loket = make_unit(session, parent=opd)
+    sibling = make_unit(session, parent=root)
+    _, everything = apikeys.create_key(session=session, name="pemda", scopes=["ikm:read"])
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["ikm:read"], unit_code=opd.code
+    )
+    listed = await client.get(f"/api/v1/units?parent={root.code}", headers=bearer(everything))
+    assert listed.status_code == 200
+    rows = [(u["code"], u["parent"], u["depth"]) for u in listed.json()]
+    assert rows[0] == (root.code, None, 0)
+    assert {
+        (opd.code, root.code, 1),
+        (loket.code, opd.code, 2),
+        (sibling.code, root.code, 1),
+    } <= set(rows)
+    mine = await client.get("/api/v1/units", headers=bearer(limited))
+    assert [(u["code"], u["depth"]) for u in mine.json()] == [(opd.code, 0), (loket.code, 1)]
+    outside = await client.get(f"/api/v1/units?parent={root.code}", headers=bearer(limited))
+    assert outside.status_code == 404
+
+
+async def test_population_put_then_get(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    url = f"/api/v1/units/{unit.code}/population/2026-S1"
+    _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
+    assert (await client.get(url, headers=bearer(reader))).status_code == 404
+    put = await client.put(url, json={"population": 1000}, headers=bearer(admin))
+    assert put.status_code == 200
+    expected = {"unit": unit.code, "period": "2026-S1", "population": 1000, "minimum_sample": 278}
+    assert put.json() == expected
+    assert (await client.get(url, headers=bearer(reader))).json() == expected
+    for body in ({"population": 0}, {"population": 5, "extra": 1}, {}):
+        bad = await client.put(url, json=body, headers=bearer(admin))
+        assert bad.status_code == 422
+        assert bad.json()["error"] == "validation_error"
+    wrong_period = await client.put(
+        f"/api/v1/units/{unit.code}/population/2026-S9",
+        json={"population": 5},
+        headers=bearer(admin),
+    )
+    assert wrong_period.status_code == 422
+    denied = await client.put(url, json={"population": 5}, headers=bearer(reader))
+    assert denied.status_code == 403
+
+
+async def test_unit_create_get_update_and_nested_list(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    root = make_unit(session)
+    body = {"code": "dukcapil", "name": " Dinas Dukcapil ", "parent_code": root.code}
+    created = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    assert created.status_code == 201, created.text
+    assert created.json() == {
+        "code": "dukcapil",
+        "name": "Dinas Dukcapil",
+        "address": None,
+        "time_zone": "Asia/Makassar",
+        "parent": root.code,
+        "active": True,
+    }
+    again = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    assert (again.status_code, again.json()["error"]) == (409, "conflict")
+    change = {"address": "Jl. Mayjen Sutoyo", "time_zone": "WIT", "active": False}
+    patched = await client.patch("/api/v1/units/dukcapil", json=change, headers=bearer(admin))
+    assert patched.status_code == 200, patched.text
+    assert patched.json() | {} == created.json() | {
+        "address": "Jl. Mayjen Sutoyo",
+        "time_zone": "Asia/Jayapura",
+        "active": False,
+    }
+    fetched = await client.get("/api/v1/units/dukcapil", headers=bearer(admin))
+    assert fetched.json() == patched.json()
+    nested = await client.get(
+        f"/api/v1/units?parent={root.code}&nested=true", headers=bearer(admin)
+    )
+    [tree] = nested.json()
+    assert (tree["code"], [c["code"] for c in tree["children"]]) == (root.code, ["dukcapil"])
+    assert tree["children"][0]["children"] == []
+
+
+async def test_unit_move_refuses_cycles_and_bad_fields(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    root = make_unit(session)
+    child = make_unit(session, parent=root)
+    cycle = await client.patch(
+        f"/api/v1/units/{root.code}", json={"parent_code": child.code}, headers=bearer(admin)
+    )
+    assert (cycle.status_code, cycle.json()["error"]) == (409, "conflict")
+    top = await client.patch(
+        f"/api/v1/units/{child.code}", json={"parent_code": None}, headers=bearer(admin)
+    )
+    assert (top.status_code, top.json()["parent"]) == (200, None)
+    for body in ({"colour": "red"}, {"time_zone": "UTC"}, {"name": ""}):
+        bad = await client.patch(f"/api/v1/units/{child.code}", json=body, headers=bearer(admin))
+        assert bad.status_code == 422, body
+        assert bad.json()["error"] == "validation_error"
+        assert bad.json()["detail"][0]["loc"][0] == "body"
+
+
+async def test_subtree_key_cannot_touch_units_outside(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    root, other = make_unit(session), make_unit(session)
+    _, limited = apikeys.create_key(
+        session=session, name="opd", scopes=["admin"], unit_code=root.code
+    )
+    headers = bearer(limited)
+    inside = {"code": "loket-baru", "name": "Unit Baru", "parent_code": root.code}
+    assert (await client.post("/api/v1/units", json=inside, headers=headers)).status_code == 201
+    outside = {**inside, "code": "di-luar", "parent_code": other.code}
+    assert (await client.post("/api/v1/units", json=outside, headers=headers)).status_code == 404
+    top = await client.post("/api/v1/units", json={"code": "x", "name": "X"}, headers=headers)
+    assert (top.status_code, top.json()["error"]) == (403, "forbidden")
+    for method, path in (
+        ("GET", f"/api/v1/units/{other.code}"),
+        ("PATCH", f"/api/v1/units/{other.code}"),
+        ("GET", f"/api/v1/units/{other.code}/services"),
+        ("POST", f"/api/v1/units/{other.code}/counters"),
+    ):
+        body = {"name": "X", "code": "x"} if method == "POST" else {"name": "X"}
+        response = await client.request(
+            method, path, headers=headers, json=body if method != "GET" else None
+        )
+        assert response.status_code == 404, (method, path)
+    escape = await client.patch(
+        f"/api/v1/units/{root.code}", json={"parent_code": None}, headers=headers
+    )
+    assert escape.status_code == 403
+
+
+async def test_services_and_counters_crud(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    base = f"/api/v1/units/{unit.code}"
+    headers = bearer(admin)
+    service = await client.post(
+        f"{base}/services", json={"code": "ktp-el", "name": "KTP-el"}, headers=headers
+    )
+    assert service.status_code == 201
+    assert service.json() == {"code": "ktp-el", "name": "KTP-el", "active": True}
+    counter = await client.post(
+        f"{base}/counters",
+        json={"code": "loket-1", "name": "Loket 1", "service_code": "ktp-el"},
+        headers=headers,
+    )
+    assert counter.status_code == 201, counter.text
+    url = counter.json()["survey_url"]
+    assert url.startswith("http://127.0.0.1:8000/s/")
+    assert counter.json() | {"survey_url": ""} == {
+        "code": "loket-1",
+        "name": "Loket 1",
+        "service": "ktp-el",
+        "active": True,
+        "survey_url": "",
+    }
+    closed = await client.patch(
+        f"{base}/counters/loket-1", json={"active": False, "service_code": None}, headers=headers
+    )
+    assert (closed.json()["active"], closed.json()["service"]) == (False, None)
+    rotated = await client.post(f"{base}/counters/loket-1/rotate-token", headers=headers)
+    assert rotated.json()["survey_url"] != url
+    renamed = await client.patch(f"{base}/services/ktp-el", json={"name": "KTP"}, headers=headers)
+    assert renamed.json()["name"] == "KTP"
+    services_list = await client.get(f"{base}/services", headers=headers)
+    assert [s["code"] for s in services_list.json()] == ["ktp-el"]
+    counters_list = await client.get(f"{base}/counters", headers=headers)
+    assert counters_list.json() == [rotated.json() | {"active": False, "service": None}]
+    unknown = await client.patch(
+        f"{base}/counters/loket-1", json={"service_code": "nope"}, headers=headers
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "not_found")
+    duplicate = await client.post(
+        f"{base}/services", json={"code": "ktp-el", "name": "Lagi"}, headers=headers
+    )
+    assert duplicate.status_code == 409
+    bad_code = await client.post(
+        f"{base}/services", json={"code": "KTP EL!", "name": "x"}, headers=headers
+    )
+    assert bad_code.status_code == 422
+
+
+async def test_get_routes_carry_etags(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    _counter(session, unit)
+    base = f"/api/v1/units/{unit.code}"
+    for path in ("", "/services", "/counters", "/counters/loket-1", "/counters/loket-1/qr.png"):
+        first = await client.get(base + path, headers=bearer(admin))
+        assert first.status_code == 200, path
+        etag = first.headers["etag"]
+        cached = await client.get(base + path, headers={**bearer(admin), "If-None-Match": etag})
+        assert (cached.status_code, cached.content) == (304, b""), path
