@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -42,6 +43,14 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+    return _error(422, "validation_error", detail)
+
+
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # PostgreSQL refuses some text SQLite stores (a NUL character); only client input carries
+    # such values, so this is the client's 422, and the transaction has rolled back.
+    assert isinstance(exc, DataError)
+    detail = "a value cannot be stored (text may not contain a NUL character)"
     return _error(422, "validation_error", detail)
 
 
@@ -96,6 +105,7 @@ def create_app() -> FastAPI:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
 
     # Added before the headers middleware, so it runs inside it: an exception from the counted
     # body then reaches FastAPI directly rather than through a task group.

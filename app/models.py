@@ -30,11 +30,14 @@ Channel = Literal["qr", "kiosk", "paper", "api"]
 ANSWER_COLUMNS = tuple(f"a{i}" for i in range(1, MAX_ELEMENTS + 1))
 SUGGESTION_MAX = 2000
 
-Code = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$"),
+CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
+Code = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=CODE_PATTERN)]
+# No NUL: PostgreSQL cannot store it in text, and no name or address needs one.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=NO_NUL)]
 
 
 def utcnow() -> datetime:
@@ -97,7 +100,7 @@ class UnitCreate(SQLModel):
 
     code: Code
     name: Name
-    address: str | None = Field(default=None, max_length=500)
+    address: Address | None = None
     time_zone: str = "Asia/Makassar"  # WITA; a default is not run through the validator
     parent_code: Code | None = None
 
@@ -113,7 +116,7 @@ class UnitUpdate(SQLModel):
     model_config = {"extra": "forbid"}
 
     name: Name | None = None
-    address: str | None = Field(default=None, max_length=500)
+    address: Address | None = None
     time_zone: str | None = None
     parent_code: Code | None = None
     active: bool | None = Field(default=None, description="false closes its counters' surveys")
@@ -213,7 +216,8 @@ class Response(SQLModel, table=True):
     __table_args__ = (
         sa.CheckConstraint(f"channel IN {CHANNELS!r}", name="channel"),
         sa.CheckConstraint("age IS NULL OR age BETWEEN 1 AND 130", name="age_range"),
-        sa.Index("ix_response_unit_id_local_date", "unit_id", "local_date"),
+        # Lists and exports walk a unit's responses in this order (see app/responses.py).
+        sa.Index("ix_response_unit_id_local_date_id", "unit_id", "local_date", "id"),
         *_answer_checks(),
     )
     id: int | None = Field(default=None, primary_key=True, sa_type=ID)

@@ -1,7 +1,9 @@
 """Reading stored responses: keyset pages for the API, and CSV rows streamed in constant memory.
 
-Both walk the response id upwards. A cursor means "after id N": however many responses arrive
-while a client pages, no row that existed when it began is repeated or skipped.
+Both walk the responses in (local_date, id) order, which the (unit_id, local_date, id) index
+gives without sorting. A cursor names the last row seen; the order is total and a row's date
+and id never change, so however many responses arrive while a client pages, no row that
+existed when it began is repeated or skipped.
 """
 
 import base64
@@ -10,6 +12,7 @@ import io
 import json
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,24 +53,30 @@ _COLUMNS = (
 )
 
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"after": last_id}).encode()).decode().rstrip("=")
+Position = tuple[date, int]  # (local_date, id) of the last row a client has seen
 
 
-def decode_cursor(cursor: str) -> int:
-    """The id a cursor points after; a cursor that was not made here is a 422."""
+def encode_cursor(row: dict[str, Any]) -> str:
+    data = json.dumps({"date": row["local_date"].isoformat(), "id": row["id"]})
+    return base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> Position:
+    """The position a cursor points after; a cursor that was not made here is a 422."""
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        after = data["after"]
+        after = data["id"]
         if not isinstance(after, int) or isinstance(after, bool) or after < 0:
             raise ValueError(after)
+        return date.fromisoformat(data["date"]), after
     except (ValueError, KeyError, TypeError):
         raise InvalidInput("invalid cursor: pass next_cursor from the previous page") from None
-    return after
 
 
-def page(*, session: Session, scope: Scope, after: int, limit: int) -> list[dict[str, Any]]:
-    """Up to ``limit`` responses of the scope with an id above ``after``, oldest id first."""
+def page(
+    *, session: Session, scope: Scope, after: Position | None, limit: int
+) -> list[dict[str, Any]]:
+    """Up to ``limit`` responses of the scope after a position, oldest first."""
     stmt = (
         sa.select(*_COLUMNS)
         .select_from(Response)
@@ -76,10 +85,11 @@ def page(*, session: Session, scope: Scope, after: int, limit: int) -> list[dict
         .outerjoin(Service, Service.id == _r.service_id)
         .outerjoin(Counter, Counter.id == _r.counter_id)
         .where(*scope.conditions(_r, service=_r.service_id, counter=_r.counter_id))
-        .where(_r.id > after)
-        .order_by(_r.id)
+        .order_by(_r.local_date, _r.id)
         .limit(limit)
     )
+    if after is not None:
+        stmt = stmt.where(sa.tuple_(_r.local_date, _r.id) > sa.tuple_(*after))
     return [_as_dict(row._mapping) for row in session.execute(stmt)]
 
 
@@ -143,7 +153,7 @@ def csv_stream(
     header = ["id", "unit", "service", "counter", "channel", "form", "submitted_at"]
     header += ["local_date", "flagged", *codes, *PROFILE, "suggestion"]
     yield _csv_line([header])
-    after = 0
+    after: Position | None = None
     while True:
         with sessions() as session:
             rows = page(session=session, scope=scope, after=after, limit=CSV_CHUNK)
@@ -160,7 +170,7 @@ def csv_stream(
                 for row in rows
             ]
         )
-        after = rows[-1]["id"]
+        after = rows[-1]["local_date"], rows[-1]["id"]
 
 
 def _csv_line(rows: list[list[Any]]) -> bytes:

@@ -6,6 +6,7 @@ rollup table holds per-day sums and counts, kept in the same transaction as the 
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from app.errors import Conflict, InvalidInput, NotFound
 from app.forms import Form, load_forms, parse_form
 from app.models import (
     ANSWER_COLUMNS,
+    CODE_PATTERN,
     ROLLUP_COUNTS,
     ROLLUP_KEYS_FULL,
     SUGGESTION_MAX,
@@ -91,8 +93,15 @@ def current_form(*, session: Session, code: str) -> tuple[FormVersion, Form]:
 # --- organisation tree ---
 
 
+def lookup_code(code: str) -> str:
+    """A code as stored (lower case); a text that no code can be (too long, a NUL, a space)
+    becomes an empty string, which matches nothing without troubling the database."""
+    code = code.strip().lower()
+    return code if re.fullmatch(CODE_PATTERN, code) else ""
+
+
 def get_unit(*, session: Session, code: str) -> Unit:
-    unit = session.exec(select(Unit).where(Unit.code == code.strip().lower())).first()
+    unit = session.exec(select(Unit).where(Unit.code == lookup_code(code))).first()
     if unit is None:
         raise NotFound(f"unknown unit code {code!r}")
     return unit
@@ -168,7 +177,7 @@ def subtree_ids(unit: Unit) -> sa.CTE:
 
 def get_service(*, session: Session, unit: Unit, code: str) -> Service:
     service = session.exec(
-        select(Service).where(Service.unit_id == unit.id, Service.code == code.strip().lower())
+        select(Service).where(Service.unit_id == unit.id, Service.code == lookup_code(code))
     ).first()
     if service is None:
         raise NotFound(f"unit {unit.code!r} has no service {code!r}")
@@ -177,7 +186,7 @@ def get_service(*, session: Session, unit: Unit, code: str) -> Service:
 
 def get_counter(*, session: Session, unit: Unit, code: str) -> Counter:
     counter = session.exec(
-        select(Counter).where(Counter.unit_id == unit.id, Counter.code == code.strip().lower())
+        select(Counter).where(Counter.unit_id == unit.id, Counter.code == lookup_code(code))
     ).first()
     if counter is None:
         raise NotFound(f"unit {unit.code!r} has no counter {code!r}")
@@ -367,16 +376,16 @@ def record_responses(
     rows = [_response_row(item, i, form, base, unit.zone) for i, item in enumerate(items)]
     inserted: list[dict[str, Any]] = []
     table = Response.__table__  # type: ignore[attr-defined]
-    for start in range(0, len(rows), INSERT_CHUNK):
-        chunk = rows[start : start + INSERT_CHUNK]
-        stmt = (
-            upsert(session, table)
-            .values(chunk)
-            .on_conflict_do_nothing(index_elements=["idempotency_key"])
-            .returning(table.c.idempotency_key)
-        )
-        stored = set(session.execute(stmt).scalars())
-        inserted.extend(r for r in chunk if r["idempotency_key"] in stored)
+    # One cached statement run as executemany: SQLAlchemy batches it into multi-row INSERTs
+    # ("insertmanyvalues") without compiling a statement per batch.
+    stmt = (
+        upsert(session, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.idempotency_key)
+    )
+    if rows:
+        stored = set(session.execute(stmt, rows).scalars())
+        inserted.extend(r for r in rows if r["idempotency_key"] in stored)
     stored_rows = _stored(session, [r["idempotency_key"] for r in rows])
     if strict_replay:
         changed = [
@@ -508,13 +517,14 @@ class Scope:
         """WHERE conditions selecting the scope from a table with unit_id, local_date and
         flagged columns (the response table or the rollups, whose service and counter
         columns are named differently)."""
+        # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
         units = (
-            sa.select(subtree_ids(self.unit).c.id)
+            table.unit_id.in_(sa.select(subtree_ids(self.unit).c.id))
             if self.include_children
-            else sa.select(sa.literal(self.unit.id))
+            else table.unit_id == self.unit.id
         )
         conditions: list[sa.ColumnElement[bool]] = [
-            table.unit_id.in_(units),
+            units,
             table.local_date.between(self.period.start, self.period.end),
         ]
         if self.service is not None:

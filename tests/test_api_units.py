@@ -283,3 +283,17 @@ async def test_get_routes_carry_etags(
         etag = first.headers["etag"]
         cached = await client.get(base + path, headers={**bearer(admin), "If-None-Match": etag})
         assert (cached.status_code, cached.content) == (304, b""), path
+
+
+async def test_nul_characters_are_client_errors(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    missing = await client.get("/api/v1/units/%00", headers=bearer(admin))
+    assert (missing.status_code, missing.json()["error"]) == (404, "not_found")
+    body = {"code": "nul", "name": "Unit\x00Satu"}
+    refused = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    assert (refused.status_code, refused.json()["error"]) == (422, "validation_error")
+    unit = make_unit(session)
+    body = {"address": "Jl.\x00Baru"}
+    address = await client.patch(f"/api/v1/units/{unit.code}", json=body, headers=bearer(admin))
+    assert (address.status_code, address.json()["error"]) == (422, "validation_error")

@@ -7,9 +7,9 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, RootModel
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from app import apikeys
+from app import apikeys, services
 from app.config import Settings, get_settings
 from app.db import Database, get_database
 from app.errors import InvalidInput, NotFound
@@ -55,12 +55,11 @@ def period_or_422(text: str) -> Period:
 
 
 def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:
-    """The unit with this code, if the key may see it (404 otherwise)."""
-    unit = session.exec(select(Unit).where(Unit.code == code.strip().lower())).first()
-    if unit is None:
-        raise NotFound(f"no unit with code {code!r}")
+    """The unit with this code, if the key may see it (404 otherwise, alike)."""
     try:
-        return apikeys.visible_unit(session=session, key=key, unit=unit)
+        return apikeys.visible_unit(
+            session=session, key=key, unit=services.get_unit(session=session, code=code)
+        )
     except NotFound:
         raise NotFound(f"no unit with code {code!r}") from None
 

@@ -98,13 +98,13 @@ def list_responses(
     never shift a page. With `Accept: text/csv` every matching row streams as CSV instead."""
     if accept and "text/csv" in accept:
         return _csv(request, query, database, key)
-    after = responses.decode_cursor(query.cursor) if query.cursor else 0
+    after = responses.decode_cursor(query.cursor) if query.cursor else None
     with database.session() as session:
         scope = _scope(session, key, query)
         rows = responses.page(session=session, scope=scope, after=after, limit=query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    next_cursor = responses.encode_cursor(rows[-1]["id"]) if more else None
+    next_cursor = responses.encode_cursor(rows[-1]) if more else None
     page = ResponsePage(
         items=[ResponseOut.model_validate(r) for r in rows], next_cursor=next_cursor
     )

@@ -5,7 +5,7 @@ them. Nothing is ever deleted, since stored responses refer to it: ``active: fal
 retires a unit, service or counter.
 """
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
@@ -41,6 +41,7 @@ from app.models import (
 from app.periods import Period
 
 router = APIRouter(prefix="/units", tags=["units"])
+TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The code is already taken"}}
 
 
 class UnitOut(BaseModel):
@@ -116,7 +117,7 @@ def list_units(
     return etag_json(request, _UnitNodes(forest))
 
 
-@router.post("", response_model=UnitOut, status_code=201)
+@router.post("", response_model=UnitOut, status_code=201, responses=TAKEN)
 def create_unit(body: UnitCreate, database: DatabaseDep, key: AdminKey) -> UnitOut:
     """Add a unit under a parent (scope admin). A key limited to a subtree adds inside it."""
     with database.session(write=True) as session:
@@ -136,7 +137,11 @@ def get_unit(request: Request, unit: str, database: DatabaseDep, key: IkmReader)
         return etag_json(request, _unit_public(session, found))
 
 
-@router.patch("/{unit}", response_model=UnitOut)
+@router.patch(
+    "/{unit}",
+    response_model=UnitOut,
+    responses={409: {"description": "The move would put the unit under itself"}},
+)
 def update_unit(unit: str, body: UnitUpdate, database: DatabaseDep, key: AdminKey) -> UnitOut:
     """Change a unit's name, address, time zone or parent, or retire it with `active: false`
     (its counters' survey pages then close) (scope admin)."""
@@ -190,7 +195,13 @@ def list_services(request: Request, unit: str, database: DatabaseDep, key: IkmRe
         return etag_json(request, _Services([_service_out(s) for s in rows]))
 
 
-@router.post("/{unit}/services", response_model=ServiceOut, status_code=201, tags=["services"])
+@router.post(
+    "/{unit}/services",
+    response_model=ServiceOut,
+    status_code=201,
+    tags=["services"],
+    responses=TAKEN,
+)
 def create_service(unit: str, body: ServiceIn, database: DatabaseDep, key: AdminKey) -> ServiceOut:
     """Add a service to a unit (scope admin)."""
     with database.session(write=True) as session:
@@ -275,7 +286,13 @@ def list_counters(
         return etag_json(request, _Counters(out))
 
 
-@router.post("/{unit}/counters", response_model=CounterOut, status_code=201, tags=["counters"])
+@router.post(
+    "/{unit}/counters",
+    response_model=CounterOut,
+    status_code=201,
+    tags=["counters"],
+    responses=TAKEN,
+)
 def create_counter(
     unit: str, body: CounterIn, database: DatabaseDep, settings: SettingsDep, key: AdminKey
 ) -> CounterOut:
