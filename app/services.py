@@ -562,11 +562,8 @@ def resolve_scope(
 
 
 def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
-    """Per-element sums and counts of the scope, from the rollups (one GROUP BY in SQL).
-
-    Versions of a form share element codes and pool; a scope mixing forms with different
-    element sets has no single IKM and is refused. None when there are no responses.
-    """
+    """Per-element sums and counts of the scope, from the rollups (one GROUP BY in SQL);
+    None when there are no responses."""
     r = response_rollup.c
     conditions = scope.conditions(r, service=r.service_key, counter=r.counter_key)
     stmt = (
@@ -574,9 +571,18 @@ def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
         .where(*conditions)
         .group_by(r.form_version_id)
     )
+    return _pool(session, session.execute(stmt).all())
+
+
+def _pool(session: Session, rows: Sequence[Any]) -> ikm.Tally | None:
+    """One Tally from rollup sums per form version (rows of form_version_id, *ROLLUP_COUNTS).
+
+    Versions of a form share element codes and pool; a scope mixing forms with different
+    element sets has no single IKM and is refused. None when there are no responses.
+    """
     pooled: dict[tuple[str, ...], ikm.Tally] = {}
     versions = {v.id: v for v in session.exec(select(FormVersion)).all()}
-    for version_id, *sums in session.execute(stmt).all():
+    for version_id, *sums in rows:
         counts = dict(zip(ROLLUP_COUNTS, (int(s) for s in sums), strict=True))
         codes = versions[version_id].codes
         k = len(codes)
@@ -600,12 +606,53 @@ def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
 
 def scope_ikm(*, session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmResult:
     """The IKM of a scope, with sample adequacy against the unit's population for the period."""
-    found = tally(session=session, scope=scope)
-    if found is None:
-        _, form = current_form(session=session, code=DEFAULT_FORM)
-        found = ikm.Tally(codes=form.element_codes)
+    found = tally(session=session, scope=scope) or _empty_tally(session)
     population = get_population(session=session, unit=scope.unit, period=scope.period)
     return ikm.compute(found, method, population)
+
+
+def _empty_tally(session: Session) -> ikm.Tally:
+    _, form = current_form(session=session, code=DEFAULT_FORM)
+    return ikm.Tally(codes=form.element_codes)
+
+
+def ranking(
+    *, session: Session, parent: Unit, period: Period, method: ikm.Method
+) -> list[tuple[Unit, ikm.IkmResult]]:
+    """The IKM of every direct child of a unit, each pooled with its own subtree, in one
+    GROUP BY over the rollups (a provincial table has hundreds of units); by child code."""
+    units = Unit.__table__.c  # type: ignore[attr-defined]
+    branch = (
+        sa.select(units.id.label("id"), units.id.label("top"))
+        .where(units.parent_id == parent.id)
+        .cte("branch", recursive=True)
+    )
+    branch = branch.union_all(
+        sa.select(units.id, branch.c.top).where(units.parent_id == branch.c.id)
+    )
+    r = response_rollup.c
+    stmt = (
+        sa.select(branch.c.top, r.form_version_id, *(sa.func.sum(r[c]) for c in ROLLUP_COUNTS))
+        .join(branch, branch.c.id == r.unit_id)
+        .where(r.local_date.between(period.start, period.end), r.flagged.is_(False))
+        .group_by(branch.c.top, r.form_version_id)
+    )
+    rows: dict[int, list[Any]] = defaultdict(list)
+    for top, *sums in session.execute(stmt).all():
+        rows[top].append(sums)
+    populations = dict(
+        session.exec(
+            select(Population.unit_id, Population.population)
+            .join(Unit, col(Unit.id) == Population.unit_id)
+            .where(Unit.parent_id == parent.id, Population.period == period.label)
+        ).all()
+    )
+    result = []
+    for child in children(session=session, unit=parent):
+        assert child.id is not None  # stored
+        found = _pool(session, rows[child.id]) or _empty_tally(session)
+        result.append((child, ikm.compute(found, method, populations.get(child.id))))
+    return result
 
 
 # --- counters: QR codes and posters ---

@@ -256,3 +256,27 @@ def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> Non
     before = _rollup_rows(session)
     services.rebuild_rollups(session=session)
     assert _rollup_rows(session) == before
+
+
+def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
+    root = make_unit(session)
+    first, second, empty = (make_unit(session, parent=root) for _ in range(3))
+    grandchild = make_unit(session, parent=second)
+    period = parse_period("2026-Q1")
+    services.set_population(session=session, unit=first, period=period, population=500)
+    when = datetime(2026, 2, 1, 3, tzinfo=UTC)
+    for unit, rows in (
+        (first, [(4, 3, 2, 4, 3, 3, 4, 3, 4), (3, 3, 3, 4, None, 4, 4, 2, 3)]),
+        (second, [(2, 2, 2, 2, 2, 2, 2, 2, 2)]),
+        (grandchild, [(4, 4, 4, 4, 4, 4, 4, 4, 1), (1, 2, 3, 4, 1, 2, 3, 4, 1)]),
+        (root, [(1, 1, 1, 1, 1, 1, 1, 1, 1)]),  # the parent's own responses rank nowhere
+    ):
+        items = [response(r, when) for r in rows]
+        services.record_responses(session=session, unit=unit, items=items, channel="paper")
+    method = ikm.Method(weight="0.111")
+    ranked = services.ranking(session=session, parent=root, period=period, method=method)
+    assert [u.code for u, _ in ranked] == sorted(u.code for u in (first, second, empty))
+    for child, result in ranked:
+        scope = services.Scope(unit=child, period=period, include_children=True)
+        assert result == services.scope_ikm(session=session, scope=scope, method=method)
+    assert {u.code: r.n for u, r in ranked} == {first.code: 2, second.code: 3, empty.code: 0}

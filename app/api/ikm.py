@@ -153,22 +153,23 @@ def get_ranking(
     parsed = period_or_422(period)
     with database.session() as session:
         root = visible_unit(session, key, parent)
-        rows = []
-        for child in services.children(session=session, unit=root):
-            scope = services.Scope(unit=child, period=parsed, include_children=True)
-            result = services.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
-            data = result.to_dict()
-            rows.append(
-                RankingRow(
-                    unit=child.code,
-                    name=child.name,
-                    n=result.n,
-                    nik_rounded=data["nik_rounded"],
-                    mutu=result.mutu,
-                    kinerja=result.kinerja,
-                    sample=data["sample"],
-                )
+        ranked = services.ranking(
+            session=session, parent=root, period=parsed, method=ikm.DEFAULT_METHOD
+        )
+    rows = []
+    for child, result in ranked:
+        data = result.to_dict()
+        rows.append(
+            RankingRow(
+                unit=child.code,
+                name=child.name,
+                n=result.n,
+                nik_rounded=data["nik_rounded"],
+                mutu=result.mutu,
+                kinerja=result.kinerja,
+                sample=data["sample"],
             )
+        )
     rows.sort(key=lambda r: (r.nik_rounded is None, -(r.nik_rounded or 0), r.unit))
     method = MethodOut.model_validate(ikm.DEFAULT_METHOD.to_dict())
     return etag_json(
