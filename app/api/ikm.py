@@ -15,10 +15,29 @@ from app.periods import PERIOD_HELP, shift
 router = APIRouter(tags=["ikm"])
 
 
-class IkmQuery(BaseModel):
-    """Which responses and which method; unknown parameters are refused."""
+class MethodQuery(BaseModel):
+    """How the IKM is computed (see the README): exact 1/k weights by default, or a
+    published fixed weight and rounding steps, to reproduce a spreadsheet's figures."""
 
     model_config = ConfigDict(extra="forbid")
+
+    weight: Literal["exact", "0.111", "0.11", "0.071"] = "exact"
+    round_nrr: int | None = Field(default=None, ge=0, le=10)
+    round_weighted: int | None = Field(default=None, ge=0, le=10)
+    round_total: int | None = Field(default=None, ge=0, le=10)
+    table: Literal["2017", "2004"] = "2017"
+
+    def method(self) -> ikm.Method:
+        try:
+            return ikm.Method(
+                self.weight, self.round_nrr, self.round_weighted, self.round_total, self.table
+            )
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+
+
+class IkmQuery(MethodQuery):
+    """Which responses and which method; unknown parameters are refused."""
 
     unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
     period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
@@ -26,11 +45,6 @@ class IkmQuery(BaseModel):
     counter: str | None = Field(default=None, description="Counter code of the unit")
     include_children: bool = Field(default=False, description="Pool all descendant units")
     include_flagged: bool = Field(default=False, description="Count flagged responses too")
-    weight: Literal["exact", "0.111", "0.11", "0.071"] = "exact"
-    round_nrr: int | None = Field(default=None, ge=0, le=10)
-    round_weighted: int | None = Field(default=None, ge=0, le=10)
-    round_total: int | None = Field(default=None, ge=0, le=10)
-    table: Literal["2017", "2004"] = "2017"
 
 
 class ElementOut(BaseModel):
@@ -94,12 +108,7 @@ def get_ikm(
     and grade; the IKM, the NIK and its grade; the method; sample adequacy against the unit's
     population; and a 95% interval of the NIK."""
     period = period_or_422(query.period)
-    try:
-        method = ikm.Method(
-            query.weight, query.round_nrr, query.round_weighted, query.round_total, query.table
-        )
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+    method = query.method()
     with database.session() as session:
         unit = visible_unit(session, key, query.unit)
         scope = services.resolve_scope(
