@@ -24,6 +24,7 @@ from app.db import Database
 from app.errors import InvalidInput
 from app.models import SUGGESTION_MAX, ApiKey, Service
 from app.periods import PERIOD_HELP
+from app.services import Scope
 
 router = APIRouter(prefix="/responses", tags=["responses"])
 MAX_PAGE = 1_000
@@ -128,14 +129,32 @@ def export_responses(
 def _csv(request: Request, query: ResponsesQuery, database: Database, key: ApiKey) -> Response:
     with database.session() as session:
         scope = _scope(session, key, query)
+    return csv_download(request, database, scope, "responses")
+
+
+def csv_download(request: Request, database: Database, scope: Scope, name: str) -> Response:
+    """The scope's responses as a streamed CSV attachment, with a weak ETag."""
+    with database.session() as session:
         count, highest = responses.summary(session=session, scope=scope)
     # Responses are never changed, so the scope, the count and the highest id identify the file.
-    version = f"{query.model_dump_json(exclude={'cursor', 'limit'})}|{count}|{highest}"
+    version = "|".join(
+        str(part)
+        for part in (
+            scope.unit.id,
+            scope.period.label,
+            scope.include_children,
+            scope.service.id if scope.service else None,
+            scope.counter.id if scope.counter else None,
+            scope.include_flagged,
+            count,
+            highest,
+        )
+    )
     etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
     headers = {"ETag": etag}
     if matches(request, etag):
         return Response(status_code=304, headers=headers)
-    filename = f"responses-{scope.unit.code}-{scope.period.label}.csv"
+    filename = f"{name}-{scope.unit.code}-{scope.period.label}.csv"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(
         responses.csv_stream(database.session, scope), media_type=CSV_TYPE, headers=headers
