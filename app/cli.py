@@ -11,13 +11,15 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import apikeys, ikm, qr, services
+from app import apikeys, ikm, qr, responses, services
 from app.config import get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
 from app.forms import Form, FormError, load_forms
 from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
 from app.periods import PERIOD_HELP, PeriodError, parse_period
+from app.reports.data import build_report, respondents
+from app.reports.xlsx import write_xlsx
 from app.sheets import SheetError, read_sheet
 
 cli = typer.Typer(no_args_is_help=True, help="Survei Kepuasan Masyarakat (SKM) service.")
@@ -543,6 +545,54 @@ def ikm_command(
         result = services.scope_ikm(session=session, scope=scope, method=method)
         extra = {"unit": target.code, "period": parsed.label, "include_children": include_children}
         _print_result(result, f"{target.name} ({target.code}), {parsed}", as_json, extra)
+
+    _run(ctx, action)
+
+
+@cli.command("report")
+def report_command(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    period: Annotated[str, typer.Option(help=PERIOD_HELP)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+    fmt: Annotated[str, typer.Option("--format", help="xlsx or csv")] = "xlsx",
+    include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
+    weight: Weight = "exact",
+    round_nrr: RoundNrr = None,
+    round_weighted: RoundWeighted = None,
+    round_total: RoundTotal = None,
+    table: Table = "2017",
+) -> None:
+    """Write the SKM report of a unit for a period: the XLSX processing sheet with live
+    formulas and the report's tables, or the CSV of respondent rows."""
+    if fmt not in ("xlsx", "csv"):
+        raise fail(f"--format must be xlsx or csv, got {fmt!r}")
+    method = _method(weight, round_nrr, round_weighted, round_total, table)
+    parsed = _period(period)
+
+    def action(session: Session) -> None:
+        target = services.get_unit(session=session, code=unit)
+        if fmt == "csv":
+            scope = services.Scope(unit=target, period=parsed, include_children=include_children)
+            total = responses.summary(session=session, scope=scope)[0]
+            chunks = responses.csv_stream(_database(ctx).session, scope)
+            with output.open("wb") as out, typer.progressbar(length=total, label="Rows") as bar:
+                for chunk in chunks:
+                    out.write(chunk)
+                    bar.update(chunk.count(b"\r\n"))
+            typer.echo(f"wrote {output} ({total} response(s))")
+            return
+        data = build_report(
+            session=session,
+            unit=target,
+            period=parsed,
+            method=method,
+            include_children=include_children,
+        )
+        rows = respondents(session, data, target)
+        with typer.progressbar(rows, length=data.result.n, label="Respondents") as bar:
+            write_xlsx(data, bar, output)
+        typer.echo(f"wrote {output} ({output.stat().st_size} bytes, {data.result.n} response(s))")
 
     _run(ctx, action)
 

@@ -18,6 +18,9 @@ OPERATIONS = [
 ]
 
 
+FORMATS = {"image_format": "png", "file_format": "xlsx"}
+
+
 @pytest.mark.parametrize(("method", "path"), OPERATIONS)
 async def test_every_operation_needs_a_key(
     client: httpx.AsyncClient, method: str, path: str
@@ -63,6 +66,7 @@ async def test_subtree_key_gets_404_for_everything_outside(
         ("GET", f"/api/v1/ikm/trend?unit={o}&from=2025&to=2026&granularity=year", None),
         ("GET", f"/api/v1/responses?unit={o}&period=2026", None),
         ("GET", f"/api/v1/responses.csv?unit={o}&period=2026", None),
+        ("GET", f"/api/v1/reports/{o}/2026.xlsx", None),
         (
             "POST",
             "/api/v1/responses",
@@ -79,7 +83,7 @@ async def test_subtree_key_gets_404_for_everything_outside(
         ),
     ]
     assert {(m, p.split("?")[0]) for m, p, _ in requests} >= {
-        (m, p.format(unit=o, service="ktp", counter="l1", period="2026", image_format="png"))
+        (m, p.format(unit=o, service="ktp", counter="l1", period="2026", **FORMATS))
         for m, p in OPERATIONS
         if "{unit}" in p or p in {"/api/v1/responses", "/api/v1/ikm"}
     }, "every operation on a unit is tried"

@@ -1,4 +1,5 @@
-"""The real system tools the tests read outputs back with (zbar, poppler, chromium)."""
+"""The real system tools the tests read outputs back with (zbar, poppler, chromium,
+LibreOffice)."""
 
 import os
 import shutil
@@ -12,7 +13,8 @@ def system_tool(name: str) -> str:
     """The path of a system tool; outside CI a missing one skips with the install hint."""
     found = shutil.which(name)  # also takes an absolute path such as /usr/bin/chromium
     if found is None:
-        message = f"{name} is missing: apt-get install zbar-tools poppler-utils chromium"
+        packages = "zbar-tools poppler-utils chromium libreoffice-calc-nogui"
+        message = f"{name} is missing: apt-get install {packages}"
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
@@ -35,3 +37,37 @@ def pdf_text(pdf: Path) -> str:
         [system_tool("pdftotext"), str(pdf), "-"], capture_output=True, text=True, check=True
     ).stdout
     return " ".join(text.split())  # wrapped lines joined, as a reader sees them
+
+
+# LibreOffice keeps an XLSX's cached values unless its profile says to recalculate on load.
+RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry"
+ xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load">
+<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+</oor:items>
+"""
+
+
+def recalculate_xlsx(book: Path, work: Path) -> Path:
+    """The workbook as LibreOffice Calc saves it after recalculating every formula."""
+    profile = work / "lo-profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(RECALC_PROFILE)
+    out = work / "recalculated"
+    subprocess.run(
+        [
+            system_tool("soffice"),
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out),
+            str(book),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=180,
+    )
+    return out / book.name

@@ -6,10 +6,11 @@ limited to a subtree of the organisation sees nothing outside it (404, as if abs
 
 from fastapi import APIRouter
 
-from app.api import ikm, responses, units
+from app.api import ikm, reports, responses, units
 from app.api.deps import ERRORS
 
 router = APIRouter(prefix="/api/v1", responses=ERRORS)
 router.include_router(units.router)
 router.include_router(ikm.router)
 router.include_router(responses.router)
+router.include_router(reports.router)

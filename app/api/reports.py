@@ -1,0 +1,65 @@
+"""The SKM report over the API: the PDF report, the XLSX processing sheet, the CSV of rows."""
+
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from app.api.deps import DatabaseDep, IkmReader, etag_bytes, period_or_422, visible_unit
+from app.api.ikm import MethodQuery
+from app.api.responses import csv_download
+from app.reports.data import build_report, respondents
+from app.reports.xlsx import write_xlsx
+from app.services import Scope
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+MEDIA_TYPES = {
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "csv": "text/csv",
+}
+
+
+class ReportQuery(MethodQuery):
+    include_children: bool = Field(default=False, description="Pool all descendant units")
+
+
+@router.get(
+    "/{unit}/{period}.{file_format}",
+    response_class=Response,
+    responses={200: {"content": {media: {} for media in MEDIA_TYPES.values()}}},
+)
+def get_report(
+    request: Request,
+    unit: str,
+    period: str,
+    file_format: Literal["xlsx", "csv"],
+    query: Annotated[ReportQuery, Query()],
+    database: DatabaseDep,
+    key: IkmReader,
+) -> Response:
+    """The SKM report of a unit for a period (scope ikm:read): `.xlsx` the processing sheet
+    with live formulas and the report's tables, `.csv` the respondent rows. The method
+    parameters apply to every figure."""
+    parsed = period_or_422(period)
+    method = query.method()
+    out = io.BytesIO()
+    with database.session() as session:
+        found = visible_unit(session, key, unit)
+        scope = Scope(unit=found, period=parsed, include_children=query.include_children)
+        if file_format != "csv":
+            data = build_report(
+                session=session,
+                unit=found,
+                period=parsed,
+                method=method,
+                include_children=query.include_children,
+            )
+            write_xlsx(data, respondents(session, data, found), out)
+    if file_format == "csv":
+        return csv_download(request, database, scope, "skm")
+    response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])
+    filename = f"skm-{scope.unit.code}-{parsed.label}.{file_format}"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

@@ -1,0 +1,293 @@
+"""The report's data, assembled once per request from the database; every renderer takes it.
+
+Every figure comes from the IKM engine (``services.scope_ikm`` / ``services.ranking``) or from
+GROUP BY counts in SQL; the renderers only lay it out.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, select
+
+from app import ikm, services
+from app.forms import Form, parse_form
+from app.models import ANSWER_COLUMNS, Counter, FormVersion, Response, Service, Unit
+from app.periods import Period
+
+TREND_PERIODS = 4  # earlier periods of the same length shown beside the current one
+SUGGESTIONS_MAX = 500
+RESPONDENT_CHUNK = 2_000
+AGE_BANDS: tuple[tuple[int, int, str], ...] = (
+    (0, 19, "< 20 tahun"),
+    (20, 29, "20-29 tahun"),
+    (30, 39, "30-39 tahun"),
+    (40, 49, "40-49 tahun"),
+    (50, 59, "50-59 tahun"),
+    (60, 200, ">= 60 tahun"),
+)
+
+
+@dataclass(frozen=True)
+class UnitInfo:
+    code: str
+    name: str
+    address: str | None
+
+
+@dataclass(frozen=True)
+class CountRow:
+    label: str
+    count: int
+    percent: Decimal  # of all respondents in the scope, two decimals
+
+
+@dataclass(frozen=True)
+class ProfileTable:
+    title: str  # "Jenis kelamin", ...
+    rows: tuple[CountRow, ...]  # every option, then "Tidak diisi" when some left it blank
+
+
+@dataclass(frozen=True)
+class GroupIkm:
+    """One line of a per-service, per-counter or per-child-unit table."""
+
+    code: str
+    name: str
+    result: ikm.IkmResult
+
+
+@dataclass(frozen=True)
+class ElementLine:
+    """An element's name beside its result (weakest/strongest lists, RTL table)."""
+
+    code: str
+    name: str
+    result: ikm.ElementResult
+
+
+@dataclass(frozen=True)
+class TrendPoint:
+    period: Period
+    result: ikm.IkmResult
+
+
+@dataclass(frozen=True)
+class ReportData:
+    unit: UnitInfo
+    parents: tuple[UnitInfo, ...]  # the top of the tree first
+    period: Period
+    method: ikm.Method
+    include_children: bool
+    form: Form
+    result: ikm.IkmResult
+    population: int | None
+    profile: tuple[ProfileTable, ...]
+    services: tuple[GroupIkm, ...]
+    counters: tuple[GroupIkm, ...]
+    children: tuple[GroupIkm, ...]
+    weakest: tuple[ElementLine, ...]  # lowest NRR first: the priorities of the RTL table
+    strongest: tuple[ElementLine, ...]  # highest NRR first
+    trend: tuple[TrendPoint, ...]  # oldest first, the report's own period last
+    suggestions: tuple[str, ...]  # newest first
+    generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+
+    def element_name(self, code: str) -> str:
+        return next(e.name.id for e in self.form.elements if e.code == code)
+
+
+def build_report(
+    *,
+    session: Session,
+    unit: Unit,
+    period: Period,
+    method: ikm.Method,
+    include_children: bool = False,
+) -> ReportData:
+    """Everything a report shows about a unit (optionally with its descendants) in a period."""
+    scope = services.Scope(unit=unit, period=period, include_children=include_children)
+    result = services.scope_ikm(session=session, scope=scope, method=method)
+    form = _form_of(session, scope)
+    lines = [
+        ElementLine(e.code, next(x.name.id for x in form.elements if x.code == e.code), e)
+        for e in result.elements
+        if e.nrr is not None
+    ]
+    by_nrr = sorted(lines, key=lambda line: (line.result.nrr, line.code))
+    return ReportData(
+        unit=_info(unit),
+        parents=tuple(_info(u) for u in _parents(session, unit)),
+        period=period,
+        method=method,
+        include_children=include_children,
+        form=form,
+        result=result,
+        population=services.get_population(session=session, unit=unit, period=period),
+        profile=_profile(session, scope, form, result.n),
+        services=_groups(session, scope, method, Service),
+        counters=_groups(session, scope, method, Counter),
+        children=tuple(
+            GroupIkm(child.code, child.name, child_result)
+            for child, child_result in services.ranking(
+                session=session, parent=unit, period=period, method=method
+            )
+        ),
+        weakest=tuple(by_nrr[:3]),
+        strongest=tuple(reversed(by_nrr[-3:])),
+        trend=_trend(session, scope, method),
+        suggestions=_suggestions(session, scope),
+    )
+
+
+def respondents(session: Session, data: ReportData, unit: Unit) -> Iterator[tuple[int | None, ...]]:
+    """The answers of every response in the report's scope, in element order, oldest first,
+    read a chunk at a time (constant memory for any number of respondents)."""
+    scope = services.Scope(unit=unit, period=data.period, include_children=data.include_children)
+    r = Response.__table__.c  # type: ignore[attr-defined]
+    columns = [r[c] for c in ANSWER_COLUMNS[: len(data.form.elements)]]
+    conditions = scope.conditions(r, service=r.service_id, counter=r.counter_id)
+    after: tuple[Any, int] | None = None
+    while True:
+        stmt = sa.select(r.local_date, r.id, *columns).where(*conditions)
+        if after is not None:
+            stmt = stmt.where(sa.tuple_(r.local_date, r.id) > sa.tuple_(*after))
+        rows = session.execute(stmt.order_by(r.local_date, r.id).limit(RESPONDENT_CHUNK)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield tuple(row[2:])
+        after = rows[-1][0], rows[-1][1]
+
+
+def _info(unit: Unit) -> UnitInfo:
+    return UnitInfo(code=unit.code, name=unit.name, address=unit.address)
+
+
+def _parents(session: Session, unit: Unit) -> list[Unit]:
+    chain: list[Unit] = []
+    current = unit
+    while current.parent_id is not None:
+        parent = session.get(Unit, current.parent_id)
+        assert parent is not None  # foreign key
+        chain.insert(0, parent)
+        current = parent
+    return chain
+
+
+def _form_of(session: Session, scope: services.Scope) -> Form:
+    """The form the scope's responses answered (the newest of its versions), or the default."""
+    r = Response.__table__.c  # type: ignore[attr-defined]
+    used = (
+        sa.select(sa.func.max(r.form_version_id))
+        .where(*scope.conditions(r, service=r.service_id, counter=r.counter_id))
+        .scalar_subquery()
+    )
+    version = session.exec(select(FormVersion).where(FormVersion.id == used)).first()
+    if version is None:
+        return services.current_form(session=session, code=services.DEFAULT_FORM)[1]
+    return parse_form(version.definition, f"form_version {version.id}")
+
+
+def _percent(count: int, total: int) -> Decimal:
+    if total == 0:
+        return Decimal("0.00")
+    return ikm.to_decimal(Fraction(100 * count, total))
+
+
+def _profile(
+    session: Session, scope: services.Scope, form: Form, total: int
+) -> tuple[ProfileTable, ...]:
+    """Respondents by sex, education, occupation, age band and service (GROUP BY in SQL)."""
+    r = Response.__table__.c  # type: ignore[attr-defined]
+    conditions = scope.conditions(r, service=r.service_id, counter=r.counter_id)
+
+    def counts(column: Any) -> dict[Any, int]:
+        stmt = sa.select(column, sa.func.count()).where(*conditions).group_by(column)
+        return {key: int(n) for key, n in session.execute(stmt).all()}
+
+    def table(title: str, labelled: list[tuple[Any, str]], found: dict[Any, int]) -> ProfileTable:
+        rows = [
+            CountRow(label, found.get(key, 0), _percent(found.get(key, 0), total))
+            for key, label in labelled
+        ]
+        blank = total - sum(row.count for row in rows)
+        if blank:
+            rows.append(CountRow("Tidak diisi", blank, _percent(blank, total)))
+        return ProfileTable(title, tuple(rows))
+
+    tables: list[ProfileTable] = []
+    for code, title in (
+        ("sex", "Jenis kelamin"),
+        ("education", "Pendidikan"),
+        ("occupation", "Pekerjaan"),
+    ):
+        spec = form.profile_field(code)
+        if spec is not None:
+            options = [(o.value, o.label.id) for o in spec.options]
+            tables.append(table(title, options, counts(r[code])))
+    band = sa.case(*((r.age.between(low, high), label) for low, high, label in AGE_BANDS))
+    tables.append(table("Usia", [(label, label) for *_, label in AGE_BANDS], counts(band)))
+    names = _names(session, scope, Service)
+    if names:
+        tables.append(table("Jenis layanan", list(names.items()), counts(r.service_id)))
+    return tuple(tables)
+
+
+def _names(session: Session, scope: services.Scope, model: Any) -> dict[int, str]:
+    rows = session.exec(select(model).where(model.unit_id == scope.unit.id).order_by(model.code))
+    return {row.id: row.name for row in rows}
+
+
+def _groups(
+    session: Session, scope: services.Scope, method: ikm.Method, model: Any
+) -> tuple[GroupIkm, ...]:
+    """The IKM of each service or counter of the unit itself."""
+    groups = []
+    for row in session.exec(
+        select(model).where(model.unit_id == scope.unit.id).order_by(model.code)
+    ):
+        part = services.Scope(
+            unit=scope.unit,
+            period=scope.period,
+            service=row if model is Service else None,
+            counter=row if model is Counter else None,
+        )
+        groups.append(
+            GroupIkm(
+                row.code, row.name, services.scope_ikm(session=session, scope=part, method=method)
+            )
+        )
+    return tuple(groups)
+
+
+def _trend(session: Session, scope: services.Scope, method: ikm.Method) -> tuple[TrendPoint, ...]:
+    periods = [scope.period]
+    for _ in range(TREND_PERIODS):
+        periods.insert(0, periods[0].previous())
+    points = []
+    for period in periods:
+        part = services.Scope(
+            unit=scope.unit, period=period, include_children=scope.include_children
+        )
+        points.append(
+            TrendPoint(period, services.scope_ikm(session=session, scope=part, method=method))
+        )
+    # Earlier periods without responses say nothing: drop them, keep the report's own.
+    return tuple(p for p in points if p.result.n or p.period == scope.period)
+
+
+def _suggestions(session: Session, scope: services.Scope) -> tuple[str, ...]:
+    r = Response.__table__.c  # type: ignore[attr-defined]
+    stmt = (
+        sa.select(r.suggestion)
+        .where(*scope.conditions(r, service=r.service_id, counter=r.counter_id))
+        .where(r.suggestion.is_not(None))
+        .order_by(r.local_date.desc(), r.id.desc())
+        .limit(SUGGESTIONS_MAX)
+    )
+    cleaned = (" ".join(text.split()) for text in session.execute(stmt).scalars())
+    return tuple(text for text in cleaned if text)

@@ -1,0 +1,209 @@
+"""The report: its data object, the processing-sheet XLSX (layout, cached values and the
+values LibreOffice recalculates from its formulas), the API route and the CLI."""
+
+import csv
+import dataclasses
+import io
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+
+import httpx
+import openpyxl
+import pytest
+from sqlmodel import Session
+
+from app import apikeys, ikm, services
+from app.models import CounterCreate, ServiceCreate, Unit
+from app.periods import parse_period
+from app.reports.data import ReportData, build_report, respondents
+from app.reports.xlsx import write_xlsx
+from tests.conftest import Cli
+from tests.factories import bearer, make_unit, response
+from tests.tools import recalculate_xlsx
+
+ROWS = [
+    (4, 3, 2, 4, 3, 3, 4, 3, 4),
+    (3, 3, 3, 4, 3, 4, 4, 2, 3),
+    (2, 3, None, 4, 3, 3, 3, 3, 3),
+    (4, 4, 1, 4, 4, 4, 4, 4, 4),
+    (3, 2, 2, 3, 3, 3, 3, 3, 2),
+]
+
+
+def _seed(session: Session) -> Unit:
+    """A unit with two services (one with a counter), a child unit, and last year's data."""
+    unit = make_unit(session)
+    child = make_unit(session, parent=unit)
+    for code in ("ktp", "kk"):
+        services.create_service(
+            session=session, data=ServiceCreate(unit_code=unit.code, code=code, name=code.upper())
+        )
+    counter = services.create_counter(
+        session=session,
+        data=CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1", service_code="ktp"),
+    )
+    ktp = services.get_service(session=session, unit=unit, code="ktp")
+    when = datetime(2026, 3, 2, 3, tzinfo=UTC)
+    items = []
+    for i, answers in enumerate(ROWS):
+        item = response(answers, when)
+        profile = {"sex": "P" if i % 2 else "L", "age": 20 + 10 * i, "education": "SMA"}
+        items.append(item.model_copy(update={**profile, "suggestion": f"  saran   ke-{i} "}))
+    services.record_responses(
+        session=session, unit=unit, items=items[:3], channel="qr", service=ktp, counter=counter
+    )
+    services.record_responses(session=session, unit=unit, items=items[3:], channel="paper")
+    services.record_responses(
+        session=session, unit=child, items=[response((4,) * 9, when)], channel="paper"
+    )
+    last_year = [response((2,) * 9, datetime(2025, 5, 1, 3, tzinfo=UTC))]
+    services.record_responses(session=session, unit=unit, items=last_year, channel="paper")
+    services.set_population(session=session, unit=unit, period=parse_period("2026"), population=40)
+    return unit
+
+
+def _report(session: Session, unit: Unit, method: ikm.Method = ikm.DEFAULT_METHOD) -> ReportData:
+    return build_report(session=session, unit=unit, period=parse_period("2026"), method=method)
+
+
+def test_report_data_holds_every_table(session: Session) -> None:
+    unit = _seed(session)
+    data = _report(session, unit)
+    scope = services.Scope(unit=unit, period=parse_period("2026"))
+    assert data.result == services.scope_ikm(
+        session=session, scope=scope, method=ikm.DEFAULT_METHOD
+    )
+    assert data.result.n == 5
+    assert data.result.sample is not None and data.result.sample.verdict == "belum memenuhi"
+    tables = {t.title: [(r.label, r.count, str(r.percent)) for r in t.rows] for t in data.profile}
+    assert tables["Jenis kelamin"] == [("Laki-laki", 3, "60.00"), ("Perempuan", 2, "40.00")]
+    assert tables["Usia"][:4] == [
+        ("< 20 tahun", 0, "0.00"),
+        ("20-29 tahun", 1, "20.00"),
+        ("30-39 tahun", 1, "20.00"),
+        ("40-49 tahun", 1, "20.00"),
+    ]
+    assert ("Tidak diisi", 2, "40.00") in tables["Jenis layanan"]
+    assert [(g.code, g.result.n) for g in data.services] == [("kk", 0), ("ktp", 3)]
+    assert [(g.code, g.result.n) for g in data.counters] == [("loket-1", 3)]
+    assert [(g.result.n, str(g.result.nik_rounded)) for g in data.children] == [(1, "100.00")]
+    assert data.weakest[0].code == "waktu"  # (2 + 3 + 1 + 2) / 4 = 2.00
+    weakest = [line.result.nrr or 0 for line in data.weakest]
+    assert weakest == sorted(weakest)
+    assert data.strongest[0].code == "biaya"  # all 4 but one 3
+    assert [(p.period.label, p.result.n) for p in data.trend] == [("2025", 1), ("2026", 5)]
+    assert data.suggestions[0].startswith("saran ke-") and len(data.suggestions) == 5
+    assert [len(r) for r in respondents(session, data, unit)] == [9] * 5
+
+
+def test_xlsx_layout_and_cached_values(session: Session, tmp_path: Path) -> None:
+    unit = _seed(session)
+    data = _report(session, unit, ikm.Method(weight="0.111", round_nrr=3))
+    book = tmp_path / "skm.xlsx"
+    write_xlsx(data, respondents(session, data, unit), book)
+    formulas = openpyxl.load_workbook(book)
+    assert formulas.sheetnames == [
+        "Pengolahan Data",
+        "Ringkasan",
+        "Profil",
+        "Per Layanan",
+        "Per Unit",
+        "Saran",
+    ]
+    sheet = formulas["Pengolahan Data"]
+    assert sheet["A1"].value.startswith("PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT")
+    assert sheet["B3"].value == f": {unit.name}"
+    assert [c.value for c in sheet[7][:10]] == ["No. resp", *(f"U{i}" for i in range(1, 10))]
+    assert [c.value for c in sheet[8][:10]] == [1, *ROWS[0]]
+    assert sheet["D10"].value is None  # an unanswered element stays blank
+    footer = [sheet.cell(row=r, column=1).value for r in range(13, 20)]
+    assert footer == [
+        "Σ nilai/unsur",
+        "NRR/unsur",
+        "NRR tertimbang/unsur",
+        "Σ NRR tertimbang (*)",
+        "IKM unit pelayanan (**)",
+        "Mutu pelayanan",
+        "Bobot per unsur",
+    ]
+    assert sheet["B13"].value == "=SUM(B8:B12)"
+    assert sheet["B14"].value == "=ROUND(SUM(B8:B12)/COUNT(B8:B12),3)"
+    assert sheet["B15"].value == "=B14*$B$19"
+    assert sheet["B16"].value == "=SUM(B15:J15)"
+    assert sheet["B17"].value == "=B16*25"
+    assert sheet["B19"].value == 0.111
+    cached = openpyxl.load_workbook(book, data_only=True)["Pengolahan Data"]
+    assert cached["D13"].value == 8 and cached["D14"].value == 2.0
+    assert _cents(cached["B17"].value) == data.result.nik_rounded
+    assert cached["B18"].value == data.result.mutu
+    saran = formulas["Saran"]
+    assert saran["B4"].value.startswith("saran ke-")
+
+
+def _cents(value: float) -> Decimal:
+    return Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
+@pytest.mark.parametrize("weight", ["exact", "0.111"])
+def test_libreoffice_recalculates_the_engines_nik(
+    session: Session, tmp_path: Path, weight: str
+) -> None:
+    unit = _seed(session)
+    method = ikm.Method(weight=weight)
+    data = _report(session, unit, method)
+    # Wrong cached values (another method's), so only a real recalculation gives the NIK.
+    other = _report(session, unit, ikm.Method(weight="0.071"))
+    book = tmp_path / "skm.xlsx"
+    write_xlsx(
+        dataclasses.replace(data, result=other.result), respondents(session, data, unit), book
+    )
+    recalculated = openpyxl.load_workbook(recalculate_xlsx(book, tmp_path), data_only=True)
+    sheet = recalculated["Pengolahan Data"]
+    assert _cents(sheet["B17"].value) == data.result.nik_rounded != other.result.nik_rounded
+    assert sheet["B18"].value == data.result.mutu
+    for i, element in enumerate(data.result.elements):
+        assert element.nrr is not None
+        assert abs(sheet.cell(row=14, column=2 + i).value - float(element.nrr)) < 1e-9
+
+
+async def test_report_routes_and_subtree(client: httpx.AsyncClient, session: Session) -> None:
+    unit = _seed(session)
+    outside = make_unit(session)
+    _, key = apikeys.create_key(
+        session=session, name="bagor", scopes=["ikm:read"], unit_code=unit.code
+    )
+    xlsx = await client.get(
+        f"/api/v1/reports/{unit.code}/2026.xlsx?weight=0.111", headers=bearer(key)
+    )
+    assert xlsx.status_code == 200, xlsx.text
+    assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
+    book = openpyxl.load_workbook(io.BytesIO(xlsx.content), data_only=True)
+    nik = _report(session, unit, ikm.Method(weight="0.111")).result.nik_rounded
+    assert _cents(book["Pengolahan Data"]["B17"].value) == nik
+    assert xlsx.headers["etag"]
+    rows = await client.get(f"/api/v1/reports/{unit.code}/2026-Q1.csv", headers=bearer(key))
+    assert rows.status_code == 200
+    assert len(list(csv.DictReader(io.StringIO(rows.text)))) == 5
+    for url in (f"{outside.code}/2026.xlsx", f"{outside.code}/2026.csv"):
+        hidden = await client.get(f"/api/v1/reports/{url}", headers=bearer(key))
+        assert hidden.status_code == 404
+    bad = await client.get(f"/api/v1/reports/{unit.code}/2026.doc", headers=bearer(key))
+    assert bad.status_code == 422
+
+
+def test_report_cli_writes_xlsx_and_csv(run_cli: Cli, session: Session, tmp_path: Path) -> None:
+    unit = _seed(session)
+    book = tmp_path / "skm.xlsx"
+    code, output = run_cli(
+        "report", "--unit", unit.code, "--period", "2026", "--format", "xlsx", "-o", str(book)
+    )
+    assert code == 0, output
+    assert f"wrote {book}" in output
+    assert openpyxl.load_workbook(book)["Pengolahan Data"]["A8"].value == 1
+    rows = tmp_path / "skm.csv"
+    code, output = run_cli(
+        "report", "--unit", unit.code, "--period", "2026", "--format", "csv", "-o", str(rows)
+    )
+    assert code == 0, output
+    assert len(rows.read_text().splitlines()) == 6  # the header and 2026's five responses
