@@ -19,6 +19,7 @@ from app.forms import Form, FormError, load_forms
 from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
 from app.periods import PERIOD_HELP, PeriodError, parse_period
 from app.reports.data import build_report, respondents
+from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
 from app.sheets import SheetError, read_sheet
 
@@ -555,7 +556,7 @@ def report_command(
     unit: Annotated[str, typer.Option(help="Unit code")],
     period: Annotated[str, typer.Option(help=PERIOD_HELP)],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="xlsx or csv")] = "xlsx",
+    fmt: Annotated[str, typer.Option("--format", help="pdf, xlsx or csv")] = "pdf",
     include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
@@ -563,10 +564,10 @@ def report_command(
     round_total: RoundTotal = None,
     table: Table = "2017",
 ) -> None:
-    """Write the SKM report of a unit for a period: the XLSX processing sheet with live
-    formulas and the report's tables, or the CSV of respondent rows."""
-    if fmt not in ("xlsx", "csv"):
-        raise fail(f"--format must be xlsx or csv, got {fmt!r}")
+    """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
+    processing sheet with live formulas and the report's tables, or the CSV of respondents."""
+    if fmt not in ("pdf", "xlsx", "csv"):
+        raise fail(f"--format must be pdf, xlsx or csv, got {fmt!r}")
     method = _method(weight, round_nrr, round_weighted, round_total, table)
     parsed = _period(period)
 
@@ -589,9 +590,12 @@ def report_command(
             method=method,
             include_children=include_children,
         )
-        rows = respondents(session, data, target)
-        with typer.progressbar(rows, length=data.result.n, label="Respondents") as bar:
-            write_xlsx(data, bar, output)
+        if fmt == "pdf":
+            write_pdf(data, output)
+        else:
+            rows = respondents(session, data, target)
+            with typer.progressbar(rows, length=data.result.n, label="Respondents") as bar:
+                write_xlsx(data, bar, output)
         typer.echo(f"wrote {output} ({output.stat().st_size} bytes, {data.result.n} response(s))")
 
     _run(ctx, action)

@@ -4,6 +4,7 @@ values LibreOffice recalculates from its formulas), the API route and the CLI.""
 import csv
 import dataclasses
 import io
+import subprocess
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -17,10 +18,11 @@ from app import apikeys, ikm, services
 from app.models import CounterCreate, ServiceCreate, Unit
 from app.periods import parse_period
 from app.reports.data import ReportData, build_report, respondents
+from app.reports.pdf import number, write_pdf
 from app.reports.xlsx import write_xlsx
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit, response
-from tests.tools import recalculate_xlsx
+from tests.tools import pdf_text, recalculate_xlsx, system_tool
 
 ROWS = [
     (4, 3, 2, 4, 3, 3, 4, 3, 4),
@@ -207,3 +209,60 @@ def test_report_cli_writes_xlsx_and_csv(run_cli: Cli, session: Session, tmp_path
     )
     assert code == 0, output
     assert len(rows.read_text().splitlines()) == 6  # the header and 2026's five responses
+
+
+def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_path: Path) -> None:
+    unit = _seed(session)
+    data = _report(session, unit, ikm.Method(weight="0.111"))
+    pdf = tmp_path / "skm.pdf"
+    write_pdf(data, pdf)
+    body = pdf_text(pdf)
+    headings = [
+        "DAFTAR ISI",
+        "BAB I PENDAHULUAN",
+        "BAB II PENGUMPULAN DATA",
+        "BAB III HASIL PENGOLAHAN DATA",
+        "BAB IV ANALISIS",
+        "BAB V PENUTUP",
+        "LAMPIRAN: KUESIONER",
+    ]
+    toc = body.index("DAFTAR ISI")
+    after_toc = body.index("LAMPIRAN: KUESIONER", toc) + 20  # the contents list ends with it
+    assert all(body.find(h, toc) < after_toc for h in headings[1:])  # listed in the contents
+    positions = [body.find(h, after_toc) for h in headings[1:]]
+    assert -1 not in positions and positions == sorted(positions), positions  # then in order
+    assert data.result.nik_rounded is not None
+    nik = number(data.result.nik_rounded)
+    assert f"adalah {nik} dengan mutu pelayanan {data.result.mutu}" in body
+    assert "jumlah sampel belum memenuhi" in body
+    assert "Metode perhitungan: weight 0.111, interval table 2017." in body
+    assert f"Kepala {unit.name}" in body
+    assert "Halaman 2 dari" in body
+    pages = subprocess.run(
+        [system_tool("pdftoppm"), "-r", "30", "-png", str(pdf), str(tmp_path / "page")],
+        capture_output=True,
+        check=True,
+    )
+    assert pages.stderr == b""
+    rendered = sorted(tmp_path.glob("page-*.png"))
+    assert len(rendered) >= 8 and all(p.stat().st_size > 1000 for p in rendered)
+
+
+def test_pdf_of_an_empty_period_still_renders(session: Session, tmp_path: Path) -> None:
+    unit = make_unit(session)
+    data = build_report(
+        session=session, unit=unit, period=parse_period("2030"), method=ikm.DEFAULT_METHOD
+    )
+    pdf = tmp_path / "empty.pdf"
+    write_pdf(data, pdf)
+    body = pdf_text(pdf)
+    assert "Belum ada jawaban yang cukup untuk menghitung IKM periode ini." in body
+    assert "BAB V PENUTUP" in body
+
+
+async def test_report_pdf_route(client: httpx.AsyncClient, session: Session, admin: str) -> None:
+    unit = _seed(session)
+    result = await client.get(f"/api/v1/reports/{unit.code}/2026.pdf", headers=bearer(admin))
+    assert result.status_code == 200
+    assert result.headers["content-type"] == "application/pdf"
+    assert result.content.startswith(b"%PDF")

@@ -11,11 +11,13 @@ from app.api.deps import DatabaseDep, IkmReader, etag_bytes, period_or_422, visi
 from app.api.ikm import MethodQuery
 from app.api.responses import csv_download
 from app.reports.data import build_report, respondents
+from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
 from app.services import Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MEDIA_TYPES = {
+    "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
 }
@@ -34,12 +36,13 @@ def get_report(
     request: Request,
     unit: str,
     period: str,
-    file_format: Literal["xlsx", "csv"],
+    file_format: Literal["pdf", "xlsx", "csv"],
     query: Annotated[ReportQuery, Query()],
     database: DatabaseDep,
     key: IkmReader,
 ) -> Response:
-    """The SKM report of a unit for a period (scope ikm:read): `.xlsx` the processing sheet
+    """The SKM report of a unit for a period (scope ikm:read): `.pdf` the report in the
+    regulation's shape (BAB I-V, tables, charts, questionnaire), `.xlsx` the processing sheet
     with live formulas and the report's tables, `.csv` the respondent rows. The method
     parameters apply to every figure."""
     parsed = period_or_422(period)
@@ -56,7 +59,10 @@ def get_report(
                 method=method,
                 include_children=query.include_children,
             )
-            write_xlsx(data, respondents(session, data, found), out)
+            if file_format == "pdf":
+                write_pdf(data, out)
+            else:
+                write_xlsx(data, respondents(session, data, found), out)
     if file_format == "csv":
         return csv_download(request, database, scope, "skm")
     response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])
