@@ -11,55 +11,26 @@ after each: if the export streams, the year costs no more memory than the month.
 
 import argparse
 import os
-import random
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+from seed import seed  # bench/ is on the path when a script there runs
 from sqlmodel import Session
 
-from app import apikeys, services
-from app.config import REPO_ROOT
-from app.db import create_db_engine, upgrade_schema
-from app.models import UnitCreate
-
-CODES_PER_FORM = 9
-CHUNK = 5_000
+from app import apikeys
+from app.db import create_db_engine
 
 
-def seed(url: str, rows: int) -> str:
-    """Schema, one unit with ``rows`` responses spread over 2026, and an admin key."""
-    upgrade_schema(url)
+def seed_with_key(url: str, rows: int) -> str:
+    """The shared seed, and an API key that may read the responses."""
+    seed(url, rows)
     engine = create_db_engine(url)
-    rng = random.Random(2026)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
     with Session(engine) as session:
-        services.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
-        _, form = services.current_form(session=session, code=services.DEFAULT_FORM)
-        unit = services.create_unit(
-            session=session, data=UnitCreate(code="bench", name="Unit Benchmark")
-        )
-        began = time.perf_counter()
-        for first in range(0, rows, CHUNK):
-            items = [
-                services.ResponseIn(
-                    idempotency_key=f"bench:{i}",
-                    submitted_at=start + timedelta(seconds=i * (365 * 86400 // rows)),
-                    answers={c: rng.randint(1, 4) for c in form.element_codes},
-                    suggestion="=1+1 pelayanan cepat" if i % 97 == 0 else None,
-                )
-                for i in range(first, min(first + CHUNK, rows))
-            ]
-            services.record_responses(session=session, unit=unit, items=items, channel="paper")
-            done = min(first + CHUNK, rows)
-            rate = done / (time.perf_counter() - began)
-            print(f"\rseeded {done:,}/{rows:,} responses ({rate:,.0f}/s)", end="", flush=True)
-        print()
         _, key = apikeys.create_key(session=session, name="bench", scopes=["responses:read"])
     engine.dispose()
     return key
@@ -92,7 +63,7 @@ def export(client: httpx.Client, key: str, period: str) -> tuple[int, int, float
         response.raise_for_status()
         for chunk in response.iter_bytes():
             size += len(chunk)
-            lines += chunk.count(b"\r\n")
+            lines += chunk.count(b"\n")  # one byte: a chunk boundary cannot split it
     return lines - 1, size, time.perf_counter() - began
 
 
@@ -103,7 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
-        key = seed(url, args.rows)
+        key = seed_with_key(url, args.rows)
         port = free_port()
         env = {**os.environ, "SKM_DATABASE_URL": url}
         skm = Path(sys.executable).parent / "skm"  # the console script, as the Dockerfile runs

@@ -7,6 +7,9 @@ sheet itself. Each formula also carries its value from the IKM engine, which Exc
 before it recalculates. XlsxWriter's constant-memory mode writes rows as they come.
 """
 
+import itertools
+import tempfile
+import zipfile
 from collections.abc import Iterable
 from decimal import Decimal
 from fractions import Fraction
@@ -21,6 +24,7 @@ from app.reports.data import GroupIkm, ReportData
 
 TITLE = "PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT PER RESPONDEN DAN PER UNSUR PELAYANAN"
 FIRST_ROW = 7  # zero-based row of the first respondent (row 8 in the sheet)
+PROCESSING_SHEET = "xl/worksheets/sheet1.xml"  # the first sheet written
 GRADE_TABLE = {
     "2017": (
         ("1", "1,00 - 2,5996", "25,00 - 64,99", "D", "Tidak baik"),
@@ -41,19 +45,64 @@ def write_xlsx(
     data: ReportData, respondents: Iterable[tuple[int | None, ...]], out: IO[bytes] | Path
 ) -> None:
     """Write the workbook. ``respondents`` yields each response's answers in element order
-    (as ``reports.data.respondents`` does); it is read once, a row at a time."""
-    # strings_to_formulas off: a name or saran that starts with "=" stays text.
-    book = xlsxwriter.Workbook(
-        out, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False}
+    (as ``reports.data.respondents`` does); it is read once, a row at a time, and only its
+    first ``data.result.n`` rows are used (the rows the footer formulas cover)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        draft = Path(tmp) / "draft.xlsx"
+        # strings_to_formulas off: a name or saran that starts with "=" stays text.
+        book = xlsxwriter.Workbook(
+            draft, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False}
+        )
+        fmt = _Formats(book)
+        _processing_sheet(book, fmt, data)
+        _summary_sheet(book, fmt, data)
+        _profile_sheet(book, fmt, data)
+        services = [*data.services, *data.counters]
+        _groups_sheet(book, fmt, "Per Layanan", "Layanan dan loket", services)
+        _groups_sheet(book, fmt, "Per Unit", "Unit di bawahnya", list(data.children))
+        _suggestions_sheet(book, fmt, data)
+        book.close()
+        rows = itertools.islice(respondents, data.result.n)
+        _splice_respondents(draft, out, data, rows, fmt.cell.xf_index)
+
+
+def _splice_respondents(
+    draft: Path,
+    out: IO[bytes] | Path,
+    data: ReportData,
+    respondents: Iterable[tuple[int | None, ...]],
+    style: int,
+) -> None:
+    """Copy the workbook, streaming the respondent rows into the processing sheet.
+
+    XlsxWriter spends about 10 us per cell; a unit-year of 100,000 responses has a million
+    answer cells. The rows are plain numbers in one style, so they are written here as the
+    sheet XML they become, straight into the zip, between the header row and the footer."""
+    footer = f'<row r="{FIRST_ROW + data.result.n + 1}"'.encode()
+    columns = [xl_col_to_name(i) for i in range(len(data.form.elements) + 1)]
+    with zipfile.ZipFile(draft) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
+        for entry in source.infolist():
+            body = source.read(entry)
+            if entry.filename != PROCESSING_SHEET or data.result.n == 0:
+                book.writestr(entry, body)
+                continue
+            head, marker, tail = body.partition(footer)
+            assert marker, "the footer row is where the respondents end"
+            with book.open(entry.filename, "w") as sheet:
+                sheet.write(head)
+                for number, answers in enumerate(respondents, start=1):
+                    sheet.write(_row_xml(FIRST_ROW + number, columns, (number, *answers), style))
+                sheet.write(marker + tail)
+
+
+def _row_xml(row: int, columns: list[str], values: tuple[int | None, ...], style: int) -> bytes:
+    cells = "".join(
+        f'<c r="{col}{row}" s="{style}"/>'
+        if value is None
+        else f'<c r="{col}{row}" s="{style}"><v>{value}</v></c>'
+        for col, value in zip(columns, values, strict=True)
     )
-    fmt = _Formats(book)
-    _processing_sheet(book, fmt, data, respondents)
-    _summary_sheet(book, fmt, data)
-    _profile_sheet(book, fmt, data)
-    _groups_sheet(book, fmt, "Per Layanan", "Layanan dan loket", [*data.services, *data.counters])
-    _groups_sheet(book, fmt, "Per Unit", "Unit di bawahnya", list(data.children))
-    _suggestions_sheet(book, fmt, data)
-    book.close()
+    return f'<row r="{row}" spans="1:{len(columns)}">{cells}</row>'.encode()
 
 
 class _Formats:
@@ -86,12 +135,7 @@ def _rounded(expression: str, decimals: int | None) -> str:
     return expression if decimals is None else f"ROUND({expression},{decimals})"
 
 
-def _processing_sheet(
-    book: xlsxwriter.Workbook,
-    fmt: _Formats,
-    data: ReportData,
-    respondents: Iterable[tuple[int | None, ...]],
-) -> None:
+def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Pengolahan Data")
     method, result = data.method, data.result
     k = len(data.form.elements)
@@ -112,15 +156,8 @@ def _processing_sheet(
     for i in range(k):
         sheet.write(6, 1 + i, f"U{i + 1}", fmt.head)
 
-    row = FIRST_ROW
-    for number, answers in enumerate(respondents, start=1):
-        sheet.write_number(row, 0, number, fmt.cell)
-        for i, answer in enumerate(answers):
-            if answer is None:
-                sheet.write_blank(row, 1 + i, None, fmt.cell)
-            else:
-                sheet.write_number(row, 1 + i, answer, fmt.cell)
-        row += 1
+    # The respondent rows are spliced in afterwards (see _splice_respondents): leave room.
+    row = FIRST_ROW + result.n
     last = row - 1  # zero-based row of the last respondent
 
     # The footer, as the annex prints it. The weight sits in its own cell so the formulas show

@@ -1,0 +1,63 @@
+"""Seeding shared by the benchmarks: one unit, two services, N responses spread over 2026."""
+
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import Session
+
+from app import services
+from app.config import REPO_ROOT
+from app.db import create_db_engine, upgrade_schema
+from app.models import ServiceCreate, UnitCreate
+
+CHUNK = 5_000
+SEXES, EDUCATION = ("L", "P"), ("SD", "SMP", "SMA", "D3", "S1", "S2")
+
+
+def seed(url: str, rows: int) -> None:
+    """Schema, forms, unit "bench" with services ktp-el and kk, and ``rows`` responses."""
+    upgrade_schema(url)
+    engine = create_db_engine(url)
+    rng = random.Random(2026)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    with Session(engine) as session:
+        services.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
+        _, form = services.current_form(session=session, code=services.DEFAULT_FORM)
+        unit = services.create_unit(
+            session=session,
+            data=UnitCreate(code="bench", name="Unit Benchmark", address="Jl. Contoh 1"),
+        )
+        kinds = [
+            services.create_service(
+                session=session, data=ServiceCreate(unit_code="bench", code=code, name=code)
+            )
+            for code in ("ktp-el", "kk")
+        ]
+        began = time.perf_counter()
+        for first in range(0, rows, CHUNK):
+            items = [
+                services.ResponseIn(
+                    idempotency_key=f"bench:{i}",
+                    submitted_at=start + timedelta(seconds=i * (365 * 86400 // rows)),
+                    answers={c: rng.choice((1, 2, 3, 3, 4, 4, None)) for c in form.element_codes},
+                    sex=rng.choice(SEXES),
+                    age=rng.randint(17, 80),
+                    education=rng.choice(EDUCATION),
+                    # Some saran start like a formula: the exports must keep them text.
+                    suggestion=f"=1+1 saran nomor {i}" if i % 50 == 0 else None,
+                )
+                for i in range(first, min(first + CHUNK, rows))
+            ]
+            services.record_responses(
+                session=session,
+                unit=unit,
+                items=items,
+                channel="paper",
+                service=kinds[first // CHUNK % 2],
+            )
+            done = min(first + CHUNK, rows)
+            rate = done / (time.perf_counter() - began)
+            print(f"\rseeded {done:,}/{rows:,} responses ({rate:,.0f}/s)", end="", flush=True)
+        print()
+    engine.dispose()
