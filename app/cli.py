@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import apikeys, ikm, qr, responses, services
+from app import apikeys, ikm, qr, responses, services, submissions
 from app.config import get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
@@ -180,7 +180,7 @@ def db_check() -> None:
 def db_rebuild_rollups(ctx: typer.Context) -> None:
     """Recompute the per-day IKM rollups from the stored responses."""
     with _database(ctx).session(write=True) as session:
-        rows = services.rebuild_rollups(session=session)
+        rows = submissions.rebuild_rollups(session=session)
     typer.echo(f"rollups rebuilt: {rows} row(s)")
 
 
@@ -459,7 +459,7 @@ def import_file(
             for row in rows:
                 local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
                 items.append(
-                    services.ResponseIn(
+                    submissions.ResponseIn(
                         idempotency_key=f"import:{digest}:{row.line}",
                         submitted_at=local_noon,
                         answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
@@ -467,7 +467,7 @@ def import_file(
                         **row.profile,
                     )
                 )
-        result = services.record_responses(
+        result = submissions.record_responses(
             session=session,
             unit=target,
             items=items,

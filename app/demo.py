@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from app import services
+from app import services, submissions
 from app.models import CounterCreate, ServiceCreate, Unit, UnitCreate
 
 UNITS = (
@@ -59,7 +59,7 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
                 _response(rng, codes, f"demo:{unit_code}:{code}:{i}", now, QUALITY[unit_code])
                 for i in range(count)
             ]
-            services.record_responses(
+            submissions.record_responses(
                 session=session,
                 unit=unit,
                 items=items,
@@ -72,12 +72,12 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
 
 def _response(
     rng: random.Random, codes: tuple[str, ...], key: str, now: datetime, mean: float
-) -> services.ResponseIn:
+) -> submissions.ResponseIn:
     answers: dict[str, int | None] = {}
     for index, code in enumerate(codes):
         centre = mean - (0.6 if index == 2 else 0.0)  # waktu penyelesaian: the usual weak spot
         answers[code] = min(4, max(1, round(rng.gauss(centre, 0.6))))
-    return services.ResponseIn(
+    return submissions.ResponseIn(
         idempotency_key=key,
         submitted_at=now - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 600)),
         answers=answers,

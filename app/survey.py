@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app import services
+from app import services, submissions
 from app.errors import AppError, Gone, NotFound
 from app.forms import Form
 from app.models import SUGGESTION_MAX, Counter, RateLimit, Service, Unit
@@ -183,14 +183,14 @@ def submit(
         max_seconds=max_seconds,
     )
     parsed = parse_submission(context, fields)
-    item = services.ResponseIn(
+    item = submissions.ResponseIn(
         idempotency_key=f"web:{nonce}",
         submitted_at=now.astimezone(UTC),
         answers=parsed.answers,
         suggestion=parsed.suggestion,
         **parsed.profile,
     )
-    result = services.record_responses(
+    result = submissions.record_responses(
         session=session,
         unit=context.unit,
         items=[item],

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from app import services
+from app import services, submissions
 from app.config import REPO_ROOT
 from app.db import create_db_engine, upgrade_schema
 from app.models import ServiceCreate, UnitCreate
@@ -37,7 +37,7 @@ def seed(url: str, rows: int) -> None:
         began = time.perf_counter()
         for first in range(0, rows, CHUNK):
             items = [
-                services.ResponseIn(
+                submissions.ResponseIn(
                     idempotency_key=f"bench:{i}",
                     submitted_at=start + timedelta(seconds=i * (365 * 86400 // rows)),
                     answers={c: rng.choice((1, 2, 3, 3, 4, 4, None)) for c in form.element_codes},
@@ -49,7 +49,7 @@ def seed(url: str, rows: int) -> None:
                 )
                 for i in range(first, min(first + CHUNK, rows))
             ]
-            services.record_responses(
+            submissions.record_responses(
                 session=session,
                 unit=unit,
                 items=items,

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app import services
+from app import services, submissions
 from app.models import Unit, UnitCreate
 
 CODES = (
@@ -31,8 +31,8 @@ def make_unit(session: Session, *, parent: Unit | None = None, tz: str = "WITA")
 
 def response(
     answers: tuple[int | None, ...], when: datetime, key: str | None = None
-) -> services.ResponseIn:
-    return services.ResponseIn(
+) -> submissions.ResponseIn:
+    return submissions.ResponseIn(
         idempotency_key=key or uuid.uuid4().hex,
         submitted_at=when,
         answers=dict(zip(CODES, answers, strict=True)),

@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlmodel import Session, col, func, select
 
-from app import apikeys, ikm, services
+from app import apikeys, ikm, services, submissions
 from app.models import Response, ServiceCreate, Unit
 from app.periods import parse_period
 from tests.factories import CODES, bearer, make_unit, response
@@ -21,7 +21,7 @@ def _seed(session: Session, unit: Unit, count: int, suggestion: str | None = Non
     items = [response((4, 3, 2, 4, 3, 3, 4, 3, i % 4 + 1), WHEN) for i in range(count)]
     if suggestion:
         items[0] = items[0].model_copy(update={"suggestion": suggestion})
-    services.record_responses(session=session, unit=unit, items=items, channel="paper")
+    submissions.record_responses(session=session, unit=unit, items=items, channel="paper")
 
 
 def _batch(unit: Unit, keys: list[str], value: int = 4, **extra: Any) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from sqlmodel import Session
 
-from app import services
+from app import services, submissions
 from app.main import create_app
 from app.models import CounterCreate, ServiceCreate, UnitCreate
 from tests.factories import bearer, response
@@ -43,7 +43,7 @@ def _seed(session: Session) -> None:
     )
     when = datetime(2026, 2, 10, 3, tzinfo=UTC)
     items = [response((4, 3, 2, 4, 3, 3, 4, 3, 4), when) for _ in range(3)]
-    services.record_responses(session=session, unit=unit, items=items, channel="paper")
+    submissions.record_responses(session=session, unit=unit, items=items, channel="paper")
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])

@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 from sqlmodel import Session
 
-from app import apikeys, ikm, services
+from app import apikeys, ikm, services, submissions
 from app.models import CounterCreate, ServiceCreate, Unit
 from app.periods import parse_period
 from app.reports.data import ReportData, build_report, respondents
@@ -52,15 +52,15 @@ def _seed(session: Session) -> Unit:
         item = response(answers, when)
         profile = {"sex": "P" if i % 2 else "L", "age": 20 + 10 * i, "education": "SMA"}
         items.append(item.model_copy(update={**profile, "suggestion": f"  saran   ke-{i} "}))
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=unit, items=items[:3], channel="qr", service=ktp, counter=counter
     )
-    services.record_responses(session=session, unit=unit, items=items[3:], channel="paper")
-    services.record_responses(
+    submissions.record_responses(session=session, unit=unit, items=items[3:], channel="paper")
+    submissions.record_responses(
         session=session, unit=child, items=[response((4,) * 9, when)], channel="paper"
     )
     last_year = [response((2,) * 9, datetime(2025, 5, 1, 3, tzinfo=UTC))]
-    services.record_responses(session=session, unit=unit, items=last_year, channel="paper")
+    submissions.record_responses(session=session, unit=unit, items=last_year, channel="paper")
     services.set_population(session=session, unit=unit, period=parse_period("2026"), population=40)
     return unit
 

@@ -2,22 +2,17 @@ import random
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session
 
-from app import ikm, services
-from app.errors import Conflict, InvalidInput, NotFound
-from app.models import Response, ServiceCreate, UnitCreate, response_rollup
+from app import ikm, services, submissions
+from app.errors import Conflict, NotFound
+from app.models import ServiceCreate, UnitCreate
 from app.periods import parse_period
 from tests.factories import CODES, make_unit, response
 
 JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
-
-
-def _count(session: Session) -> int:
-    return session.exec(select(func.count()).select_from(Response)).one()
 
 
 def test_create_unit_duplicate_code_conflicts(session: Session) -> None:
@@ -52,63 +47,12 @@ def test_unit_tree_orders_parents_before_children(session: Session) -> None:
     assert tree.index((child.code, 1)) < tree.index((grandchild.code, 2))
 
 
-def test_record_responses_replay_stores_nothing_new(session: Session) -> None:
-    unit = make_unit(session)
-    items = [response((4,) * 9, JAN, key="k-1"), response((3,) * 9, JAN, key="k-2")]
-    first = services.record_responses(session=session, unit=unit, items=items, channel="api")
-    again = services.record_responses(session=session, unit=unit, items=items, channel="api")
-    assert (first.inserted, first.duplicates) == (2, 0)
-    assert (again.inserted, again.duplicates) == (0, 2)
-    scope = services.Scope(unit=unit, period=parse_period("2026"))
-    tally = services.tally(session=session, scope=scope)
-    assert tally is not None
-    assert tally.responses == 2
-    assert tally.sums == (7,) * 9
-
-
-@pytest.mark.parametrize(
-    ("answers", "profile", "message"),
-    [
-        ((5, 4, 4, 4, 4, 4, 4, 4, 4), {}, "answer 5 for persyaratan is not 1..4"),
-        ((0, 4, 4, 4, 4, 4, 4, 4, 4), {}, "answer 0 for persyaratan is not 1..4"),
-        ((4,) * 9, {"sex": "X"}, "sex 'X' is not allowed"),
-        ((4,) * 9, {"age": 300}, "age 300 is not allowed"),
-    ],
-)
-def test_record_responses_bad_input_writes_nothing(
-    session: Session, answers: tuple[int, ...], profile: dict[str, object], message: str
-) -> None:
-    unit = make_unit(session)
-    good = response((4,) * 9, JAN)
-    bad = response(answers, JAN).model_copy(update=profile)
-    before = _count(session)
-    with pytest.raises(InvalidInput, match=message):
-        services.record_responses(session=session, unit=unit, items=[good, bad], channel="api")
-    assert _count(session) == before
-
-
-def test_record_responses_unknown_element_rejected(session: Session) -> None:
-    unit = make_unit(session)
-    item = response((4,) * 9, JAN).model_copy(update={"answers": {"sarana": 4, "nope": 3}})
-    with pytest.raises(InvalidInput, match="unknown element"):
-        services.record_responses(session=session, unit=unit, items=[item], channel="api")
-
-
-def test_response_answer_check_constraint_enforced_by_database(session: Session) -> None:
-    unit = make_unit(session)
-    services.record_responses(
-        session=session, unit=unit, items=[response((4,) * 9, JAN)], channel="api"
-    )
-    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
-        session.execute(sa.update(Response).where(col(Response.unit_id) == unit.id).values(a1=5))
-
-
 def test_period_uses_the_unit_time_zone(session: Session) -> None:
     # 16:30 UTC on 30 June is 23:30 WIB (still June) but 00:30 WITA (already July).
     when = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
     wib, wita = make_unit(session, tz="WIB"), make_unit(session, tz="WITA")
     for unit in (wib, wita):
-        services.record_responses(
+        submissions.record_responses(
             session=session, unit=unit, items=[response((4,) * 9, when)], channel="qr"
         )
     s1, s2 = parse_period("2026-S1"), parse_period("2026-S2")
@@ -121,10 +65,10 @@ def test_period_uses_the_unit_time_zone(session: Session) -> None:
 def test_scope_ikm_pools_children_by_sums_not_averages(session: Session) -> None:
     root = make_unit(session)
     big, small = make_unit(session, parent=root), make_unit(session, parent=root)
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=big, channel="qr", items=[response((4,) * 9, JAN) for _ in range(3)]
     )
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=small, channel="qr", items=[response((1,) * 9, JAN)]
     )
     scope = services.Scope(unit=root, period=parse_period("2026"), include_children=True)
@@ -141,10 +85,10 @@ def test_scope_ikm_filters_service_and_counter(session: Session) -> None:
     ktp = services.create_service(
         session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP-el")
     )
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=unit, channel="qr", service=ktp, items=[response((4,) * 9, JAN)]
     )
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=unit, channel="qr", items=[response((2,) * 9, JAN)]
     )
     period = parse_period("2026-Q1")
@@ -158,7 +102,7 @@ def test_scope_ikm_reports_sample_adequacy(session: Session) -> None:
     unit = make_unit(session)
     period = parse_period("2026")
     services.set_population(session=session, unit=unit, period=period, population=100)
-    services.record_responses(
+    submissions.record_responses(
         session=session,
         unit=unit,
         channel="paper",
@@ -177,13 +121,13 @@ def test_scope_ikm_reports_sample_adequacy(session: Session) -> None:
 
 def test_tally_mixed_element_sets_conflict(session: Session) -> None:
     unit = make_unit(session)
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=unit, channel="paper", items=[response((3,) * 9, JAN)]
     )
-    legacy = services.ResponseIn(
+    legacy = submissions.ResponseIn(
         idempotency_key="legacy-1", submitted_at=JAN, answers={"prosedur": 3, "keamanan": 4}
     )
-    services.record_responses(
+    submissions.record_responses(
         session=session, unit=unit, channel="paper", items=[legacy], form_code="kepmenpan-25-2004"
     )
     with pytest.raises(Conflict, match="different elements"):
@@ -195,11 +139,6 @@ def test_tally_mixed_element_sets_conflict(session: Session) -> None:
 def test_current_form_unknown_code_not_found(session: Session) -> None:
     with pytest.raises(NotFound, match="unknown form 'nope'"):
         services.current_form(session=session, code="nope")
-
-
-def _rollup_rows(session: Session) -> list[tuple[object, ...]]:
-    rows = session.execute(sa.select(response_rollup)).all()
-    return sorted((tuple(r) for r in rows), key=str)
 
 
 answer = st.one_of(st.none(), st.integers(min_value=1, max_value=4))
@@ -226,7 +165,7 @@ def test_sql_tally_equals_pure_tally(
     for answers, day, which in data:
         unit = (root, child)[which]
         when = start + timedelta(days=day, hours=random.Random(day).randint(0, 23))
-        services.record_responses(
+        submissions.record_responses(
             session=session, unit=unit, channel="qr", items=[response(answers, when)]
         )
         if period.start <= when.astimezone(unit.zone).date() <= period.end:
@@ -239,23 +178,6 @@ def test_sql_tally_equals_pure_tally(
     pure = ikm.Tally.of(CODES, expected)
     assert found == pure
     assert ikm.compute(found) == ikm.compute(pure)
-
-
-def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> None:
-    rng = random.Random(7)
-    units = [make_unit(session, tz=tz) for tz in ("WIB", "WITA", "WIT")]
-    for unit in units:
-        items = [
-            response(
-                tuple(rng.choice([None, 1, 2, 3, 4]) for _ in CODES),
-                JAN + timedelta(hours=rng.randint(0, 2000)),
-            )
-            for _ in range(30)
-        ]
-        services.record_responses(session=session, unit=unit, items=items, channel="kiosk")
-    before = _rollup_rows(session)
-    services.rebuild_rollups(session=session)
-    assert _rollup_rows(session) == before
 
 
 def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
@@ -272,7 +194,7 @@ def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
         (root, [(1, 1, 1, 1, 1, 1, 1, 1, 1)]),  # the parent's own responses rank nowhere
     ):
         items = [response(r, when) for r in rows]
-        services.record_responses(session=session, unit=unit, items=items, channel="paper")
+        submissions.record_responses(session=session, unit=unit, items=items, channel="paper")
     method = ikm.Method(weight="0.111")
     ranked = services.ranking(session=session, parent=root, period=period, method=method)
     assert [u.code for u, _ in ranked] == sorted(u.code for u in (first, second, empty))

@@ -10,7 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from app import responses, services
+from app import responses, services, submissions
 from app.api.deps import (
     DatabaseDep,
     ResponsesReader,
@@ -164,7 +164,7 @@ def csv_download(request: Request, database: Database, scope: Scope, name: str) 
 # --- ingest: paper forms typed in, kiosks, partner systems ---
 
 
-class ResponseSubmission(services.ResponseIn):
+class ResponseSubmission(submissions.ResponseIn):
     """One questionnaire. Answers are keyed by the form's element codes."""
 
     idempotency_key: str = Field(
@@ -244,7 +244,7 @@ def post_responses(body: ResponseBatch, database: DatabaseDep, key: ResponsesWri
             item.model_copy(update={"idempotency_key": f"api:{unit.id}:{item.idempotency_key}"})
             for item in body.responses
         ]
-        result = services.record_responses(
+        result = submissions.record_responses(
             session=session,
             unit=unit,
             items=items,

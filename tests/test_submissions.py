@@ -1,0 +1,93 @@
+"""Recording responses: replays, all-or-nothing batches, database checks, rollups."""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session, col, func, select
+
+from app import services, submissions
+from app.errors import InvalidInput
+from app.models import Response, response_rollup
+from app.periods import parse_period
+from tests.factories import CODES, make_unit, response
+
+JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
+
+
+def _rollup_rows(session: Session) -> list[tuple[object, ...]]:
+    rows = session.execute(sa.select(response_rollup)).all()
+    return sorted((tuple(r) for r in rows), key=str)
+
+
+def _count(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(Response)).one()
+
+
+def test_record_responses_replay_stores_nothing_new(session: Session) -> None:
+    unit = make_unit(session)
+    items = [response((4,) * 9, JAN, key="k-1"), response((3,) * 9, JAN, key="k-2")]
+    first = submissions.record_responses(session=session, unit=unit, items=items, channel="api")
+    again = submissions.record_responses(session=session, unit=unit, items=items, channel="api")
+    assert (first.inserted, first.duplicates) == (2, 0)
+    assert (again.inserted, again.duplicates) == (0, 2)
+    scope = services.Scope(unit=unit, period=parse_period("2026"))
+    tally = services.tally(session=session, scope=scope)
+    assert tally is not None
+    assert tally.responses == 2
+    assert tally.sums == (7,) * 9
+
+
+@pytest.mark.parametrize(
+    ("answers", "profile", "message"),
+    [
+        ((5, 4, 4, 4, 4, 4, 4, 4, 4), {}, "answer 5 for persyaratan is not 1..4"),
+        ((0, 4, 4, 4, 4, 4, 4, 4, 4), {}, "answer 0 for persyaratan is not 1..4"),
+        ((4,) * 9, {"sex": "X"}, "sex 'X' is not allowed"),
+        ((4,) * 9, {"age": 300}, "age 300 is not allowed"),
+    ],
+)
+def test_record_responses_bad_input_writes_nothing(
+    session: Session, answers: tuple[int, ...], profile: dict[str, object], message: str
+) -> None:
+    unit = make_unit(session)
+    good = response((4,) * 9, JAN)
+    bad = response(answers, JAN).model_copy(update=profile)
+    before = _count(session)
+    with pytest.raises(InvalidInput, match=message):
+        submissions.record_responses(session=session, unit=unit, items=[good, bad], channel="api")
+    assert _count(session) == before
+
+
+def test_record_responses_unknown_element_rejected(session: Session) -> None:
+    unit = make_unit(session)
+    item = response((4,) * 9, JAN).model_copy(update={"answers": {"sarana": 4, "nope": 3}})
+    with pytest.raises(InvalidInput, match="unknown element"):
+        submissions.record_responses(session=session, unit=unit, items=[item], channel="api")
+
+
+def test_response_answer_check_constraint_enforced_by_database(session: Session) -> None:
+    unit = make_unit(session)
+    submissions.record_responses(
+        session=session, unit=unit, items=[response((4,) * 9, JAN)], channel="api"
+    )
+    with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
+        session.execute(sa.update(Response).where(col(Response.unit_id) == unit.id).values(a1=5))
+
+
+def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> None:
+    rng = random.Random(7)
+    units = [make_unit(session, tz=tz) for tz in ("WIB", "WITA", "WIT")]
+    for unit in units:
+        items = [
+            response(
+                tuple(rng.choice([None, 1, 2, 3, 4]) for _ in CODES),
+                JAN + timedelta(hours=rng.randint(0, 2000)),
+            )
+            for _ in range(30)
+        ]
+        submissions.record_responses(session=session, unit=unit, items=items, channel="kiosk")
+    before = _rollup_rows(session)
+    submissions.rebuild_rollups(session=session)
+    assert _rollup_rows(session) == before
