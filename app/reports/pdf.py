@@ -220,7 +220,7 @@ class _Report(FPDF):
         self.section("1.1 Latar Belakang")
         self.para(
             "Pelayanan publik yang baik menjadi hak setiap warga negara. Untuk mengetahui "
-            f"tingkat kepuasan masyarakat atas pelayanan {name}, dilaksanakan Survei Kepuasan "
+            f"tingkat kepuasan masyarakat atas pelayanan di {name}, dilaksanakan Survei Kepuasan "
             "Masyarakat (SKM) secara berkala. Hasilnya menjadi bahan evaluasi dan perbaikan "
             "kualitas pelayanan."
         )
