@@ -46,7 +46,10 @@ Weight = Annotated[
 RoundNrr = Annotated[int | None, typer.Option(help="Round each NRR to D decimals first")]
 RoundWeighted = Annotated[int | None, typer.Option(help="Round each NRR tertimbang to D dp")]
 RoundTotal = Annotated[int | None, typer.Option(help="Round the IKM (1..4) to D dp before x25")]
-Table = Annotated[str, typer.Option(help="Grade interval table: 2017 or 2004")]
+Table = Annotated[
+    str | None,
+    typer.Option(help="Grade interval table, 2017 or 2004 [default: the form's own table]"),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
 
 
@@ -68,7 +71,7 @@ def _method(
     round_nrr: int | None,
     round_weighted: int | None,
     round_total: int | None,
-    table: str,
+    table: str | None,
 ) -> ikm.Method:
     if weight not in ikm.WEIGHT_CHOICES:
         raise fail(f"--weight must be one of {', '.join(ikm.WEIGHT_CHOICES)}, got {weight!r}")
@@ -447,7 +450,8 @@ def import_file(
         sheet = read_sheet(file, parsed_form)
     except SheetError as exc:
         raise fail(str(exc)) from None
-    # The key derives from the file's bytes and the line: importing a file twice adds nothing.
+    # The key derives from the unit, the file's bytes and the line: importing a file twice into
+    # a unit adds nothing, and the same file may still be imported into another unit.
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
     undated = sum(1 for row in sheet.rows if row.date is None)
 
@@ -460,7 +464,7 @@ def import_file(
                 local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
                 items.append(
                     submissions.ResponseIn(
-                        idempotency_key=f"import:{digest}:{row.line}",
+                        idempotency_key=f"import:{target.id}:{digest}:{row.line}",
                         submitted_at=local_noon,
                         answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
                         suggestion=row.suggestion,
@@ -493,7 +497,7 @@ def compute(
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
     round_total: RoundTotal = None,
-    table: Table = "2017",
+    table: Table = None,
     as_json: AsJson = False,
 ) -> None:
     """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
@@ -505,7 +509,11 @@ def compute(
         raise fail(str(exc)) from None
     for warning in sheet.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    tally = ikm.Tally.of(parsed_form.element_codes, (row.answers for row in sheet.rows))
+    tally = ikm.Tally.of(
+        parsed_form.element_codes,
+        (row.answers for row in sheet.rows),
+        parsed_form.interval_table,
+    )
     result = ikm.compute(tally, method)
     _print_result(result, f"{file.name} ({parsed_form.code})", as_json, {"file": str(file)})
 
@@ -525,7 +533,7 @@ def ikm_command(
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
     round_total: RoundTotal = None,
-    table: Table = "2017",
+    table: Table = None,
     as_json: AsJson = False,
 ) -> None:
     """The IKM of a unit (optionally with its descendants, a service or a counter) in a period."""
@@ -562,7 +570,7 @@ def report_command(
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
     round_total: RoundTotal = None,
-    table: Table = "2017",
+    table: Table = None,
 ) -> None:
     """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
     processing sheet with live formulas and the report's tables, or the CSV of respondents."""

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any, Literal
@@ -95,13 +95,15 @@ class Method:
 
     ``weight`` is ``"exact"`` (1/k at full precision) or a fixed decimal such as ``"0.111"``;
     each ``round_*`` is a number of decimals (rounded half-up) or None for no rounding.
+    ``table`` None grades with the table of the form the responses were answered on (the
+    table in force for their period, ``Tally.table``); a result always names the table used.
     """
 
     weight: str = "exact"
     round_nrr: int | None = None
     round_weighted: int | None = None
     round_total: int | None = None
-    table: IntervalTable = "2017"
+    table: IntervalTable | None = None
 
     def __post_init__(self) -> None:
         if self.weight != "exact":
@@ -117,15 +119,11 @@ class Method:
             decimals = getattr(self, name)
             if decimals is not None and not 0 <= decimals <= 10:
                 raise ValueError(f"{name} must be between 0 and 10 decimals, got {decimals}")
-        if self.table not in GRADE_FLOORS:
+        if self.table is not None and self.table not in GRADE_FLOORS:
             raise ValueError(f"table must be 2017 or 2004, got {self.table!r}")
 
     def weight_for(self, k: int) -> Fraction:
         return Fraction(1, k) if self.weight == "exact" else Fraction(self.weight)
-
-    @property
-    def is_default(self) -> bool:
-        return self == Method()
 
     @property
     def label(self) -> str:
@@ -138,7 +136,7 @@ class Method:
         ):
             if decimals is not None:
                 parts.append(f"{name} rounded to {decimals} dp")
-        parts.append(f"interval table {self.table}")
+        parts.append(f"interval table {self.table or 'of the form'}")
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -172,8 +170,11 @@ class Tally:
     complete: int = 0
     complete_sum: int = 0
     complete_sumsq: int = 0
+    table: IntervalTable = "2017"  # the grade table of the form the responses answered
 
     def __post_init__(self) -> None:
+        if self.table not in GRADE_FLOORS:
+            raise ValueError(f"table must be 2017 or 2004, got {self.table!r}")
         k = len(self.codes)
         if k == 0 or len(set(self.codes)) != k:
             raise ValueError(f"element codes must be non-empty and distinct: {self.codes}")
@@ -189,7 +190,12 @@ class Tally:
             raise ValueError(f"inconsistent tally: complete={self.complete}")
 
     @classmethod
-    def of(cls, codes: Sequence[str], rows: Iterable[Sequence[int | None]]) -> Tally:
+    def of(
+        cls,
+        codes: Sequence[str],
+        rows: Iterable[Sequence[int | None]],
+        table: IntervalTable = "2017",
+    ) -> Tally:
         """Tally raw answer rows (one value 1..4 or None per element, in ``codes`` order)."""
         k = len(codes)
         responses = complete = complete_sum = complete_sumsq = 0
@@ -219,11 +225,14 @@ class Tally:
             complete=complete,
             complete_sum=complete_sum,
             complete_sumsq=complete_sumsq,
+            table=table,
         )
 
     def __add__(self, other: Tally) -> Tally:
         if self.codes != other.codes:
             raise ValueError(f"cannot pool element sets {self.codes} and {other.codes}")
+        if self.table != other.table:
+            raise ValueError(f"cannot pool interval tables {self.table} and {other.table}")
         return Tally(
             codes=self.codes,
             responses=self.responses + other.responses,
@@ -232,6 +241,7 @@ class Tally:
             complete=self.complete + other.complete,
             complete_sum=self.complete_sum + other.complete_sum,
             complete_sumsq=self.complete_sumsq + other.complete_sumsq,
+            table=self.table,
         )
 
 
@@ -353,6 +363,8 @@ def compute(
     tally: Tally, method: Method = DEFAULT_METHOD, population: int | None = None
 ) -> IkmResult:
     """The IKM of a tally under a method, with sample adequacy when the population is known."""
+    table = method.table or tally.table
+    method = replace(method, table=table)  # the result names the table it was graded with
     k = len(tally.codes)
     weight = method.weight_for(k)
     warnings: list[str] = []
@@ -368,9 +380,7 @@ def compute(
         weighted = _maybe_round(nrr * weight, method.round_weighted)
         element_nik = to_decimal(nrr * NIK_FACTOR)
         elements.append(
-            ElementResult(
-                code, n_i, s_i, nrr, weighted, element_nik, grade(element_nik, method.table)
-            )
+            ElementResult(code, n_i, s_i, nrr, weighted, element_nik, grade(element_nik, table))
         )
 
     sample = None
@@ -398,8 +408,8 @@ def compute(
     ikm = _maybe_round(sum(weighted_values, Fraction(0)), method.round_total)
     nik = ikm * NIK_FACTOR
     nik_rounded = to_decimal(nik)
-    mutu = grade(nik_rounded, method.table)
-    ci = _confidence_interval(tally, weight, nik, population, method.table)
+    mutu = grade(nik_rounded, table)
+    ci = _confidence_interval(tally, weight, nik, population, table)
     if tally.responses < LOW_N:
         warnings.append(f"only {tally.responses} responses: too few for a reliable IKM")
     if ci is not None and len(ci.grades) > 1:

@@ -22,6 +22,9 @@ _FORMS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
     ("range", re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")),
 )
 MAX_RANGE_DAYS = 3 * 366
+# Surveys date from KepmenPAN 25/2004 on; the bounds keep a trend's previous and next periods
+# (and their dates) representable.
+FIRST_YEAR, LAST_YEAR = 2000, 2999
 
 
 class PeriodError(ValueError):
@@ -57,10 +60,15 @@ def parse_period(text: str) -> Period:
             continue
         try:
             if kind == "range":
-                return _range(date.fromisoformat(match[1]), date.fromisoformat(match[2]))
-            return _calendar_period(kind, int(match[1]), int(match[2]) if kind != "year" else 1)
+                period = _range(date.fromisoformat(match[1]), date.fromisoformat(match[2]))
+            else:
+                index = int(match[2]) if kind != "year" else 1
+                period = _calendar_period(kind, int(match[1]), index)
         except ValueError as exc:
             raise PeriodError(f"invalid period {text!r}: {exc}") from None
+        if not FIRST_YEAR <= period.start.year <= period.end.year <= LAST_YEAR:
+            raise PeriodError(f"invalid period {text!r}: years {FIRST_YEAR} to {LAST_YEAR} only")
+        return period
     raise PeriodError(f"invalid period {text!r}: expected {PERIOD_HELP}")
 
 

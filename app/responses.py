@@ -66,7 +66,7 @@ def decode_cursor(cursor: str) -> Position:
     try:
         data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         after = data["id"]
-        if not isinstance(after, int) or isinstance(after, bool) or after < 0:
+        if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**63:
             raise ValueError(after)
         return date.fromisoformat(data["date"]), after
     except (ValueError, KeyError, TypeError):

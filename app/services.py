@@ -351,11 +351,12 @@ def _pool(session: Session, rows: Sequence[Any]) -> ikm.Tally | None:
     Versions of a form share element codes and pool; a scope mixing forms with different
     element sets has no single IKM and is refused. None when there are no responses.
     """
-    pooled: dict[tuple[str, ...], ikm.Tally] = {}
+    pooled: dict[tuple[tuple[str, ...], str], ikm.Tally] = {}
     versions = {v.id: v for v in session.exec(select(FormVersion)).all()}
     for version_id, *sums in rows:
         counts = dict(zip(ROLLUP_COUNTS, (int(s) for s in sums), strict=True))
-        codes = versions[version_id].codes
+        version = versions[version_id]
+        codes = version.codes
         k = len(codes)
         part = ikm.Tally(
             codes=codes,
@@ -365,12 +366,14 @@ def _pool(session: Session, rows: Sequence[Any]) -> ikm.Tally | None:
             complete=counts["complete"],
             complete_sum=counts["complete_sum"],
             complete_sumsq=counts["complete_sumsq"],
+            table=version.definition["interval_table"],
         )
-        pooled[codes] = pooled[codes] + part if codes in pooled else part
+        key = (codes, part.table)
+        pooled[key] = pooled[key] + part if key in pooled else part
     if len(pooled) > 1:
         raise Conflict(
-            "the responses in this scope were answered on forms with different elements; "
-            "compute each period or unit separately"
+            "the responses in this scope were answered on forms with different elements or "
+            "grade tables; compute each period or unit separately"
         )
     return next(iter(pooled.values()), None)
 
@@ -384,7 +387,7 @@ def scope_ikm(*, session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmR
 
 def _empty_tally(session: Session) -> ikm.Tally:
     _, form = current_form(session=session, code=DEFAULT_FORM)
-    return ikm.Tally(codes=form.element_codes)
+    return ikm.Tally(codes=form.element_codes, table=form.interval_table)
 
 
 def ranking(

@@ -8,11 +8,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from sqlmodel import Session, col, select
 
 from app import ikm
@@ -34,6 +34,8 @@ from app.models import (
 from app.services import DEFAULT_FORM, current_form, upsert
 
 INSERT_CHUNK = 500
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any SKM form this service knows
+CLOCK_SKEW = timedelta(days=1)  # a device clock may run ahead; a date further out is an error
 
 
 class ResponseIn(BaseModel):
@@ -43,18 +45,26 @@ class ResponseIn(BaseModel):
 
     idempotency_key: str = Field(min_length=1, max_length=100)
     submitted_at: datetime
-    answers: dict[str, int | None]
+    answers: dict[str, StrictInt | None]  # strict: JSON true is not the answer 1
     sex: str | None = None
-    age: int | None = None
+    age: StrictInt | None = None
     education: str | None = None
     occupation: str | None = None
     suggestion: str | None = Field(default=None, max_length=SUGGESTION_MAX)
+
+    @field_validator("suggestion")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        # PostgreSQL cannot store a NUL in text; no one means to type one.
+        return None if value is None else value.replace("\x00", "")
 
     @field_validator("submitted_at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("submitted_at needs a time zone offset")
+        if not EARLIEST <= value <= datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError("submitted_at must lie between 2000-01-01 and now")
         return value
 
 

@@ -57,7 +57,12 @@ class Submission:
 
 
 def load_survey(*, session: Session, token: str) -> SurveyContext:
-    counter = session.exec(select(Counter).where(Counter.token == token)).first()
+    # A NUL cannot be in a token, and PostgreSQL refuses to even compare text holding one.
+    counter = (
+        None
+        if "\x00" in token
+        else session.exec(select(Counter).where(Counter.token == token)).first()
+    )
     if counter is None:
         raise NotFound("survey link not found")
     unit = session.get(Unit, counter.unit_id)
@@ -134,7 +139,8 @@ def parse_submission(context: SurveyContext, fields: Mapping[str, str]) -> Submi
             continue
         value: str | int = raw
         if spec.type == "integer":
-            value = int(raw) if raw.isdigit() else -1
+            # isdigit() alone passes "²" and 5,000-digit strings, which int() refuses
+            value = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 3 else -1
         if not spec.accepts(value):
             errors[spec.code] = (
                 f"Isikan angka {spec.min} sampai {spec.max}."

@@ -94,9 +94,9 @@ def main() -> None:
                         time.sleep(0.1)
                 print(f"server up: RSS {peak_rss_mib(server.pid)[0]:.1f} MiB")
                 for label, period in (
-                    ("one day", "2026-01-01..2026-01-01"),
-                    ("one month", "2026-03"),
-                    ("whole year", "2026"),
+                    ("one day", "2025-01-01..2025-01-01"),
+                    ("one month", "2025-03"),
+                    ("whole year", "2025"),
                 ):
                     rows, size, seconds = export(client, key, period)
                     rss, peak = peak_rss_mib(server.pid)

@@ -3,7 +3,7 @@
     python bench/report_xlsx.py [--rows 100000] [--database-url URL]
 
 Seeds a fresh database (a temporary SQLite file unless --database-url names an empty
-PostgreSQL database) with one unit, two services and ``--rows`` responses over 2026, then, in
+PostgreSQL database) with one unit, two services and ``--rows`` responses over 2025, then, in
 a fresh child process (so its peak RSS is the build's alone), builds the report data and writes
 the workbook as `skm report --format xlsx` does. Goal on a 2-core machine: under 10 s and
 under 300 MB peak RSS. The PDF is built too, for comparison.
@@ -36,7 +36,7 @@ def build(url: str, out: Path, file_format: str) -> None:
     with Session(engine) as session:
         unit = services.get_unit(session=session, code="bench")
         data = build_report(
-            session=session, unit=unit, period=parse_period("2026"), method=ikm.DEFAULT_METHOD
+            session=session, unit=unit, period=parse_period("2025"), method=ikm.DEFAULT_METHOD
         )
         built = time.perf_counter() - began
         if file_format == "xlsx":

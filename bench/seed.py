@@ -1,4 +1,4 @@
-"""Seeding shared by the benchmarks: one unit, two services, N responses spread over 2026."""
+"""Seeding shared by the benchmarks: one unit, two services, N responses spread over 2025."""
 
 import random
 import time
@@ -20,7 +20,7 @@ def seed(url: str, rows: int) -> None:
     upgrade_schema(url)
     engine = create_db_engine(url)
     rng = random.Random(2026)
-    start = datetime(2026, 1, 1, tzinfo=UTC)
+    start = datetime(2025, 1, 1, tzinfo=UTC)  # a whole past year
     with Session(engine) as session:
         services.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
         _, form = services.current_form(session=session, code=services.DEFAULT_FORM)

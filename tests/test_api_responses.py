@@ -67,7 +67,17 @@ async def test_pages_follow_the_cursor_and_new_rows_do_not_shift_them(
 
 @pytest.mark.parametrize(
     ("query", "status"),
-    [("&cursor=bm9wZQ", 422), ("&limit=1001", 422), ("&limit=0", 422), ("&shape=round", 422)],
+    [
+        ("&cursor=bm9wZQ", 422),
+        # a well-formed cursor whose id no database integer holds
+        (
+            "&cursor=eyJkYXRlIjogIjIwMjYtMDEtMDEiLCAiaWQiOiAxMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwMDAwfQ",
+            422,
+        ),
+        ("&limit=1001", 422),
+        ("&limit=0", 422),
+        ("&shape=round", 422),
+    ],
 )
 async def test_page_parameters_are_checked(
     client: httpx.AsyncClient, session: Session, admin: str, query: str, status: int
@@ -224,6 +234,35 @@ async def test_post_item_errors_name_the_field(
     out_of_range = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
     assert out_of_range.status_code == 422
     assert "answer 5 for waktu is not 1..4" in out_of_range.json()["detail"]
+    stored = session.exec(
+        select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
+    ).one()
+    assert stored == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"answers": {"waktu": True}}, "valid integer"),  # JSON true is not the answer 1
+        ({"answers": {"waktu": "4"}}, "valid integer"),
+        ({"age": True}, "valid integer"),
+        ({"submitted_at": "9999-12-31T23:00:00+00:00"}, "between 2000-01-01 and now"),
+        ({"submitted_at": "0001-01-01T00:30:00+05:00"}, "between 2000-01-01 and now"),
+        ({"submitted_at": "1999-12-31T23:59:59+00:00"}, "between 2000-01-01 and now"),
+    ],
+)
+async def test_post_refuses_values_that_are_not_what_they_seem(
+    client: httpx.AsyncClient, session: Session, admin: str, change: dict[str, Any], message: str
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1"])
+    item = body["responses"][0]
+    for field, value in change.items():
+        item[field] = {**item[field], **value} if field == "answers" else value
+    refused = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"] == "validation_error"
+    assert message in str(refused.json()["detail"])
     stored = session.exec(
         select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
     ).one()

@@ -90,6 +90,48 @@ def test_import_then_reimport_is_a_noop(run_cli: Cli, session: Session, tmp_path
     assert result["elements"][2]["n"] == 1  # the blank stays blank, never scored 0
 
 
+def test_the_same_file_imports_into_two_units(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    first, second = make_unit(session), make_unit(session)
+    sheet = tmp_path / "paper.csv"
+    sheet.write_text(HEADER + "1,4,3,3,4,3,3,4,3,4,L,34,2026-02-03,\n")
+    for unit in (first, second):
+        code, output = run_cli("import", str(sheet), "--unit", unit.code)
+        assert code == 0, output
+        assert f"imported 1 response(s) into {unit.code}; 0 already imported" in output
+    for unit in (first, second):
+        code, output = run_cli("ikm", "--unit", unit.code, "--period", "2026", "--json")
+        assert json.loads(output)["n"] == 1
+
+
+def test_2004_form_data_is_graded_with_the_2004_table(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    # 14 elements, NIK 64.00: B under KepmenPAN 25/2004 (62,51-81,25), D under the 2017 table.
+    unit = make_unit(session)
+    sheet = tmp_path / "2004.csv"
+    sheet.write_text(
+        ",".join(f"U{i}" for i in range(1, 15))
+        + "\n"
+        + (",".join("3" * 14) + "\n") * 14
+        + (",".join("2" * 14) + "\n") * 11
+    )
+    code, output = run_cli(
+        "import", str(sheet), "--unit", unit.code, "--form", "kepmenpan-25-2004",
+        "--date", "2010-03-01",
+    )  # fmt: skip
+    assert code == 0, output
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", "2010", "--json")
+    result = json.loads(output)
+    assert (result["n"], result["nik_rounded"], result["mutu"]) == (25, 64.0, "B")
+    assert result["method"]["table"] == "2004"
+    code, output = run_cli(
+        "ikm", "--unit", unit.code, "--period", "2010", "--table", "2017", "--json"
+    )
+    assert (json.loads(output)["mutu"], json.loads(output)["method"]["table"]) == ("D", "2017")
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [

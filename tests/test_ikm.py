@@ -66,7 +66,7 @@ def test_compute_sekadau_exact_gives_78_74_grade_b() -> None:
     assert result.nik_rounded == Decimal("78.74")
     assert result.mutu == "B"
     assert result.kinerja == "Baik"
-    assert result.method.is_default
+    assert result.method == Method(table="2017")  # graded with the form's table
 
 
 def test_compute_sekadau_weight_0111_gives_78_66() -> None:
@@ -162,6 +162,20 @@ def test_compute_table_2004_grades_with_2004_floors() -> None:
     assert all(e.mutu == "B" for e in result.elements)
 
 
+def test_compute_grades_with_the_forms_table_unless_the_method_names_one() -> None:
+    tally = Tally.of(NINE, [(3,) * 9] * 40, table="2004")  # answered on the 2004 form
+    result = compute(tally)
+    assert (result.mutu, result.method.table) == ("B", "2004")
+    assert result.method.label == "weight exact 1/k, interval table 2004"
+    overridden = compute(tally, Method(table="2017"))
+    assert (overridden.mutu, overridden.method.table) == ("C", "2017")
+
+
+def test_tally_refuses_an_unknown_table() -> None:
+    with pytest.raises(ValueError, match="table must be 2017 or 2004"):
+        Tally(codes=("a",), table="1999")  # type: ignore[arg-type]
+
+
 # --- sample size -------------------------------------------------------------------------------
 
 
@@ -228,7 +242,7 @@ def test_method_weight_for_exact_and_fixed() -> None:
 
 
 def test_method_label_describes_settings() -> None:
-    assert Method().label == "weight exact 1/k, interval table 2017"
+    assert Method().label == "weight exact 1/k, interval table of the form"
     assert Method(
         weight="0.111", round_nrr=3, round_weighted=3, round_total=2, table="2004"
     ).label == (
@@ -236,13 +250,13 @@ def test_method_label_describes_settings() -> None:
         "total rounded to 2 dp, interval table 2004"
     )
     assert (
-        Method(round_total=0).label
+        Method(round_total=0, table="2017").label
         == "weight exact 1/k, total rounded to 0 dp, interval table 2017"
     )
 
 
 def test_method_to_dict_lists_settings_and_label() -> None:
-    assert Method(weight="0.11", round_nrr=2).to_dict() == {
+    assert Method(weight="0.11", round_nrr=2, table="2017").to_dict() == {
         "weight": "0.11",
         "round_nrr": 2,
         "round_weighted": None,
@@ -250,14 +264,6 @@ def test_method_to_dict_lists_settings_and_label() -> None:
         "table": "2017",
         "label": "weight 0.11, NRR rounded to 2 dp, interval table 2017",
     }
-
-
-def test_method_is_default_only_for_defaults() -> None:
-    assert Method().is_default
-    assert DEFAULT_METHOD.is_default
-    assert not Method(weight="0.111").is_default
-    assert not Method(round_total=2).is_default
-    assert not Method(table="2004").is_default
 
 
 # --- rounding options --------------------------------------------------------------------------
@@ -469,6 +475,11 @@ def test_tally_add_mismatched_codes_raises() -> None:
         Tally(codes=("a", "b")) + Tally(codes=("b", "a"))
 
 
+def test_tally_add_mismatched_tables_raises() -> None:
+    with pytest.raises(ValueError, match="cannot pool interval tables"):
+        Tally(codes=("a",)) + Tally(codes=("a",), table="2004")
+
+
 # --- population, sample adequacy, confidence interval ------------------------------------------
 
 
@@ -619,7 +630,7 @@ def test_result_to_dict_has_documented_keys() -> None:
     assert data["nik_rounded"] == 78.74
     assert data["mutu"] == "B"
     assert data["kinerja"] == "Baik"
-    assert data["method"] == Method().to_dict()
+    assert data["method"] == Method(table="2017").to_dict()
     assert len(data["elements"]) == 9
     first = data["elements"][0]
     assert {"code", "n", "sum", "nrr", "weighted"} <= set(first)

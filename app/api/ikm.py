@@ -25,7 +25,11 @@ class MethodQuery(BaseModel):
     round_nrr: int | None = Field(default=None, ge=0, le=10)
     round_weighted: int | None = Field(default=None, ge=0, le=10)
     round_total: int | None = Field(default=None, ge=0, le=10)
-    table: Literal["2017", "2004"] = "2017"
+    table: Literal["2017", "2004"] | None = Field(
+        default=None,
+        description="Grade interval table; by default the table of the form the responses "
+        "were answered on (2017 for the current form, 2004 for KepmenPAN 25/2004 data)",
+    )
 
     def method(self) -> ikm.Method:
         try:
@@ -62,7 +66,9 @@ class MethodOut(BaseModel):
     round_nrr: int | None
     round_weighted: int | None
     round_total: int | None
-    table: str
+    table: str | None = Field(
+        description="The grade table used; null where each unit is graded with its own form's"
+    )
     label: str
 
 

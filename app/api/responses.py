@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlmodel import Session
 
 from app import responses, services, submissions
@@ -177,7 +177,7 @@ class ResponseSubmission(submissions.ResponseIn):
         description="When it was filled in, with a time zone offset",
         examples=["2026-05-14T09:30:00+08:00"],
     )
-    answers: dict[str, int | None] = Field(
+    answers: dict[str, StrictInt | None] = Field(
         description="Answer 1..4 per element code; a missing or null element was not answered",
         examples=[{"persyaratan": 4, "prosedur": 3, "waktu": 3, "biaya": 4, "produk": 3}],
     )

@@ -122,7 +122,7 @@ def build_report(
         unit=_info(unit),
         parents=tuple(_info(u) for u in _parents(session, unit)),
         period=period,
-        method=method,
+        method=result.method,  # with the grade table resolved
         include_children=include_children,
         form=form,
         result=result,

@@ -252,8 +252,8 @@ class _Report(FPDF):
         self.section("2.2 Metode Pengumpulan Data")
         self.para(
             f"Data dikumpulkan dengan kuesioner {len(data.form.elements)} unsur pelayanan sesuai "
-            "PermenPAN-RB 14/2017, diisi responden melalui kode QR di loket, tablet (kiosk) atau "
-            "formulir kertas. Setiap jawaban bernilai 1 (tidak baik) sampai 4 (sangat baik). "
+            f"{data.form.regulation.id}, diisi responden melalui kode QR di loket, tablet (kiosk) "
+            "atau formulir kertas. Setiap jawaban bernilai 1 (tidak baik) sampai 4 (sangat baik). "
             f"Metode perhitungan: {data.method.label}."
         )
         self.section("2.3 Lokasi dan Waktu")

@@ -138,6 +138,8 @@ def _rounded(expression: str, decimals: int | None) -> str:
 def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Pengolahan Data")
     method, result = data.method, data.result
+    table = method.table
+    assert table is not None  # build_report names the table the engine graded with
     k = len(data.form.elements)
     sheet.set_column(0, 0, 26)
     sheet.set_column(1, k, 9)
@@ -186,7 +188,7 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     sheet.write(row + 4, 0, "IKM unit pelayanan (**)", fmt.label)
     sheet.write_formula(row + 4, total_col, f"={total_cell}*25", fmt.number, _value(result.nik))
     nik_cell = xl_rowcol_to_cell(row + 4, total_col)
-    floors = ikm.GRADE_FLOORS[method.table]
+    floors = ikm.GRADE_FLOORS[table]
     grade = f'IF(ROUND({nik_cell},2)>={floors[2][0]},"C","D")'
     grade = f'IF(ROUND({nik_cell},2)>={floors[1][0]},"B",{grade})'
     grade = f'IF(ROUND({nik_cell},2)>={floors[0][0]},"A",{grade})'
@@ -224,7 +226,7 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     headings = ("Nilai persepsi", "Nilai interval (NI)", "NIK", "Mutu", "Kinerja")
     for col, heading in enumerate(headings):
         sheet.write(row, col, heading, fmt.head)
-    for offset, line in enumerate(GRADE_TABLE[method.table], start=1):
+    for offset, line in enumerate(GRADE_TABLE[table], start=1):
         for col, text in enumerate(line):
             sheet.write(row + offset, col, text, fmt.cell)
 
