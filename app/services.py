@@ -379,10 +379,23 @@ def _pool(session: Session, rows: Sequence[Any]) -> ikm.Tally | None:
 
 
 def scope_ikm(*, session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmResult:
-    """The IKM of a scope, with sample adequacy against the unit's population for the period."""
+    """The IKM of a scope, with sample adequacy against the scope's population for the period."""
     found = tally(session=session, scope=scope) or _empty_tally(session)
-    population = get_population(session=session, unit=scope.unit, period=scope.period)
-    return ikm.compute(found, method, population)
+    return ikm.compute(found, method, scope_population(session=session, scope=scope))
+
+
+def scope_population(*, session: Session, scope: Scope) -> int | None:
+    """The population a scope's sample is judged against: the unit's own, or for a pooled
+    scope the sum of those entered for the units of its subtree (None where none is)."""
+    if not scope.include_children:
+        return get_population(session=session, unit=scope.unit, period=scope.period)
+    total = session.exec(
+        select(sa.func.sum(Population.population)).where(
+            col(Population.unit_id).in_(sa.select(subtree_ids(scope.unit).c.id)),
+            Population.period == scope.period.label,
+        )
+    ).one()
+    return None if total is None else int(total)
 
 
 def _empty_tally(session: Session) -> ikm.Tally:
@@ -414,13 +427,17 @@ def ranking(
     rows: dict[int, list[Any]] = defaultdict(list)
     for top, *sums in session.execute(stmt).all():
         rows[top].append(sums)
-    populations = dict(
-        session.exec(
-            select(Population.unit_id, Population.population)
-            .join(Unit, col(Unit.id) == Population.unit_id)
-            .where(Unit.parent_id == parent.id, Population.period == period.label)
+    # Each child is pooled with its subtree, so its sample is judged against their populations.
+    p = Population.__table__.c  # type: ignore[attr-defined]
+    populations = {
+        top: int(total)
+        for top, total in session.execute(
+            sa.select(branch.c.top, sa.func.sum(p.population))
+            .join(branch, branch.c.id == p.unit_id)
+            .where(p.period == period.label)
+            .group_by(branch.c.top)
         ).all()
-    )
+    }
     result = []
     for child in children(session=session, unit=parent):
         assert child.id is not None  # stored

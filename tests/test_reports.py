@@ -99,6 +99,54 @@ def test_report_data_holds_every_table(session: Session) -> None:
     assert [len(r) for r in respondents(session, data, unit)] == [9] * 5
 
 
+def test_pooled_report_adds_up_the_subtree(session: Session, tmp_path: Path) -> None:
+    unit = _seed(session)
+    (child,) = services.children(session=session, unit=unit)
+    ktp = services.create_service(
+        session=session, data=ServiceCreate(unit_code=child.code, code="ktp-el", name="KTP")
+    )
+    when = datetime(2026, 4, 1, 3, tzinfo=UTC)
+    items = [response((3,) * 9, when) for _ in range(2)]
+    submissions.record_responses(
+        session=session, unit=child, items=items, channel="paper", service=ktp
+    )
+    services.set_population(session=session, unit=child, period=parse_period("2026"), population=10)
+    data = build_report(
+        session=session,
+        unit=unit,
+        period=parse_period("2026"),
+        method=ikm.DEFAULT_METHOD,
+        include_children=True,
+    )
+    assert data.result.n == 5 + 1 + 2
+    assert data.result.sample is not None and data.result.sample.population == 40 + 10
+    services_table = next(t for t in data.profile if t.title == "Jenis layanan")
+    rows = [(r.label, r.count, str(r.percent)) for r in services_table.rows]
+    # the parent's KTP (3) and the child's service of the same name (2) are one row
+    assert rows == [("KK", 0, "0.00"), ("KTP", 5, "62.50"), ("Tidak diisi", 3, "37.50")]
+    pdf = tmp_path / "pooled.pdf"
+    write_pdf(data, pdf)
+    body = " ".join(pdf_text(pdf).split())
+    assert "beserta unit di bawahnya" in body
+    assert "Populasi (pengguna layanan) periode ini 50 orang (jumlah populasi unit-unit" in body
+
+
+def test_ranking_judges_each_branch_against_its_populations(session: Session) -> None:
+    root = make_unit(session)
+    middle = make_unit(session, parent=root)
+    leaf = make_unit(session, parent=middle)
+    year = parse_period("2026")
+    services.set_population(session=session, unit=middle, period=year, population=40)
+    services.set_population(session=session, unit=leaf, period=year, population=10)
+    ((ranked, result),) = services.ranking(
+        session=session, parent=root, period=year, method=ikm.DEFAULT_METHOD
+    )
+    assert ranked.id == middle.id
+    assert result.sample is not None and result.sample.population == 50
+    pooled = services.Scope(unit=middle, period=year, include_children=True)
+    assert services.scope_population(session=session, scope=pooled) == 50
+
+
 def test_xlsx_layout_and_cached_values(session: Session, tmp_path: Path) -> None:
     unit = _seed(session)
     data = _report(session, unit, ikm.Method(weight="0.111", round_nrr=3))

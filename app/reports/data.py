@@ -126,7 +126,7 @@ def build_report(
         include_children=include_children,
         form=form,
         result=result,
-        population=services.get_population(session=session, unit=unit, period=period),
+        population=services.scope_population(session=session, scope=scope),
         profile=_profile(session, scope, form, result.n),
         services=_groups(session, scope, method, Service),
         counters=_groups(session, scope, method, Counter),
@@ -202,11 +202,17 @@ def _profile(
     session: Session, scope: services.Scope, form: Form, total: int
 ) -> tuple[ProfileTable, ...]:
     """Respondents by sex, education, occupation, age band and service (GROUP BY in SQL)."""
-    r = Response.__table__.c  # type: ignore[attr-defined]
+    responses: sa.Table = Response.__table__  # type: ignore[attr-defined]
+    r = responses.c
     conditions = scope.conditions(r, service=r.service_id, counter=r.counter_id)
 
-    def counts(column: Any) -> dict[Any, int]:
-        stmt = sa.select(column, sa.func.count()).where(*conditions).group_by(column)
+    def counts(column: Any, source: Any = responses) -> dict[Any, int]:
+        stmt = (
+            sa.select(column, sa.func.count())
+            .select_from(source)
+            .where(*conditions)
+            .group_by(column)
+        )
         return {key: int(n) for key, n in session.execute(stmt).all()}
 
     def table(title: str, labelled: list[tuple[Any, str]], found: dict[Any, int]) -> ProfileTable:
@@ -231,15 +237,20 @@ def _profile(
             tables.append(table(title, options, counts(r[code])))
     band = sa.case(*((r.age.between(low, high), label) for low, high, label in AGE_BANDS))
     tables.append(table("Usia", [(label, label) for *_, label in AGE_BANDS], counts(band)))
-    names = _names(session, scope, Service)
-    if names:
-        tables.append(table("Jenis layanan", list(names.items()), counts(r.service_id)))
+    # By name: a pooled report adds up the same service offered by several units.
+    service_table: sa.Table = Service.__table__  # type: ignore[attr-defined]
+    s = service_table.c
+    units = (
+        s.unit_id.in_(sa.select(services.subtree_ids(scope.unit).c.id))
+        if scope.include_children
+        else s.unit_id == scope.unit.id
+    )
+    names = session.execute(sa.select(s.name).where(units).distinct().order_by(s.name)).scalars()
+    labelled = [(name, name) for name in names]
+    if labelled:
+        with_service = responses.outerjoin(service_table, s.id == r.service_id)
+        tables.append(table("Jenis layanan", labelled, counts(s.name, with_service)))
     return tuple(tables)
-
-
-def _names(session: Session, scope: services.Scope, model: Any) -> dict[int, str]:
-    rows = session.exec(select(model).where(model.unit_id == scope.unit.id).order_by(model.code))
-    return {row.id: row.name for row in rows}
 
 
 def _groups(

@@ -182,6 +182,10 @@ class _Report(FPDF):
             0, 8, text(data.unit.name.upper()), align="C", new_x="LMARGIN", new_y="NEXT"
         )
         self.set_font("Helvetica", "", 11)
+        if data.include_children:
+            self.multi_cell(
+                0, 6, "beserta unit di bawahnya", align="C", new_x="LMARGIN", new_y="NEXT"
+            )
         for parent in reversed(data.parents):
             self.multi_cell(0, 6, text(parent.name), align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(6)
@@ -258,6 +262,9 @@ class _Report(FPDF):
         )
         self.section("2.3 Lokasi dan Waktu")
         loket = ", ".join(g.name for g in data.counters) or "seluruh loket pelayanan"
+        if data.include_children:
+            below = ", ".join(g.name for g in data.children)
+            loket += f"; beserta unit di bawahnya ({below}), yang hasilnya digabungkan"
         self.para(
             f"Lokasi: {loket}. Waktu: {long_date(data.period.start)} sampai "
             f"{long_date(data.period.end)} (periode {data.period.label})."
@@ -272,7 +279,9 @@ class _Report(FPDF):
             )
         else:
             self.para(
-                f"Populasi (pengguna layanan) periode ini {sample.population} orang. Menurut tabel "
+                f"Populasi (pengguna layanan) periode ini {sample.population} orang"
+                + (" (jumlah populasi unit-unit yang digabungkan)" if data.include_children else "")
+                + ". Menurut tabel "
                 f"Krejcie dan Morgan, sampel minimum {sample.minimum} responden. Jumlah responden "
                 f"{sample.n} orang: jumlah sampel {sample.verdict}."
             )
