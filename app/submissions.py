@@ -131,6 +131,10 @@ def record_responses(
     the unique index decides, so two workers racing on the same key store it once. With
     ``strict_replay`` a stored key whose body differs is a conflict and nothing is stored.
     """
+    keys = [item.idempotency_key for item in items]
+    if len(set(keys)) != len(keys):
+        # The rollups would count a repeated key once per copy, the table once.
+        raise InvalidInput("an idempotency key appears more than once in the batch")
     version, form = current_form(session=session, code=form_code)
     base = {
         "unit_id": unit.id,

@@ -296,7 +296,7 @@ def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_pat
     assert len(rendered) >= 8 and all(p.stat().st_size > 1000 for p in rendered)
 
 
-def test_pdf_of_an_empty_period_still_renders(session: Session, tmp_path: Path) -> None:
+def test_an_empty_period_still_renders(session: Session, tmp_path: Path) -> None:
     unit = make_unit(session)
     data = build_report(
         session=session, unit=unit, period=parse_period("2030"), method=ikm.DEFAULT_METHOD
@@ -306,6 +306,12 @@ def test_pdf_of_an_empty_period_still_renders(session: Session, tmp_path: Path) 
     body = pdf_text(pdf)
     assert "Belum ada jawaban yang cukup untuk menghitung IKM periode ini." in body
     assert "BAB V PENUTUP" in body
+    book = tmp_path / "empty.xlsx"
+    write_xlsx(data, iter(()), book)
+    sheet = openpyxl.load_workbook(book)["Pengolahan Data"]
+    # one blank respondent row (8), so the footer's ranges never reach the footer itself
+    assert (sheet["A9"].value, sheet["B9"].value) == ("Σ nilai/unsur", "=SUM(B8:B8)")
+    assert sheet["B10"].value == "=SUM(B8:B8)/COUNT(B8:B8)"
 
 
 async def test_report_pdf_route(client: httpx.AsyncClient, session: Session, admin: str) -> None:

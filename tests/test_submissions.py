@@ -60,6 +60,15 @@ def test_record_responses_bad_input_writes_nothing(
     assert _count(session) == before
 
 
+def test_record_responses_refuses_a_key_twice_in_one_batch(session: Session) -> None:
+    unit = make_unit(session)
+    items = [response((4,) * 9, JAN, key="k-1"), response((4,) * 9, JAN, key="k-1")]
+    before, rollups = _count(session), _rollup_rows(session)
+    with pytest.raises(InvalidInput, match="more than once in the batch"):
+        submissions.record_responses(session=session, unit=unit, items=items, channel="api")
+    assert (_count(session), _rollup_rows(session)) == (before, rollups)
+
+
 def test_record_responses_unknown_element_rejected(session: Session) -> None:
     unit = make_unit(session)
     item = response((4,) * 9, JAN).model_copy(update={"answers": {"sarana": 4, "nope": 3}})

@@ -78,7 +78,7 @@ def _splice_respondents(
     XlsxWriter spends about 10 us per cell; a unit-year of 100,000 responses has a million
     answer cells. The rows are plain numbers in one style, so they are written here as the
     sheet XML they become, straight into the zip, between the header row and the footer."""
-    footer = f'<row r="{FIRST_ROW + data.result.n + 1}"'.encode()
+    footer = f'<row r="{FIRST_ROW + data.result.n + 1}"'.encode()  # n > 0 where it is used
     columns = [xl_col_to_name(i) for i in range(len(data.form.elements) + 1)]
     with zipfile.ZipFile(draft) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
         for entry in source.infolist():
@@ -158,8 +158,9 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     for i in range(k):
         sheet.write(6, 1 + i, f"U{i + 1}", fmt.head)
 
-    # The respondent rows are spliced in afterwards (see _splice_respondents): leave room.
-    row = FIRST_ROW + result.n
+    # The respondent rows are spliced in afterwards (see _splice_respondents): leave room,
+    # and one blank row without respondents, so no formula's range takes in its own cell.
+    row = FIRST_ROW + max(result.n, 1)
     last = row - 1  # zero-based row of the last respondent
 
     # The footer, as the annex prints it. The weight sits in its own cell so the formulas show
