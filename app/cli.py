@@ -7,6 +7,8 @@ from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
+import alembic.util.exc
+import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -56,6 +58,15 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
 def fail(message: str) -> typer.Exit:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     return typer.Exit(code=1)
+
+
+def _writable(path: Path) -> Path:
+    """An output file path that can be written, checked before any work is done."""
+    if path.is_dir():
+        raise fail(f"{path} is a directory: name the file to write")
+    if not path.parent.is_dir():
+        raise fail(f"directory {path.parent} does not exist")
+    return path
 
 
 def _database(ctx: typer.Context) -> Database:
@@ -201,6 +212,8 @@ def _run(ctx: typer.Context, action: Any) -> Any:
         first = exc.errors()[0]
         field = ".".join(str(p) for p in first["loc"])
         raise fail(f"{field}: {first['msg']}") from None
+    except OSError as exc:  # an output file that cannot be written (permissions, disk full)
+        raise fail(f"{exc.filename or 'output'}: {exc.strerror}") from None
 
 
 @unit_cli.command("add")
@@ -323,6 +336,7 @@ def qr_command(
         raise fail(f"--format must be png, svg or pdf, got {fmt!r}")
     if fmt != "pdf" and counter is None:
         raise fail(f"--format {fmt} draws one code: name it with --counter")
+    _writable(output)
 
     def action(session: Session) -> None:
         target = services.get_unit(session=session, code=unit)
@@ -578,6 +592,7 @@ def report_command(
         raise fail(f"--format must be pdf, xlsx or csv, got {fmt!r}")
     method = _method(weight, round_nrr, round_weighted, round_total, table)
     parsed = _period(period)
+    _writable(output)
 
     def action(session: Session) -> None:
         target = services.get_unit(session=session, code=unit)
@@ -618,4 +633,10 @@ def sample_size(population: int) -> None:
 
 
 def main() -> None:
-    cli()
+    # Failures a user can fix without a traceback: the database, a migration name.
+    try:
+        cli()
+    except sa.exc.OperationalError as exc:
+        raise SystemExit(f"error: cannot use the database: {exc.orig or exc}") from None
+    except alembic.util.exc.CommandError as exc:
+        raise SystemExit(f"error: {exc}") from None

@@ -41,6 +41,20 @@ from app.periods import Period
 
 DEFAULT_FORM = "permenpan-rb-14-2017"
 INSERT_CHUNK = 500
+MAX_POPULATION = 100_000_000  # more than any unit serves in a period; fits the column
+MOVE_LOCK = 0x534B4D01  # PostgreSQL advisory lock key: unit moves, one at a time
+
+
+def _store_new(session: Session, row: Any, taken: str) -> None:
+    """Commit a new row; when a concurrent request won the race for its unique code, the
+    unique index refuses it and the client hears the same 409 as the earlier check gives."""
+    session.add(row)
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise Conflict(taken) from None
+    session.refresh(row)
 
 
 def upsert(session: Session, table: Any) -> Any:
@@ -66,8 +80,10 @@ def sync_forms(*, session: Session, forms_dir: Path) -> int:
                 created_at=datetime.now().astimezone(),
             )
             .on_conflict_do_nothing(index_elements=["content_hash"])
+            .returning(col(FormVersion.id))
         )
-        added += session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]  # CursorResult
+        # Counted from RETURNING: psycopg reports rowcount -1 for this statement.
+        added += len(session.execute(stmt).all())
     session.commit()
     return added
 
@@ -111,9 +127,7 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
         time_zone=data.time_zone,
         parent_id=parent.id if parent else None,
     )
-    session.add(unit)
-    session.commit()
-    session.refresh(unit)
+    _store_new(session, unit, f"a unit with code {data.code!r} already exists")
     return unit
 
 
@@ -124,9 +138,15 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
         code = changes.pop("parent_code")
         parent = get_unit(session=session, code=code) if code else None
         if parent is not None:
+            # Two moves checked side by side could each pass and together close a loop: on
+            # PostgreSQL moves take turns; SQLite lets one writer in at a time anyway.
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(sa.select(sa.func.pg_advisory_xact_lock(MOVE_LOCK)))
+            session.refresh(unit)
             tree = subtree_ids(unit)
             inside = sa.select(tree.c.id).where(tree.c.id == parent.id)
             if session.execute(inside).first() is not None:
+                session.rollback()
                 raise Conflict(f"unit {unit.code!r} cannot move under itself or its descendant")
         unit.parent_id = parent.id if parent else None
     for name in ("name", "time_zone", "active"):
@@ -165,7 +185,8 @@ def subtree_ids(unit: Unit) -> sa.CTE:
     """A recursive CTE of the unit's id and all its descendants' ids."""
     units = Unit.__table__  # type: ignore[attr-defined]
     tree = sa.select(sa.literal(unit.id).label("id")).cte("subtree", recursive=True)
-    return tree.union_all(sa.select(units.c.id).where(units.c.parent_id == tree.c.id))
+    # UNION, not UNION ALL: should a loop ever get into the tree, the walk still ends.
+    return tree.union(sa.select(units.c.id).where(units.c.parent_id == tree.c.id))
 
 
 def get_service(*, session: Session, unit: Unit, code: str) -> Service:
@@ -192,9 +213,7 @@ def create_service(*, session: Session, data: ServiceCreate) -> Service:
     if session.exec(taken).first() is not None:
         raise Conflict(f"unit {unit.code!r} already has a service {data.code!r}")
     service = Service(unit_id=unit.id, code=data.code, name=data.name)  # type: ignore[arg-type]
-    session.add(service)
-    session.commit()
-    session.refresh(service)
+    _store_new(session, service, f"unit {unit.code!r} already has a service {data.code!r}")
     return service
 
 
@@ -214,9 +233,7 @@ def create_counter(*, session: Session, data: CounterCreate) -> Counter:
         code=data.code,
         name=data.name,
     )
-    session.add(counter)
-    session.commit()
-    session.refresh(counter)
+    _store_new(session, counter, f"unit {unit.code!r} already has a counter {data.code!r}")
     return counter
 
 
@@ -248,8 +265,8 @@ def update_counter(*, session: Session, counter: Counter, data: CounterUpdate) -
 
 
 def set_population(*, session: Session, unit: Unit, period: Period, population: int) -> None:
-    if population < 1:
-        raise InvalidInput(f"population must be a positive number, got {population}")
+    if not 1 <= population <= MAX_POPULATION:
+        raise InvalidInput(f"population must be 1 to {MAX_POPULATION:,}, got {population}")
     stmt = upsert(session, Population).values(
         unit_id=unit.id, period=period.label, population=population
     )
@@ -414,7 +431,7 @@ def ranking(
         .where(units.parent_id == parent.id)
         .cte("branch", recursive=True)
     )
-    branch = branch.union_all(
+    branch = branch.union(  # UNION: ends even on a loop (see subtree_ids)
         sa.select(units.id, branch.c.top).where(units.parent_id == branch.c.id)
     )
     r = response_rollup.c

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zipfile import BadZipFile
 
 from app.forms import Form
 
@@ -82,24 +83,28 @@ def _read_cells(path: Path) -> Iterator[list[Any]]:
 def read_sheet(path: Path, form: Form, *, strict: bool = True) -> Sheet:
     """Parse a sheet against a form. With ``strict`` an unknown column is an error; without
     it (``skm compute`` on an old spreadsheet) the column is ignored with a warning."""
+    # The rows are read lazily, so a broken file can fail on any of them, not just the header.
+    unreadable = (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error, BadZipFile)
     try:
         cells = _read_cells(path)
         header = next(cells, None)
-    except (OSError, UnicodeDecodeError, ValueError, KeyError) as exc:
+        if header is None:
+            raise SheetError(path, ["the file is empty"])
+        columns, problems, warnings = _map_columns(header, form, strict=strict)
+        if problems:
+            raise SheetError(path, problems)
+        rows: list[SheetRow] = []
+        for line, values in enumerate(cells, start=2):
+            if all(_blank(v) for v in values):
+                continue
+            row, row_problems = _parse_row(line, values, columns, form)
+            problems.extend(row_problems)
+            if row is not None:
+                rows.append(row)
+    except SheetError:
+        raise
+    except unreadable as exc:
         raise SheetError(path, [f"cannot be read as CSV or XLSX: {exc}"]) from None
-    if header is None:
-        raise SheetError(path, ["the file is empty"])
-    columns, problems, warnings = _map_columns(header, form, strict=strict)
-    if problems:
-        raise SheetError(path, problems)
-    rows: list[SheetRow] = []
-    for line, values in enumerate(cells, start=2):
-        if all(_blank(v) for v in values):
-            continue
-        row, row_problems = _parse_row(line, values, columns, form)
-        problems.extend(row_problems)
-        if row is not None:
-            rows.append(row)
     if problems:
         raise SheetError(path, problems)
     if not rows:
@@ -163,7 +168,7 @@ def _parse_profile(name: str, value: Any, form: Form) -> str | int:
     if spec.type == "integer":
         try:
             number = int(float(str(value).strip()))
-        except ValueError:
+        except (ValueError, OverflowError):  # "tiga", or "inf" and "1e400"
             raise ValueError(f"{name} {value!r} is not a whole number") from None
         if not spec.accepts(number):
             raise ValueError(f"{name} {number} is outside {spec.min}..{spec.max}")

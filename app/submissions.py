@@ -233,6 +233,12 @@ def _add_to_rollup(session: Session, rows: Sequence[dict[str, Any]], k: int) -> 
 
 def rebuild_rollups(*, session: Session) -> int:
     """Recompute the rollup table from the responses (a data fix); returns its row count."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Submissions wait until the rebuild commits: none slips in between the delete and
+        # the re-count, and taking the response table first cannot deadlock with them (they
+        # lock the response table, then the rollups). SQLite's write lock does the same.
+        session.execute(sa.text("LOCK TABLE response IN SHARE MODE"))
+        session.execute(sa.text("LOCK TABLE response_rollup IN EXCLUSIVE MODE"))
     session.execute(response_rollup.delete())
     table = Response.__table__  # type: ignore[attr-defined]
     for version in session.exec(select(FormVersion)).all():

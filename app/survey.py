@@ -164,23 +164,21 @@ def parse_submission(context: SurveyContext, fields: Mapping[str, str]) -> Submi
     return result
 
 
-def submit(
+def screen(
     *,
-    session: Session,
     context: SurveyContext,
     fields: Mapping[str, str],
     secret: str,
     now: datetime,
     min_seconds: int,
     max_seconds: int,
-    channel: str = "qr",
-    flagged: bool = False,
-) -> bool:
-    """Check and store one submission; returns False when it was a replay (nothing stored)."""
+) -> str:
+    """The honeypot and the signed form token, checked before anything is counted or stored
+    (so junk posts cannot use up a counter's hourly limit); returns the token's nonce."""
     if fields.get(HONEYPOT, "").strip():
         raise SurveyRejected("automated submission", status=400)
     assert context.counter.id is not None
-    nonce = check_form_token(
+    return check_form_token(
         secret,
         context.counter.id,
         fields.get("form_token", ""),
@@ -188,6 +186,19 @@ def submit(
         min_seconds=min_seconds,
         max_seconds=max_seconds,
     )
+
+
+def submit(
+    *,
+    session: Session,
+    context: SurveyContext,
+    fields: Mapping[str, str],
+    nonce: str,
+    now: datetime,
+    channel: str = "qr",
+    flagged: bool = False,
+) -> bool:
+    """Store one screened submission; returns False when it was a replay (nothing stored)."""
     parsed = parse_submission(context, fields)
     item = submissions.ResponseIn(
         idempotency_key=f"web:{nonce}",
@@ -235,8 +246,22 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: list[str]) -
 def client_bucket(secret: str, address: str, now: datetime) -> str:
     """A keyed hash of the address and the UTC day: it rotates daily and cannot be reversed
     into the IP address without the secret."""
-    message = f"{now.astimezone(UTC).date().isoformat()}|{address}".encode()
+    message = f"{now.astimezone(UTC).date().isoformat()}|{_network(address)}".encode()
     return "client:" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def _network(address: str) -> str:
+    """The client's network: an IPv4 address, or an IPv6 /64 (one household or phone gets a
+    whole /64 and can pick any address in it)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: datetime) -> None:

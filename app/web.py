@@ -167,7 +167,8 @@ def _recently(request: Request, context: survey.SurveyContext, settings: Setting
     )
 
 
-@router.get("/s/{token}", response_class=HTMLResponse)
+# HEAD too: chat apps fetch a shared link's headers for a preview.
+@router.api_route("/s/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def survey_page(
     request: Request,
     token: str,
@@ -190,6 +191,32 @@ def survey_page(
         )
 
 
+def _rejected(
+    request: Request,
+    context: survey.SurveyContext,
+    exc: survey.SurveyRejected,
+    fields: dict[str, str],
+    *,
+    lang: Lang,
+    kiosk: bool,
+    settings: Settings,
+) -> Response:
+    """A refused submission: an error page, or the form again with the citizen's answers."""
+    if exc.status != 422:
+        return _error_page(request, lang, exc)
+    return _render_form(
+        request,
+        context,
+        lang=lang,
+        kiosk=kiosk,
+        settings=settings,
+        status=422,
+        values=fields,
+        errors=exc.errors,
+        message=exc.detail,
+    )
+
+
 @router.post("/s/{token}", response_class=HTMLResponse)
 def survey_submit(
     request: Request,
@@ -207,6 +234,22 @@ def survey_submit(
         try:
             context = survey.load_survey(session=session, token=token)
             counter_id = context.counter.id  # read now: commits below expire the instance
+        except AppError as exc:
+            return _error_page(request, lang, exc)
+        try:
+            nonce = survey.screen(
+                context=context,
+                fields=fields,
+                secret=secret,
+                now=now,
+                min_seconds=settings.survey_min_seconds,
+                max_seconds=settings.survey_max_seconds,
+            )
+        except survey.SurveyRejected as exc:
+            return _rejected(
+                request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings
+            )
+        try:
             address = survey.client_ip(
                 request.client.host if request.client else None,
                 request.headers.get("x-forwarded-for"),
@@ -231,26 +274,14 @@ def survey_submit(
                 session=session,
                 context=context,
                 fields=fields,
-                secret=secret,
+                nonce=nonce,
                 now=now,
-                min_seconds=settings.survey_min_seconds,
-                max_seconds=settings.survey_max_seconds,
                 channel="kiosk" if kiosk else "qr",
                 flagged=repeat,
             )
         except survey.SurveyRejected as exc:
-            if exc.status != 422:
-                return _error_page(request, lang, exc)
-            return _render_form(
-                request,
-                context,
-                lang=lang,
-                kiosk=kiosk,
-                settings=settings,
-                status=422,
-                values=fields,
-                errors=exc.errors,
-                message=exc.detail,
+            return _rejected(
+                request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings
             )
     query = _query(lang, kiosk)
     redirect = RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)

@@ -1,4 +1,7 @@
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -252,3 +255,81 @@ def test_ikm_with_population_and_bad_period(run_cli: Cli, session: Session) -> N
     code, output = run_cli("ikm", "--unit", unit.code, "--period", "2026-Q5")
     assert code == 1
     assert "invalid period '2026-Q5'" in output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["qr", "--format", "pdf"], "directory {tmp}/missing does not exist"),
+        (["report", "--period", "2026"], "directory {tmp}/missing does not exist"),
+    ],
+)
+def test_an_unwritable_output_is_refused_before_any_work(
+    run_cli: Cli, session: Session, tmp_path: Path, args: list[str], message: str
+) -> None:
+    unit = make_unit(session)
+    code, output = run_cli(*args, "--unit", unit.code, "-o", str(tmp_path / "missing" / "f"))
+    assert code == 1
+    assert message.format(tmp=tmp_path) in output
+    code, output = run_cli(*args, "--unit", unit.code, "-o", str(tmp_path))
+    assert (code, f"{tmp_path} is a directory" in output) == (1, True)
+
+
+def test_population_above_the_bound_is_refused(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    code, output = run_cli(
+        "population", "set", "3000000000", "--unit", unit.code, "--period", "2026"
+    )
+    assert code == 1
+    assert "population must be 1 to 100,000,000, got 3000000000" in output
+
+
+@pytest.mark.parametrize(
+    ("url", "args", "message"),
+    [
+        (
+            "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            ["db", "check"],
+            "error: cannot use the database: connection failed",
+        ),
+        ("sqlite:///{tmp}/skm.db", ["db", "upgrade", "nosuchrev"], "error: Can't locate revision"),
+    ],
+)
+def test_the_installed_command_reports_database_trouble_without_a_traceback(
+    tmp_path: Path, url: str, args: list[str], message: str
+) -> None:
+    env = {**os.environ, "SKM_DATABASE_URL": url.format(tmp=tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", "from app.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,inf,2026-02-03,\n", "age 'inf' is not"),
+        ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,1e400,2026-02-03,\n", "'1e400' is not a"),
+        (
+            "big.csv",
+            HEADER + "1,4,3,3,4,3,3,4,3,4,L,34,2026-02-03," + "x" * 200_000 + "\n",
+            "field larger than field limit",
+        ),
+        ("old.xlsx", "not a zip: an .xls renamed", "cannot be read as CSV or XLSX"),
+    ],
+)
+def test_a_broken_sheet_is_a_message_not_a_traceback(
+    run_cli: Cli, tmp_path: Path, name: str, content: str, message: str
+) -> None:
+    sheet = tmp_path / name
+    sheet.write_text(content)
+    code, output = run_cli("compute", str(sheet))
+    assert code == 1, output
+    assert output.startswith(f"error: {sheet}: 1 problem(s), nothing was read")
+    assert message in output

@@ -1,14 +1,17 @@
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app import ikm, services, submissions
+from app.config import REPO_ROOT
 from app.errors import Conflict, NotFound
-from app.models import ServiceCreate, UnitCreate
+from app.models import ServiceCreate, Unit, UnitCreate, UnitUpdate
 from app.periods import parse_period
 from tests.factories import CODES, make_unit, response
 
@@ -202,3 +205,38 @@ def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
         scope = services.Scope(unit=child, period=period, include_children=True)
         assert result == services.scope_ikm(session=session, scope=scope, method=method)
     assert {u.code: r.n for u, r in ranked} == {first.code: 2, second.code: 3, empty.code: 0}
+
+
+def test_a_code_taken_between_check_and_commit_is_a_conflict(session: Session) -> None:
+    unit = make_unit(session)
+    # What a concurrent request that won the race leaves: the check passed, the index refuses.
+    twin = Unit(code=unit.code, name="Kembar", time_zone="Asia/Jakarta")
+    with pytest.raises(Conflict, match="already exists"):
+        services._store_new(session, twin, f"a unit with code {unit.code!r} already exists")
+    assert services.get_unit(session=session, code=unit.code).name == unit.name
+
+
+def test_a_loop_in_the_tree_cannot_hang_a_pooled_query(session: Session) -> None:
+    first = make_unit(session)
+    second = make_unit(session, parent=first)
+    submissions.record_responses(
+        session=session, unit=second, items=[response((4,) * 9, JAN)], channel="paper"
+    )
+    # Two moves racing on an older version could close a loop; make one by hand.
+    session.execute(sa.update(Unit).where(col(Unit.id) == first.id).values(parent_id=second.id))
+    session.commit()
+    scope = services.Scope(unit=first, period=parse_period("2026"), include_children=True)
+    found = services.tally(session=session, scope=scope)
+    assert found is not None and found.responses == 1
+    with pytest.raises(Conflict, match="cannot move under itself"):
+        services.update_unit(session=session, unit=second, data=UnitUpdate(parent_code=first.code))
+
+
+def test_sync_forms_counts_only_new_versions(session: Session, tmp_path: Path) -> None:
+    source = REPO_ROOT / "survey_forms" / f"{services.DEFAULT_FORM}.yaml"
+    assert services.sync_forms(session=session, forms_dir=source.parent) == 0  # loaded already
+    edited = source.read_text().replace('title:\n  id: "', 'title:\n  id: "(Revisi) ', 1)
+    assert edited != source.read_text()
+    (tmp_path / source.name).write_text(edited)
+    assert services.sync_forms(session=session, forms_dir=tmp_path) == 1
+    assert services.sync_forms(session=session, forms_dir=tmp_path) == 0

@@ -72,6 +72,11 @@ async def test_survey_page_is_light_and_self_contained(
     assert "Gratis" in html and "Survei ini anonim" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # no CDN, font or script
     assert "<script" not in html
+    policy = response.headers["content-security-policy"]
+    assert "default-src 'none'" in policy and "form-action 'self'" in policy
+    assert response.headers["cache-control"] == "no-store"  # it holds a one-time form token
+    head = await client.head(f"/s/{counter.token}")
+    assert (head.status_code, head.content) == (200, b"")
 
 
 async def test_survey_page_english_switch(client: httpx.AsyncClient, session: Session) -> None:
@@ -224,7 +229,7 @@ async def test_rate_limit_per_client_answers_429_and_stores_nothing(
     counter = _counter(session)
     settings = get_settings()
     for _ in range(settings.rate_per_client_hour):
-        await _post(client, counter, _answers(counter, website="bot"))  # refused, but counted
+        assert (await _post(client, counter, _answers(counter))).status_code == 303
     before = _count(session)
     response = await _post(client, counter, _answers(counter))
     assert response.status_code == 429
@@ -232,6 +237,30 @@ async def test_rate_limit_per_client_answers_429_and_stores_nothing(
     assert _count(session) == before
     stored = session.exec(select(RateLimit.bucket)).all()
     assert all("testclient" not in b and "127.0.0.1" not in b for b in stored)  # no raw IP
+
+
+async def test_junk_posts_are_not_counted_against_the_limits(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    for _ in range(get_settings().rate_per_client_hour + 5):
+        junk = await _post(client, counter, {"junk": "1"})  # no form token: refused first
+        assert junk.status_code == 400
+    assert (await _post(client, counter, _answers(counter))).status_code == 303
+    counted = select(RateLimit.hits).where(RateLimit.bucket == f"counter:{counter.id}")
+    assert session.exec(counted).all() == [1]  # only the real submission
+
+
+def test_client_buckets_group_an_ipv6_64_and_unwrap_mapped_ipv4() -> None:
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+
+    def bucket(address: str) -> str:
+        return survey.client_bucket("s", address, now)
+
+    assert bucket("2001:db8:1:2::1") == bucket("2001:db8:1:2:ffff::9")
+    assert bucket("2001:db8:1:2::1") != bucket("2001:db8:1:3::1")
+    assert bucket("::ffff:198.51.100.7") == bucket("198.51.100.7")
+    assert bucket("198.51.100.7") != bucket("198.51.100.8")
 
 
 def test_client_ip_trusts_forwarded_for_only_from_configured_proxies() -> None:

@@ -411,7 +411,9 @@ def unit_posters(
 
 class PopulationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    population: int = Field(gt=0, le=100_000_000, description="Service users in the period")
+    population: int = Field(
+        gt=0, le=services.MAX_POPULATION, description="Service users in the period"
+    )
 
 
 class PopulationOut(BaseModel):
