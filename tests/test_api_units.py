@@ -50,6 +50,12 @@ async def test_counter_qr_svg_and_posters(
         text = pdf_text(pdf)
         assert "Loket Satu" in text
         assert f"http://127.0.0.1:8000/s/{counter.token}" in text
+        etag = response.headers["etag"]
+        cached = await client.get(path, headers={**headers, "If-None-Match": etag})
+        assert cached.status_code == 304
+    await client.post(f"{base}/counters/loket-1/rotate-token", headers=headers)
+    reprinted = await client.get(f"{base}/posters.pdf", headers={**headers, "If-None-Match": etag})
+    assert reprinted.status_code == 200  # a new token is a new poster
 
 
 async def test_subtree_key_sees_nothing_outside_its_subtree(

@@ -320,3 +320,26 @@ async def test_report_pdf_route(client: httpx.AsyncClient, session: Session, adm
     assert result.status_code == 200
     assert result.headers["content-type"] == "application/pdf"
     assert result.content.startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("file_format", ["pdf", "xlsx"])
+async def test_an_unchanged_report_is_the_same_file_and_answers_304(
+    client: httpx.AsyncClient, session: Session, admin: str, file_format: str
+) -> None:
+    unit = _seed(session)
+    url = f"/api/v1/reports/{unit.code}/2026.{file_format}"
+    first = await client.get(url, headers=bearer(admin))
+    second = await client.get(url, headers=bearer(admin))
+    assert first.status_code == second.status_code == 200
+    assert first.content == second.content  # every worker builds the same bytes
+    etag = first.headers["etag"]
+    cached = await client.get(url, headers={**bearer(admin), "If-None-Match": etag})
+    assert cached.status_code == 304
+    submissions.record_responses(
+        session=session,
+        unit=unit,
+        items=[response((1,) * 9, datetime(2026, 7, 1, 3, tzinfo=UTC))],
+        channel="paper",
+    )
+    changed = await client.get(url, headers={**bearer(admin), "If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag

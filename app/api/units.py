@@ -5,6 +5,7 @@ them. Nothing is ever deleted, since stored responses refer to it: ``active: fal
 retires a unit, service or counter.
 """
 
+import hashlib
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -20,6 +21,7 @@ from app.api.deps import (
     SettingsDep,
     etag_bytes,
     etag_json,
+    matches,
     period_or_422,
     visible_unit,
 )
@@ -392,7 +394,7 @@ def counter_poster(
         posters = services.posters(
             session=session, unit=found_unit, counter=found, base_url=settings.public_base_url
         )
-    return etag_bytes(request, qr.posters_pdf(posters), "application/pdf")
+    return _posters_response(request, posters)
 
 
 @router.get("/{unit}/posters.pdf", response_class=Response, tags=["qr"])
@@ -403,7 +405,17 @@ def unit_posters(
     with database.session() as session:
         found = visible_unit(session, key, unit)
         posters = services.posters(session=session, unit=found, base_url=settings.public_base_url)
-    return etag_bytes(request, qr.posters_pdf(posters), "application/pdf")
+    return _posters_response(request, posters)
+
+
+def _posters_response(request: Request, posters: list[qr.Poster]) -> Response:
+    # The PDF carries its creation time, so the ETag comes from what is printed: a client
+    # that has these posters gets 304 from any worker.
+    printed = hashlib.sha256(repr(posters).encode()).hexdigest()[:32]
+    etag = f'"posters-{printed}"'
+    if matches(request, etag):
+        return Response(status_code=304, headers={"ETag": etag})
+    return etag_bytes(request, qr.posters_pdf(posters), "application/pdf", etag)
 
 
 # --- population (for the sample-size check) ---

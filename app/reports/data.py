@@ -94,10 +94,16 @@ class ReportData:
     strongest: tuple[ElementLine, ...]  # highest NRR first
     trend: tuple[TrendPoint, ...]  # oldest first, the report's own period last
     suggestions: tuple[str, ...]  # newest first
-    generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
+    # The day, not the moment: the files say "disusun pada <date>", and the same data on the
+    # same day then makes the same bytes (one ETag from every worker, and 304s).
+    generated_at: datetime = field(default_factory=lambda: _today())
 
     def element_name(self, code: str) -> str:
         return next(e.name.id for e in self.form.elements if e.code == code)
+
+
+def _today() -> datetime:
+    return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def build_report(

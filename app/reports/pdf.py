@@ -42,6 +42,7 @@ SAMPLE_SUGGESTIONS = 15  # saran quoted in BAB V; the XLSX holds them all
 def write_pdf(data: ReportData, out: IO[bytes] | Path) -> None:
     """Write the report PDF of ``data`` to a path or a binary file."""
     pdf = _Report(data)
+    pdf.set_creation_date(data.generated_at)
     pdf.cover()
     pdf.add_page()
     pdf.insert_toc_placeholder(_render_toc, pages=1)

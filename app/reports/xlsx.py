@@ -53,6 +53,7 @@ def write_xlsx(
         book = xlsxwriter.Workbook(
             draft, {"constant_memory": True, "in_memory": False, "strings_to_formulas": False}
         )
+        book.set_properties({"created": data.generated_at})
         fmt = _Formats(book)
         _processing_sheet(book, fmt, data)
         _summary_sheet(book, fmt, data)
@@ -88,7 +89,7 @@ def _splice_respondents(
                 continue
             head, marker, tail = body.partition(footer)
             assert marker, "the footer row is where the respondents end"
-            with book.open(entry.filename, "w") as sheet:
+            with book.open(entry, "w") as sheet:  # entry: keep the draft's fixed timestamp
                 sheet.write(head)
                 for number, answers in enumerate(respondents, start=1):
                     sheet.write(_row_xml(FIRST_ROW + number, columns, (number, *answers), style))
