@@ -60,13 +60,12 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _writable(path: Path) -> Path:
-    """An output file path that can be written, checked before any work is done."""
+def _writable(path: Path) -> None:
+    """Refuse an output path that cannot be a new file, before any work is done."""
     if path.is_dir():
         raise fail(f"{path} is a directory: name the file to write")
     if not path.parent.is_dir():
         raise fail(f"directory {path.parent} does not exist")
-    return path
 
 
 def _database(ctx: typer.Context) -> Database:

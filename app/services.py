@@ -40,7 +40,6 @@ from app.models import (
 from app.periods import Period
 
 DEFAULT_FORM = "permenpan-rb-14-2017"
-INSERT_CHUNK = 500
 MAX_POPULATION = 100_000_000  # more than any unit serves in a period; fits the column
 MOVE_LOCK = 0x534B4D01  # PostgreSQL advisory lock key: unit moves, one at a time
 
@@ -142,7 +141,6 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
             # PostgreSQL moves take turns; SQLite lets one writer in at a time anyway.
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(sa.select(sa.func.pg_advisory_xact_lock(MOVE_LOCK)))
-            session.refresh(unit)
             tree = subtree_ids(unit)
             inside = sa.select(tree.c.id).where(tree.c.id == parent.id)
             if session.execute(inside).first() is not None:

@@ -64,17 +64,20 @@ def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:
         raise NotFound(f"no unit with code {code!r}") from None
 
 
-def etag_bytes(request: Request, body: bytes, media_type: str, etag: str | None = None) -> Response:
+def etag_bytes(request: Request, body: bytes, media_type: str) -> Response:
     """A response with a strong ETag of its body; 304 when the client already has it."""
-    etag = etag or f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    if matches(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return Response(body, media_type=media_type, headers={"ETag": etag})
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    return not_modified(request, etag) or Response(
+        body, media_type=media_type, headers={"ETag": etag}
+    )
 
 
-def matches(request: Request, etag: str) -> bool:
+def not_modified(request: Request, etag: str) -> Response | None:
+    """The 304 answer when the client's If-None-Match already names ``etag``, else None."""
     candidates = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
-    return etag in candidates or "*" in candidates
+    if etag in candidates or "*" in candidates:
+        return Response(status_code=304, headers={"ETag": etag})
+    return None
 
 
 def etag_json(request: Request, payload: BaseModel | RootModel[Any]) -> Response:

@@ -16,7 +16,7 @@ from app.api.deps import (
     ResponsesReader,
     ResponsesWriter,
     etag_json,
-    matches,
+    not_modified,
     period_or_422,
     visible_unit,
 )
@@ -151,9 +151,10 @@ def csv_download(request: Request, database: Database, scope: Scope, name: str) 
         )
     )
     etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
+    cached = not_modified(request, etag)
+    if cached is not None:
+        return cached
     headers = {"ETag": etag}
-    if matches(request, etag):
-        return Response(status_code=304, headers=headers)
     filename = f"{name}-{scope.unit.code}-{scope.period.label}.csv"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(

@@ -21,7 +21,7 @@ from app.api.deps import (
     SettingsDep,
     etag_bytes,
     etag_json,
-    matches,
+    not_modified,
     period_or_422,
     visible_unit,
 )
@@ -413,9 +413,9 @@ def _posters_response(request: Request, posters: list[qr.Poster]) -> Response:
     # that has these posters gets 304 from any worker.
     printed = hashlib.sha256(repr(posters).encode()).hexdigest()[:32]
     etag = f'"posters-{printed}"'
-    if matches(request, etag):
-        return Response(status_code=304, headers={"ETag": etag})
-    return etag_bytes(request, qr.posters_pdf(posters), "application/pdf", etag)
+    return not_modified(request, etag) or Response(
+        qr.posters_pdf(posters), media_type="application/pdf", headers={"ETag": etag}
+    )
 
 
 # --- population (for the sample-size check) ---

@@ -132,7 +132,7 @@ def build_report(
         include_children=include_children,
         form=form,
         result=result,
-        population=services.scope_population(session=session, scope=scope),
+        population=result.sample.population if result.sample else None,  # scope_ikm read it
         profile=_profile(session, scope, form, result.n),
         services=_groups(session, scope, method, Service),
         counters=_groups(session, scope, method, Counter),
