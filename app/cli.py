@@ -13,17 +13,19 @@ import typer
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import apikeys, ikm, qr, responses, services, submissions
 from app.config import get_settings
+from app.core import ikm
+from app.core.forms import Form, FormError, load_forms
+from app.core.periods import PERIOD_HELP, PeriodError, parse_period
+from app.core.sheets import SheetError, read_sheet
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
-from app.forms import Form, FormError, load_forms
 from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
-from app.periods import PERIOD_HELP, PeriodError, parse_period
-from app.reports.data import build_report, respondents
+from app.reports import qr
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
-from app.sheets import SheetError, read_sheet
+from app.services import apikeys, export, intake, org, questionnaires, results, rollups, scopes
+from app.services.report_data import build_report, respondents
 
 cli = typer.Typer(no_args_is_help=True, help="Survei Kepuasan Masyarakat (SKM) service.")
 db_cli = typer.Typer(no_args_is_help=True, help="Database schema and data fixes.")
@@ -155,9 +157,9 @@ def serve(
     _prepare_schema(settings.database_url, settings.is_sqlite)
     database = _database(ctx)
     with database.session(write=True) as session:
-        services.sync_forms(session=session, forms_dir=settings.forms_dir)
+        questionnaires.sync_forms(session=session, forms_dir=settings.forms_dir)
         if demo:
-            from app.demo import seed_demo
+            from app.services.demo import seed_demo
 
             seeded = seed_demo(session=session)
             typer.echo("demo data seeded" if seeded else "database not empty: demo not seeded")
@@ -170,7 +172,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
     settings = get_settings()
     upgrade_schema(settings.database_url, revision)
     with Database.from_settings(settings).session(write=True) as session:
-        added = services.sync_forms(session=session, forms_dir=settings.forms_dir)
+        added = questionnaires.sync_forms(session=session, forms_dir=settings.forms_dir)
     typer.echo(f"schema upgraded to {revision}; {added} new form version(s)")
 
 
@@ -191,9 +193,9 @@ def db_check() -> None:
 
 @db_cli.command("rebuild-rollups")
 def db_rebuild_rollups(ctx: typer.Context) -> None:
-    """Recompute the per-day IKM rollups from the stored responses."""
+    """Recompute the per-day IKM rollups from the stored export."""
     with _database(ctx).session(write=True) as session:
-        rows = submissions.rebuild_rollups(session=session)
+        rows = rollups.rebuild(session=session)
     typer.echo(f"rollups rebuilt: {rows} row(s)")
 
 
@@ -228,7 +230,7 @@ def unit_add(
 
     def action(session: Session) -> None:
         data = UnitCreate(code=code, name=name, parent_code=parent, time_zone=tz, address=address)
-        unit = services.create_unit(session=session, data=data)
+        unit = org.create_unit(session=session, data=data)
         typer.echo(f"unit {unit.code} added ({unit.name}, {unit.time_zone})")
 
     _run(ctx, action)
@@ -239,7 +241,7 @@ def unit_list(ctx: typer.Context) -> None:
     """Print the organisation tree."""
 
     def action(session: Session) -> None:
-        for unit, depth in services.unit_tree(session=session):
+        for unit, depth in org.unit_tree(session=session):
             state = "" if unit.active else "  (inactive)"
             typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{unit.time_zone}]{state}")
 
@@ -254,7 +256,7 @@ def service_add(
 
     def action(session: Session) -> None:
         data = ServiceCreate(unit_code=unit, code=code, name=name)
-        service = services.create_service(session=session, data=data)
+        service = org.create_service(session=session, data=data)
         typer.echo(f"service {service.code} added to unit {data.unit_code}")
 
     _run(ctx, action)
@@ -272,7 +274,7 @@ def counter_add(
 
     def action(session: Session) -> None:
         data = CounterCreate(unit_code=unit, code=code, name=name, service_code=service)
-        counter = services.create_counter(session=session, data=data)
+        counter = org.create_counter(session=session, data=data)
         base = get_settings().public_base_url.rstrip("/")
         typer.echo(f"counter {counter.code} added; survey URL: {base}/s/{counter.token}")
 
@@ -281,9 +283,9 @@ def counter_add(
 
 def _counter_action(ctx: typer.Context, unit: str, code: str, change: Any) -> None:
     def action(session: Session) -> None:
-        target = services.get_unit(session=session, code=unit)
+        target = org.get_unit(session=session, code=unit)
         counter = change(
-            session=session, counter=services.get_counter(session=session, unit=target, code=code)
+            session=session, counter=org.get_counter(session=session, unit=target, code=code)
         )
         base = get_settings().public_base_url
         state = "open" if counter.active else "closed"
@@ -299,9 +301,7 @@ def counter_deactivate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Close a counter's survey (its page then says the survey is closed)."""
-    _counter_action(
-        ctx, unit, code, partial(services.update_counter, data=CounterUpdate(active=False))
-    )
+    _counter_action(ctx, unit, code, partial(org.update_counter, data=CounterUpdate(active=False)))
 
 
 @counter_cli.command("activate")
@@ -309,9 +309,7 @@ def counter_activate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Reopen a counter's survey."""
-    _counter_action(
-        ctx, unit, code, partial(services.update_counter, data=CounterUpdate(active=True))
-    )
+    _counter_action(ctx, unit, code, partial(org.update_counter, data=CounterUpdate(active=True)))
 
 
 @counter_cli.command("rotate")
@@ -319,7 +317,7 @@ def counter_rotate(
     ctx: typer.Context, code: str, unit: Annotated[str, typer.Option(help="Unit code")]
 ) -> None:
     """Give a counter a new survey URL; codes printed with the old one stop working."""
-    _counter_action(ctx, unit, code, services.rotate_counter_token)
+    _counter_action(ctx, unit, code, org.rotate_counter_token)
 
 
 @cli.command("qr")
@@ -338,11 +336,9 @@ def qr_command(
     _writable(output)
 
     def action(session: Session) -> None:
-        target = services.get_unit(session=session, code=unit)
-        chosen = (
-            services.get_counter(session=session, unit=target, code=counter) if counter else None
-        )
-        found = services.posters(
+        target = org.get_unit(session=session, code=unit)
+        chosen = org.get_counter(session=session, unit=target, code=counter) if counter else None
+        found = org.posters(
             session=session, unit=target, counter=chosen, base_url=get_settings().public_base_url
         )
         if fmt == "pdf":
@@ -419,8 +415,8 @@ def population_set(
     parsed = _period(period)
 
     def action(session: Session) -> None:
-        target = services.get_unit(session=session, code=unit)
-        services.set_population(session=session, unit=target, period=parsed, population=population)
+        target = org.get_unit(session=session, code=unit)
+        org.set_population(session=session, unit=target, period=parsed, population=population)
         minimum = ikm.sample_size(population)
         typer.echo(
             f"population of {target.code} in {parsed}: {population} (minimum sample {minimum})"
@@ -445,7 +441,7 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     unit: Annotated[str, typer.Option(help="Unit code")],
     service: Annotated[str | None, typer.Option(help="Service code")] = None,
-    form: Annotated[str, typer.Option(help="Form code")] = services.DEFAULT_FORM,
+    form: Annotated[str, typer.Option(help="Form code")] = questionnaires.default_form_code(),
     channel: Annotated[str, typer.Option(help="qr, kiosk, paper or api")] = "paper",
     on_date: Annotated[
         str | None, typer.Option("--date", help="Date of rows without tanggal (YYYY-MM-DD)")
@@ -469,14 +465,14 @@ def import_file(
     undated = sum(1 for row in sheet.rows if row.date is None)
 
     def action(session: Session) -> None:
-        target = services.get_unit(session=session, code=unit)
-        svc = services.get_service(session=session, unit=target, code=service) if service else None
+        target = org.get_unit(session=session, code=unit)
+        svc = org.get_service(session=session, unit=target, code=service) if service else None
         items = []
         with typer.progressbar(sheet.rows, label="Reading rows") as rows:
             for row in rows:
                 local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
                 items.append(
-                    submissions.ResponseIn(
+                    intake.ResponseIn(
                         idempotency_key=f"import:{target.id}:{digest}:{row.line}",
                         submitted_at=local_noon,
                         answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
@@ -484,7 +480,7 @@ def import_file(
                         **row.profile,
                     )
                 )
-        result = submissions.record_responses(
+        result = intake.record_responses(
             session=session,
             unit=target,
             items=items,
@@ -505,7 +501,7 @@ def import_file(
 @cli.command()
 def compute(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    form: Annotated[str, typer.Option(help="Form code")] = services.DEFAULT_FORM,
+    form: Annotated[str, typer.Option(help="Form code")] = questionnaires.default_form_code(),
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
@@ -554,8 +550,8 @@ def ikm_command(
     parsed = _period(period)
 
     def action(session: Session) -> None:
-        target = services.get_unit(session=session, code=unit)
-        scope = services.resolve_scope(
+        target = org.get_unit(session=session, code=unit)
+        scope = scopes.resolve_scope(
             session=session,
             unit=target,
             period=parsed,
@@ -564,7 +560,7 @@ def ikm_command(
             include_children=include_children,
             include_flagged=include_flagged,
         )
-        result = services.scope_ikm(session=session, scope=scope, method=method)
+        result = results.scope_ikm(session=session, scope=scope, method=method)
         extra = {"unit": target.code, "period": parsed.label, "include_children": include_children}
         _print_result(result, f"{target.name} ({target.code}), {parsed}", as_json, extra)
 
@@ -594,11 +590,11 @@ def report_command(
     _writable(output)
 
     def action(session: Session) -> None:
-        target = services.get_unit(session=session, code=unit)
+        target = org.get_unit(session=session, code=unit)
         if fmt == "csv":
-            scope = services.Scope(unit=target, period=parsed, include_children=include_children)
-            total = responses.summary(session=session, scope=scope)[0]
-            chunks = responses.csv_stream(_database(ctx).session, scope)
+            scope = scopes.Scope(unit=target, period=parsed, include_children=include_children)
+            total = export.summary(session=session, scope=scope)[0]
+            chunks = export.csv_stream(_database(ctx).session, scope)
             with output.open("wb") as out, typer.progressbar(length=total, label="Rows") as bar:
                 for chunk in chunks:
                     out.write(chunk)

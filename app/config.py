@@ -17,6 +17,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///skm.db"
     forms_dir: Path = REPO_ROOT / "survey_forms"
+    # The questionnaire a unit's survey page and ingest use unless the unit names its own.
+    default_form: str = "permenpan-rb-14-2017"
     public_base_url: str = "http://127.0.0.1:8000"
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     sqlite_busy_timeout_ms: int = 10_000

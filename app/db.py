@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from app.config import Settings, get_settings
+from app.errors import Conflict
 
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
@@ -72,6 +74,28 @@ class Database:
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
+
+
+def upsert(session: Session, table: Any) -> Any:
+    """A dialect INSERT that knows ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def store_new(session: Session, row: Any, taken: str) -> None:
+    """Commit a new row; when a concurrent request won the race for its unique code, the
+    unique index refuses it and the client hears the same 409 as the earlier check gives."""
+    session.add(row)
+    try:
+        session.commit()
+    except sa.exc.IntegrityError:
+        session.rollback()
+        raise Conflict(taken) from None
+    session.refresh(row)
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 @lru_cache

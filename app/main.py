@@ -1,9 +1,9 @@
 """The FastAPI application: health, OpenAPI, the error envelope and security headers."""
 
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
@@ -12,12 +12,10 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import router as api_router
+from app.citizen.routes import router as citizen_router
 from app.config import get_settings
-from app.db import Database, get_database
+from app.deps import DatabaseDep
 from app.errors import AppError
-from app.web import router as web_router
-
-DatabaseDep = Annotated[Database, Depends(get_database)]
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -140,6 +138,6 @@ def create_app() -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    app.include_router(web_router)
+    app.include_router(citizen_router)
     app.include_router(api_router)
     return app

@@ -13,7 +13,7 @@ from pydantic import StringConstraints, field_validator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-from app.forms import MAX_ELEMENTS
+from app.core.forms import MAX_ELEMENTS
 
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -87,6 +87,8 @@ class Unit(UnitBase, table=True):
     __tablename__ = "unit"
     id: int | None = Field(default=None, primary_key=True)
     parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # The questionnaire its survey uses; None: the SKM_DEFAULT_FORM setting.
+    form_code: str | None = Field(default=None, max_length=60)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
@@ -167,6 +169,8 @@ class Counter(SQLModel, table=True):
     name: str = Field(max_length=200)
     # The public survey URL is /s/{token}: unguessable, rotatable, never the id.
     token: str = Field(default_factory=new_token, max_length=64, unique=True)
+    # A tablet at the counter that everyone answers on: set by staff, never by the link.
+    kiosk: bool = False
     active: bool = True
 
 

@@ -22,8 +22,8 @@ import httpx
 from seed import seed  # bench/ is on the path when a script there runs
 from sqlmodel import Session
 
-from app import apikeys
 from app.db import create_db_engine
+from app.services import apikeys
 
 
 def seed_with_key(url: str, rows: int) -> str:

@@ -20,21 +20,22 @@ from pathlib import Path
 from seed import seed  # bench/ is on the path when a script there runs
 from sqlmodel import Session
 
-from app import ikm, services
+from app.core import ikm
+from app.core.periods import parse_period
 from app.db import create_db_engine
-from app.periods import parse_period
+from app.services import org
 
 
 def build(url: str, out: Path, file_format: str) -> None:
     """The measured part: what `skm report` does, in this (fresh) process."""
-    from app.reports.data import build_report, respondents
     from app.reports.pdf import write_pdf
     from app.reports.xlsx import write_xlsx
+    from app.services.report_data import build_report, respondents
 
     engine = create_db_engine(url)
     began = time.perf_counter()
     with Session(engine) as session:
-        unit = services.get_unit(session=session, code="bench")
+        unit = org.get_unit(session=session, code="bench")
         data = build_report(
             session=session, unit=unit, period=parse_period("2025"), method=ikm.DEFAULT_METHOD
         )

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session
 
-from app import services, submissions
 from app.config import REPO_ROOT
 from app.db import create_db_engine, upgrade_schema
 from app.models import ServiceCreate, UnitCreate
+from app.services import intake, org, questionnaires
 
 CHUNK = 5_000
 SEXES, EDUCATION = ("L", "P"), ("SD", "SMP", "SMA", "D3", "S1", "S2")
@@ -22,14 +22,16 @@ def seed(url: str, rows: int) -> None:
     rng = random.Random(2026)
     start = datetime(2025, 1, 1, tzinfo=UTC)  # a whole past year
     with Session(engine) as session:
-        services.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
-        _, form = services.current_form(session=session, code=services.DEFAULT_FORM)
-        unit = services.create_unit(
+        questionnaires.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
+        _, form = questionnaires.current_form(
+            session=session, code=questionnaires.default_form_code()
+        )
+        unit = org.create_unit(
             session=session,
             data=UnitCreate(code="bench", name="Unit Benchmark", address="Jl. Contoh 1"),
         )
         kinds = [
-            services.create_service(
+            org.create_service(
                 session=session, data=ServiceCreate(unit_code="bench", code=code, name=code)
             )
             for code in ("ktp-el", "kk")
@@ -37,7 +39,7 @@ def seed(url: str, rows: int) -> None:
         began = time.perf_counter()
         for first in range(0, rows, CHUNK):
             items = [
-                submissions.ResponseIn(
+                intake.ResponseIn(
                     idempotency_key=f"bench:{i}",
                     submitted_at=start + timedelta(seconds=i * (365 * 86400 // rows)),
                     answers={c: rng.choice((1, 2, 3, 3, 4, 4, None)) for c in form.element_codes},
@@ -49,7 +51,7 @@ def seed(url: str, rows: int) -> None:
                 )
                 for i in range(first, min(first + CHUNK, rows))
             ]
-            submissions.record_responses(
+            intake.record_responses(
                 session=session,
                 unit=unit,
                 items=items,

@@ -15,11 +15,11 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from typer.testing import CliRunner
 
-from app import apikeys, services
 from app.cli import cli
 from app.config import REPO_ROOT
 from app.db import Database, create_db_engine, upgrade_schema
 from app.main import create_app
+from app.services import apikeys, questionnaires
 
 PG_URL = os.environ.get("SKM_TEST_DATABASE_URL")
 FORMS_DIR = REPO_ROOT / "survey_forms"
@@ -49,7 +49,7 @@ def db_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         upgrade_schema(url)
         engine = create_db_engine(url)
         with Session(engine) as session:
-            services.sync_forms(session=session, forms_dir=FORMS_DIR)
+            questionnaires.sync_forms(session=session, forms_dir=FORMS_DIR)
         engine.dispose()
         yield url
 

@@ -5,8 +5,8 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from app import services, submissions
 from app.models import Unit, UnitCreate
+from app.services import intake, org
 
 CODES = (
     "persyaratan",
@@ -26,13 +26,13 @@ def make_unit(session: Session, *, parent: Unit | None = None, tz: str = "WITA")
     data = UnitCreate(
         code=code, name=f"Unit {code}", time_zone=tz, parent_code=parent.code if parent else None
     )
-    return services.create_unit(session=session, data=data)
+    return org.create_unit(session=session, data=data)
 
 
 def response(
     answers: tuple[int | None, ...], when: datetime, key: str | None = None
-) -> submissions.ResponseIn:
-    return submissions.ResponseIn(
+) -> intake.ResponseIn:
+    return intake.ResponseIn(
         idempotency_key=key or uuid.uuid4().hex,
         submitted_at=when,
         answers=dict(zip(CODES, answers, strict=True)),

@@ -5,9 +5,9 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import apikeys, services
 from app.main import create_app
 from app.models import CounterCreate, ServiceCreate
+from app.services import apikeys, org
 from tests.factories import bearer, make_unit
 
 OPERATIONS = [
@@ -35,10 +35,10 @@ async def test_subtree_key_gets_404_for_everything_outside(
     client: httpx.AsyncClient, session: Session
 ) -> None:
     mine, other = make_unit(session), make_unit(session)
-    services.create_service(
+    org.create_service(
         session=session, data=ServiceCreate(unit_code=other.code, code="ktp", name="KTP")
     )
-    services.create_counter(
+    org.create_counter(
         session=session, data=CounterCreate(unit_code=other.code, code="l1", name="L1")
     )
     _, key = apikeys.create_key(session=session, name="opd", scopes=["admin"], unit_code=mine.code)

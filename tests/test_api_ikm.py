@@ -7,8 +7,8 @@ import httpx
 import pytest
 from sqlmodel import Session
 
-from app import apikeys, submissions
 from app.models import Unit
+from app.services import apikeys, intake
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit, response
 
@@ -23,7 +23,7 @@ def _seed_ikm(session: Session) -> Unit:
         (2, 3, None, 4, 3, 3, 3, 3, 3),
     ]
     for unit in (root, child):
-        submissions.record_responses(
+        intake.record_responses(
             session=session, unit=unit, channel="paper", items=[response(r, when) for r in rows]
         )
     return root
@@ -105,7 +105,7 @@ async def test_ranking_lists_children_best_first(
     grandchild = make_unit(session, parent=weak)
     when = datetime(2026, 3, 1, 3, tzinfo=UTC)
     for unit, value in ((good, 4), (weak, 2), (grandchild, 1)):
-        submissions.record_responses(
+        intake.record_responses(
             session=session, unit=unit, channel="paper", items=[response((value,) * 9, when)]
         )
     _, reader = apikeys.create_key(session=session, name="dasbor", scopes=["ikm:read"])
@@ -125,7 +125,7 @@ async def test_ranking_lists_children_best_first(
 async def test_trend_per_quarter(client: httpx.AsyncClient, session: Session) -> None:
     unit = make_unit(session)
     for month, value in ((1, 3), (5, 4)):
-        submissions.record_responses(
+        intake.record_responses(
             session=session,
             unit=unit,
             channel="paper",

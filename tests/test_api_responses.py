@@ -9,9 +9,10 @@ import httpx
 import pytest
 from sqlmodel import Session, col, func, select
 
-from app import apikeys, ikm, services, submissions
+from app.core import ikm
+from app.core.periods import parse_period
 from app.models import Response, ServiceCreate, Unit
-from app.periods import parse_period
+from app.services import apikeys, intake, org, results, scopes
 from tests.factories import CODES, bearer, make_unit, response
 
 WHEN = datetime(2026, 2, 10, 3, tzinfo=UTC)
@@ -21,7 +22,7 @@ def _seed(session: Session, unit: Unit, count: int, suggestion: str | None = Non
     items = [response((4, 3, 2, 4, 3, 3, 4, 3, i % 4 + 1), WHEN) for i in range(count)]
     if suggestion:
         items[0] = items[0].model_copy(update={"suggestion": suggestion})
-    submissions.record_responses(session=session, unit=unit, items=items, channel="paper")
+    intake.record_responses(session=session, unit=unit, items=items, channel="paper")
 
 
 def _batch(unit: Unit, keys: list[str], value: int = 4, **extra: Any) -> dict[str, Any]:
@@ -168,7 +169,7 @@ async def test_post_batch_then_replay_and_conflict(
     client: httpx.AsyncClient, session: Session
 ) -> None:
     unit = make_unit(session)
-    services.create_service(
+    org.create_service(
         session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP")
     )
     _, writer = apikeys.create_key(session=session, name="kiosk", scopes=["responses:write"])
@@ -187,9 +188,9 @@ async def test_post_batch_then_replay_and_conflict(
         select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
     ).one()
     assert stored == 2  # a-3 was not stored: the batch is all or nothing
-    result = services.scope_ikm(
+    result = results.scope_ikm(
         session=session,
-        scope=services.Scope(unit=unit, period=parse_period("2026")),
+        scope=scopes.Scope(unit=unit, period=parse_period("2026")),
         method=ikm.DEFAULT_METHOD,
     )
     assert (result.n, result.mutu) == (2, "A")

@@ -18,10 +18,12 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import positive_data_acceptance
 from sqlmodel import Session
 
-from app import services, submissions
 from app.main import create_app
 from app.models import CounterCreate, ServiceCreate, UnitCreate
+from app.services import intake, org
 from tests.factories import bearer, response
+
+pytestmark = pytest.mark.slow
 
 # Per operation; a deeper local run: SKM_SCHEMA_EXAMPLES=500 pytest tests/test_api_schema.py
 EXAMPLES = int(os.environ.get("SKM_SCHEMA_EXAMPLES", "40"))
@@ -34,16 +36,16 @@ OPERATIONS = [
 
 def _seed(session: Session) -> None:
     # Codes the generator may hit among random ones: "demo" with a service and a counter.
-    unit = services.create_unit(session=session, data=UnitCreate(code="demo", name="Demo"))
-    services.create_service(
+    unit = org.create_unit(session=session, data=UnitCreate(code="demo", name="Demo"))
+    org.create_service(
         session=session, data=ServiceCreate(unit_code="demo", code="ktp", name="KTP")
     )
-    services.create_counter(
+    org.create_counter(
         session=session, data=CounterCreate(unit_code="demo", code="loket-1", name="Loket 1")
     )
     when = datetime(2026, 2, 10, 3, tzinfo=UTC)
     items = [response((4, 3, 2, 4, 3, 3, 4, 3, 4), when) for _ in range(3)]
-    submissions.record_responses(session=session, unit=unit, items=items, channel="paper")
+    intake.record_responses(session=session, unit=unit, items=items, channel="paper")
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS, ids=[f"{m} {p}" for p, m in OPERATIONS])

@@ -5,15 +5,15 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session
 
-from app import apikeys, services
 from app.models import Counter, CounterCreate, Unit
+from app.services import apikeys, org
 from tests.factories import bearer, make_unit
 from tests.tools import decode_qr, pdf_text
 
 
 def _counter(session: Session, unit: Unit) -> Counter:
     data = CounterCreate(unit_code=unit.code, code="loket-1", name="Loket Satu")
-    return services.create_counter(session=session, data=data)
+    return org.create_counter(session=session, data=data)
 
 
 async def test_counter_qr_png_decodes_to_survey_url_and_records_use(

@@ -4,8 +4,8 @@ import httpx
 import pytest
 from sqlmodel import Session, select
 
-from app import apikeys
 from app.models import ApiKey
+from app.services import apikeys
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit
 

@@ -14,14 +14,16 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 
-from app import services
 from app.config import get_settings
 from app.db import Database, create_db_engine, get_database, upgrade_schema
 from app.main import create_app
 from app.models import CounterCreate, ServiceCreate, UnitCreate
+from app.services import org, questionnaires
 from tests.conftest import FORMS_DIR, Cli, fresh_database
 from tests.factories import CODES
 from tests.tools import system_tool
+
+pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 
@@ -45,7 +47,7 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
         upgrade_schema(url)
         database = Database(create_db_engine(url))
         with database.session(write=True) as session:
-            services.sync_forms(session=session, forms_dir=FORMS_DIR)
+            questionnaires.sync_forms(session=session, forms_dir=FORMS_DIR)
         app = create_app()
         app.dependency_overrides[get_database] = lambda: database
         server = uvicorn.Server(
@@ -123,11 +125,11 @@ def test_citizen_scans_answers_and_is_counted(
 
 
 def _setup_unit(session: Session) -> None:
-    services.create_unit(session=session, data=UnitCreate(code="pkm-uji", name="Puskesmas Uji"))
-    services.create_service(
+    org.create_unit(session=session, data=UnitCreate(code="pkm-uji", name="Puskesmas Uji"))
+    org.create_service(
         session=session, data=ServiceCreate(unit_code="pkm-uji", code="poli", name="Poli umum")
     )
-    services.create_counter(
+    org.create_counter(
         session=session,
         data=CounterCreate(
             unit_code="pkm-uji", code="loket-1", name="Loket 1", service_code="poli"

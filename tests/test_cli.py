@@ -284,6 +284,7 @@ def test_population_above_the_bound_is_refused(run_cli: Cli, session: Session) -
     assert "population must be 1 to 100,000,000, got 3000000000" in output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("url", "args", "message"),
     [

@@ -1,4 +1,4 @@
-"""Tests of app.forms: the shipped questionnaires and refusal of malformed form files."""
+"""Tests of app.core.forms: the shipped questionnaires and refusal of malformed form files."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from app.forms import FormError, ProfileField, load_form_file, load_forms, parse_form
+from app.core.forms import FormError, ProfileField, load_form_file, load_forms, parse_form
 
 REPO = Path(__file__).resolve().parents[1]
 FORMS_DIR = REPO / "survey_forms"

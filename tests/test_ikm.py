@@ -1,4 +1,4 @@
-"""Tests of app.ikm: exact IKM arithmetic, methods, tallies, grades, sample size, intervals."""
+"""Tests of app.core.ikm: exact IKM arithmetic, methods, tallies, grades, sample size, intervals."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.ikm import (
+from app.core.ikm import (
     DEFAULT_METHOD,
     ConfidenceInterval,
     IkmResult,

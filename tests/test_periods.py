@@ -1,4 +1,4 @@
-"""Tests of app.periods: parsing period labels and stepping back to the previous period."""
+"""Tests of app.core.periods: parsing period labels and stepping back to the previous period."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from app.periods import MAX_RANGE_DAYS, Period, PeriodError, parse_period, shift
+from app.core.periods import MAX_RANGE_DAYS, Period, PeriodError, parse_period, shift
 
 
 @pytest.mark.parametrize(

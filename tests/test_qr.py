@@ -4,8 +4,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import Session
 
-from app import qr, services
 from app.models import CounterCreate, ServiceCreate
+from app.reports import qr
+from app.services import org
 from tests.conftest import Cli
 from tests.factories import make_unit
 from tests.tools import decode_qr, pdf_text, system_tool
@@ -13,7 +14,7 @@ from tests.tools import decode_qr, pdf_text, system_tool
 
 def _unit_with_counters(session: Session) -> tuple[str, list[str]]:
     unit = make_unit(session)
-    services.create_service(
+    org.create_service(
         session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP-el")
     )
     tokens = []
@@ -24,10 +25,11 @@ def _unit_with_counters(session: Session) -> tuple[str, list[str]]:
             name=f"Loket {number}",
             service_code=service,
         )
-        tokens.append(services.create_counter(session=session, data=data).token)
+        tokens.append(org.create_counter(session=session, data=data).token)
     return unit.code, tokens
 
 
+@pytest.mark.slow
 def test_qr_png_decodes_to_the_survey_url(run_cli: Cli, session: Session, tmp_path: Path) -> None:
     unit, tokens = _unit_with_counters(session)
     image = tmp_path / "loket.png"
@@ -45,6 +47,7 @@ def test_qr_svg_is_an_svg_document() -> None:
     assert b"<path" in svg
 
 
+@pytest.mark.slow
 def test_posters_pdf_holds_every_counter_and_a_decodable_code(
     run_cli: Cli, session: Session, tmp_path: Path
 ) -> None:

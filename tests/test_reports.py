@@ -14,12 +14,13 @@ import openpyxl
 import pytest
 from sqlmodel import Session
 
-from app import apikeys, ikm, services, submissions
+from app.core import ikm
+from app.core.periods import parse_period
 from app.models import CounterCreate, ServiceCreate, Unit
-from app.periods import parse_period
-from app.reports.data import ReportData, build_report, respondents
 from app.reports.pdf import number, write_pdf
 from app.reports.xlsx import write_xlsx
+from app.services import apikeys, intake, org, results, scopes
+from app.services.report_data import ReportData, build_report, respondents
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit, response
 from tests.tools import pdf_text, recalculate_xlsx, system_tool
@@ -38,30 +39,30 @@ def _seed(session: Session) -> Unit:
     unit = make_unit(session)
     child = make_unit(session, parent=unit)
     for code in ("ktp", "kk"):
-        services.create_service(
+        org.create_service(
             session=session, data=ServiceCreate(unit_code=unit.code, code=code, name=code.upper())
         )
-    counter = services.create_counter(
+    counter = org.create_counter(
         session=session,
         data=CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1", service_code="ktp"),
     )
-    ktp = services.get_service(session=session, unit=unit, code="ktp")
+    ktp = org.get_service(session=session, unit=unit, code="ktp")
     when = datetime(2026, 3, 2, 3, tzinfo=UTC)
     items = []
     for i, answers in enumerate(ROWS):
         item = response(answers, when)
         profile = {"sex": "P" if i % 2 else "L", "age": 20 + 10 * i, "education": "SMA"}
         items.append(item.model_copy(update={**profile, "suggestion": f"  saran   ke-{i} "}))
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=unit, items=items[:3], channel="qr", service=ktp, counter=counter
     )
-    submissions.record_responses(session=session, unit=unit, items=items[3:], channel="paper")
-    submissions.record_responses(
+    intake.record_responses(session=session, unit=unit, items=items[3:], channel="paper")
+    intake.record_responses(
         session=session, unit=child, items=[response((4,) * 9, when)], channel="paper"
     )
     last_year = [response((2,) * 9, datetime(2025, 5, 1, 3, tzinfo=UTC))]
-    submissions.record_responses(session=session, unit=unit, items=last_year, channel="paper")
-    services.set_population(session=session, unit=unit, period=parse_period("2026"), population=40)
+    intake.record_responses(session=session, unit=unit, items=last_year, channel="paper")
+    org.set_population(session=session, unit=unit, period=parse_period("2026"), population=40)
     return unit
 
 
@@ -72,10 +73,8 @@ def _report(session: Session, unit: Unit, method: ikm.Method = ikm.DEFAULT_METHO
 def test_report_data_holds_every_table(session: Session) -> None:
     unit = _seed(session)
     data = _report(session, unit)
-    scope = services.Scope(unit=unit, period=parse_period("2026"))
-    assert data.result == services.scope_ikm(
-        session=session, scope=scope, method=ikm.DEFAULT_METHOD
-    )
+    scope = scopes.Scope(unit=unit, period=parse_period("2026"))
+    assert data.result == results.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
     assert data.result.n == 5
     assert data.result.sample is not None and data.result.sample.verdict == "belum memenuhi"
     tables = {t.title: [(r.label, r.count, str(r.percent)) for r in t.rows] for t in data.profile}
@@ -101,16 +100,14 @@ def test_report_data_holds_every_table(session: Session) -> None:
 
 def test_pooled_report_adds_up_the_subtree(session: Session, tmp_path: Path) -> None:
     unit = _seed(session)
-    (child,) = services.children(session=session, unit=unit)
-    ktp = services.create_service(
+    (child,) = org.children(session=session, unit=unit)
+    ktp = org.create_service(
         session=session, data=ServiceCreate(unit_code=child.code, code="ktp-el", name="KTP")
     )
     when = datetime(2026, 4, 1, 3, tzinfo=UTC)
     items = [response((3,) * 9, when) for _ in range(2)]
-    submissions.record_responses(
-        session=session, unit=child, items=items, channel="paper", service=ktp
-    )
-    services.set_population(session=session, unit=child, period=parse_period("2026"), population=10)
+    intake.record_responses(session=session, unit=child, items=items, channel="paper", service=ktp)
+    org.set_population(session=session, unit=child, period=parse_period("2026"), population=10)
     data = build_report(
         session=session,
         unit=unit,
@@ -136,15 +133,15 @@ def test_ranking_judges_each_branch_against_its_populations(session: Session) ->
     middle = make_unit(session, parent=root)
     leaf = make_unit(session, parent=middle)
     year = parse_period("2026")
-    services.set_population(session=session, unit=middle, period=year, population=40)
-    services.set_population(session=session, unit=leaf, period=year, population=10)
-    ((ranked, result),) = services.ranking(
+    org.set_population(session=session, unit=middle, period=year, population=40)
+    org.set_population(session=session, unit=leaf, period=year, population=10)
+    ((ranked, result),) = results.ranking(
         session=session, parent=root, period=year, method=ikm.DEFAULT_METHOD
     )
     assert ranked.id == middle.id
     assert result.sample is not None and result.sample.population == 50
-    pooled = services.Scope(unit=middle, period=year, include_children=True)
-    assert services.scope_population(session=session, scope=pooled) == 50
+    pooled = scopes.Scope(unit=middle, period=year, include_children=True)
+    assert results.scope_population(session=session, scope=pooled) == 50
 
 
 def test_xlsx_layout_and_cached_values(session: Session, tmp_path: Path) -> None:
@@ -195,6 +192,7 @@ def _cents(value: float) -> Decimal:
     return Decimal(repr(value)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("weight", ["exact", "0.111"])
 def test_libreoffice_recalculates_the_engines_nik(
     session: Session, tmp_path: Path, weight: str
@@ -259,6 +257,7 @@ def test_report_cli_writes_xlsx_and_csv(run_cli: Cli, session: Session, tmp_path
     assert len(rows.read_text().splitlines()) == 6  # the header and 2026's five responses
 
 
+@pytest.mark.slow
 def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_path: Path) -> None:
     unit = _seed(session)
     data = _report(session, unit, ikm.Method(weight="0.111"))
@@ -335,7 +334,7 @@ async def test_an_unchanged_report_is_the_same_file_and_answers_304(
     etag = first.headers["etag"]
     cached = await client.get(url, headers={**bearer(admin), "If-None-Match": etag})
     assert cached.status_code == 304
-    submissions.record_responses(
+    intake.record_responses(
         session=session,
         unit=unit,
         items=[response((1,) * 9, datetime(2026, 7, 1, 3, tzinfo=UTC))],

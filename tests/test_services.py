@@ -8,11 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, col
 
-from app import ikm, services, submissions
 from app.config import REPO_ROOT
+from app.core import ikm
+from app.core.periods import parse_period
+from app.db import store_new
 from app.errors import Conflict, NotFound
 from app.models import ServiceCreate, Unit, UnitCreate, UnitUpdate
-from app.periods import parse_period
+from app.services import intake, org, questionnaires, results, rollups, scopes
 from tests.factories import CODES, make_unit, response
 
 JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -21,13 +23,13 @@ JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
 def test_create_unit_duplicate_code_conflicts(session: Session) -> None:
     unit = make_unit(session)
     with pytest.raises(Conflict, match="already exists"):
-        services.create_unit(session=session, data=UnitCreate(code=unit.code, name="Again"))
+        org.create_unit(session=session, data=UnitCreate(code=unit.code, name="Again"))
 
 
 def test_create_unit_unknown_parent_not_found(session: Session) -> None:
     data = UnitCreate(code="orphan", name="Orphan", parent_code="no-such-unit")
     with pytest.raises(NotFound, match="no-such-unit"):
-        services.create_unit(session=session, data=data)
+        org.create_unit(session=session, data=data)
 
 
 def test_create_unit_time_zone_aliases_and_default() -> None:
@@ -45,7 +47,7 @@ def test_unit_tree_orders_parents_before_children(session: Session) -> None:
     root = make_unit(session)
     child = make_unit(session, parent=root)
     grandchild = make_unit(session, parent=child)
-    tree = [(u.code, depth) for u, depth in services.unit_tree(session=session)]
+    tree = [(u.code, depth) for u, depth in org.unit_tree(session=session)]
     assert tree.index((root.code, 0)) < tree.index((child.code, 1))
     assert tree.index((child.code, 1)) < tree.index((grandchild.code, 2))
 
@@ -55,64 +57,64 @@ def test_period_uses_the_unit_time_zone(session: Session) -> None:
     when = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
     wib, wita = make_unit(session, tz="WIB"), make_unit(session, tz="WITA")
     for unit in (wib, wita):
-        submissions.record_responses(
+        intake.record_responses(
             session=session, unit=unit, items=[response((4,) * 9, when)], channel="qr"
         )
     s1, s2 = parse_period("2026-S1"), parse_period("2026-S2")
-    assert services.tally(session=session, scope=services.Scope(unit=wib, period=s1)) is not None
-    assert services.tally(session=session, scope=services.Scope(unit=wib, period=s2)) is None
-    assert services.tally(session=session, scope=services.Scope(unit=wita, period=s1)) is None
-    assert services.tally(session=session, scope=services.Scope(unit=wita, period=s2)) is not None
+    assert rollups.tally(session=session, scope=scopes.Scope(unit=wib, period=s1)) is not None
+    assert rollups.tally(session=session, scope=scopes.Scope(unit=wib, period=s2)) is None
+    assert rollups.tally(session=session, scope=scopes.Scope(unit=wita, period=s1)) is None
+    assert rollups.tally(session=session, scope=scopes.Scope(unit=wita, period=s2)) is not None
 
 
 def test_scope_ikm_pools_children_by_sums_not_averages(session: Session) -> None:
     root = make_unit(session)
     big, small = make_unit(session, parent=root), make_unit(session, parent=root)
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=big, channel="qr", items=[response((4,) * 9, JAN) for _ in range(3)]
     )
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=small, channel="qr", items=[response((1,) * 9, JAN)]
     )
-    scope = services.Scope(unit=root, period=parse_period("2026"), include_children=True)
-    result = services.scope_ikm(session=session, scope=scope, method=ikm.Method())
+    scope = scopes.Scope(unit=root, period=parse_period("2026"), include_children=True)
+    result = results.scope_ikm(session=session, scope=scope, method=ikm.Method())
     # (3 x 4 + 1 x 1) / 4 = 3.25 -> 81.25; averaging the two units' IKMs would give 62.50.
     assert result.n == 4
     assert result.nik_rounded is not None and str(result.nik_rounded) == "81.25"
-    alone = services.Scope(unit=root, period=parse_period("2026"))
-    assert services.scope_ikm(session=session, scope=alone, method=ikm.Method()).n == 0
+    alone = scopes.Scope(unit=root, period=parse_period("2026"))
+    assert results.scope_ikm(session=session, scope=alone, method=ikm.Method()).n == 0
 
 
 def test_scope_ikm_filters_service_and_counter(session: Session) -> None:
     unit = make_unit(session)
-    ktp = services.create_service(
+    ktp = org.create_service(
         session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP-el")
     )
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=unit, channel="qr", service=ktp, items=[response((4,) * 9, JAN)]
     )
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=unit, channel="qr", items=[response((2,) * 9, JAN)]
     )
     period = parse_period("2026-Q1")
-    by_service = services.Scope(unit=unit, period=period, service=ktp)
-    assert services.scope_ikm(session=session, scope=by_service, method=ikm.Method()).n == 1
-    everything = services.Scope(unit=unit, period=period)
-    assert services.scope_ikm(session=session, scope=everything, method=ikm.Method()).n == 2
+    by_service = scopes.Scope(unit=unit, period=period, service=ktp)
+    assert results.scope_ikm(session=session, scope=by_service, method=ikm.Method()).n == 1
+    everything = scopes.Scope(unit=unit, period=period)
+    assert results.scope_ikm(session=session, scope=everything, method=ikm.Method()).n == 2
 
 
 def test_scope_ikm_reports_sample_adequacy(session: Session) -> None:
     unit = make_unit(session)
     period = parse_period("2026")
-    services.set_population(session=session, unit=unit, period=period, population=100)
-    submissions.record_responses(
+    org.set_population(session=session, unit=unit, period=period, population=100)
+    intake.record_responses(
         session=session,
         unit=unit,
         channel="paper",
         items=[response((3,) * 9, JAN) for _ in range(5)],
     )
-    result = services.scope_ikm(
-        session=session, scope=services.Scope(unit=unit, period=period), method=ikm.Method()
+    result = results.scope_ikm(
+        session=session, scope=scopes.Scope(unit=unit, period=period), method=ikm.Method()
     )
     assert result.sample is not None
     assert (result.sample.minimum, result.sample.n, result.sample.verdict) == (
@@ -124,24 +126,22 @@ def test_scope_ikm_reports_sample_adequacy(session: Session) -> None:
 
 def test_tally_mixed_element_sets_conflict(session: Session) -> None:
     unit = make_unit(session)
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=unit, channel="paper", items=[response((3,) * 9, JAN)]
     )
-    legacy = submissions.ResponseIn(
+    legacy = intake.ResponseIn(
         idempotency_key="legacy-1", submitted_at=JAN, answers={"prosedur": 3, "keamanan": 4}
     )
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=unit, channel="paper", items=[legacy], form_code="kepmenpan-25-2004"
     )
     with pytest.raises(Conflict, match="different elements"):
-        services.tally(
-            session=session, scope=services.Scope(unit=unit, period=parse_period("2026"))
-        )
+        rollups.tally(session=session, scope=scopes.Scope(unit=unit, period=parse_period("2026")))
 
 
 def test_current_form_unknown_code_not_found(session: Session) -> None:
     with pytest.raises(NotFound, match="unknown form 'nope'"):
-        services.current_form(session=session, code="nope")
+        questionnaires.current_form(session=session, code="nope")
 
 
 answer = st.one_of(st.none(), st.integers(min_value=1, max_value=4))
@@ -168,13 +168,13 @@ def test_sql_tally_equals_pure_tally(
     for answers, day, which in data:
         unit = (root, child)[which]
         when = start + timedelta(days=day, hours=random.Random(day).randint(0, 23))
-        submissions.record_responses(
+        intake.record_responses(
             session=session, unit=unit, channel="qr", items=[response(answers, when)]
         )
         if period.start <= when.astimezone(unit.zone).date() <= period.end:
             expected.append(answers)
-    scope = services.Scope(unit=root, period=period, include_children=True)
-    found = services.tally(session=session, scope=scope)
+    scope = scopes.Scope(unit=root, period=period, include_children=True)
+    found = rollups.tally(session=session, scope=scope)
     if not expected:
         assert found is None
         return
@@ -188,7 +188,7 @@ def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
     first, second, empty = (make_unit(session, parent=root) for _ in range(3))
     grandchild = make_unit(session, parent=second)
     period = parse_period("2026-Q1")
-    services.set_population(session=session, unit=first, period=period, population=500)
+    org.set_population(session=session, unit=first, period=period, population=500)
     when = datetime(2026, 2, 1, 3, tzinfo=UTC)
     for unit, rows in (
         (first, [(4, 3, 2, 4, 3, 3, 4, 3, 4), (3, 3, 3, 4, None, 4, 4, 2, 3)]),
@@ -197,13 +197,13 @@ def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
         (root, [(1, 1, 1, 1, 1, 1, 1, 1, 1)]),  # the parent's own responses rank nowhere
     ):
         items = [response(r, when) for r in rows]
-        submissions.record_responses(session=session, unit=unit, items=items, channel="paper")
+        intake.record_responses(session=session, unit=unit, items=items, channel="paper")
     method = ikm.Method(weight="0.111")
-    ranked = services.ranking(session=session, parent=root, period=period, method=method)
+    ranked = results.ranking(session=session, parent=root, period=period, method=method)
     assert [u.code for u, _ in ranked] == sorted(u.code for u in (first, second, empty))
     for child, result in ranked:
-        scope = services.Scope(unit=child, period=period, include_children=True)
-        assert result == services.scope_ikm(session=session, scope=scope, method=method)
+        scope = scopes.Scope(unit=child, period=period, include_children=True)
+        assert result == results.scope_ikm(session=session, scope=scope, method=method)
     assert {u.code: r.n for u, r in ranked} == {first.code: 2, second.code: 3, empty.code: 0}
 
 
@@ -212,31 +212,33 @@ def test_a_code_taken_between_check_and_commit_is_a_conflict(session: Session) -
     # What a concurrent request that won the race leaves: the check passed, the index refuses.
     twin = Unit(code=unit.code, name="Kembar", time_zone="Asia/Jakarta")
     with pytest.raises(Conflict, match="already exists"):
-        services._store_new(session, twin, f"a unit with code {unit.code!r} already exists")
-    assert services.get_unit(session=session, code=unit.code).name == unit.name
+        store_new(session, twin, f"a unit with code {unit.code!r} already exists")
+    assert org.get_unit(session=session, code=unit.code).name == unit.name
 
 
 def test_a_loop_in_the_tree_cannot_hang_a_pooled_query(session: Session) -> None:
     first = make_unit(session)
     second = make_unit(session, parent=first)
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=second, items=[response((4,) * 9, JAN)], channel="paper"
     )
     # Two moves racing on an older version could close a loop; make one by hand.
     session.execute(sa.update(Unit).where(col(Unit.id) == first.id).values(parent_id=second.id))
     session.commit()
-    scope = services.Scope(unit=first, period=parse_period("2026"), include_children=True)
-    found = services.tally(session=session, scope=scope)
+    scope = scopes.Scope(unit=first, period=parse_period("2026"), include_children=True)
+    found = rollups.tally(session=session, scope=scope)
     assert found is not None and found.responses == 1
     with pytest.raises(Conflict, match="cannot move under itself"):
-        services.update_unit(session=session, unit=second, data=UnitUpdate(parent_code=first.code))
+        org.update_unit(session=session, unit=second, data=UnitUpdate(parent_code=first.code))
 
 
 def test_sync_forms_counts_only_new_versions(session: Session, tmp_path: Path) -> None:
-    source = REPO_ROOT / "survey_forms" / f"{services.DEFAULT_FORM}.yaml"
-    assert services.sync_forms(session=session, forms_dir=source.parent) == 0  # loaded already
+    source = REPO_ROOT / "survey_forms" / f"{questionnaires.default_form_code()}.yaml"
+    assert (
+        questionnaires.sync_forms(session=session, forms_dir=source.parent) == 0
+    )  # loaded already
     edited = source.read_text().replace('title:\n  id: "', 'title:\n  id: "(Revisi) ', 1)
     assert edited != source.read_text()
     (tmp_path / source.name).write_text(edited)
-    assert services.sync_forms(session=session, forms_dir=tmp_path) == 1
-    assert services.sync_forms(session=session, forms_dir=tmp_path) == 0
+    assert questionnaires.sync_forms(session=session, forms_dir=tmp_path) == 1
+    assert questionnaires.sync_forms(session=session, forms_dir=tmp_path) == 0

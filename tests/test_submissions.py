@@ -7,10 +7,10 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
-from app import services, submissions
+from app.core.periods import parse_period
 from app.errors import InvalidInput
 from app.models import Response, response_rollup
-from app.periods import parse_period
+from app.services import intake, rollups, scopes
 from tests.factories import CODES, make_unit, response
 
 JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -28,12 +28,12 @@ def _count(session: Session) -> int:
 def test_record_responses_replay_stores_nothing_new(session: Session) -> None:
     unit = make_unit(session)
     items = [response((4,) * 9, JAN, key="k-1"), response((3,) * 9, JAN, key="k-2")]
-    first = submissions.record_responses(session=session, unit=unit, items=items, channel="api")
-    again = submissions.record_responses(session=session, unit=unit, items=items, channel="api")
+    first = intake.record_responses(session=session, unit=unit, items=items, channel="api")
+    again = intake.record_responses(session=session, unit=unit, items=items, channel="api")
     assert (first.inserted, first.duplicates) == (2, 0)
     assert (again.inserted, again.duplicates) == (0, 2)
-    scope = services.Scope(unit=unit, period=parse_period("2026"))
-    tally = services.tally(session=session, scope=scope)
+    scope = scopes.Scope(unit=unit, period=parse_period("2026"))
+    tally = rollups.tally(session=session, scope=scope)
     assert tally is not None
     assert tally.responses == 2
     assert tally.sums == (7,) * 9
@@ -56,7 +56,7 @@ def test_record_responses_bad_input_writes_nothing(
     bad = response(answers, JAN).model_copy(update=profile)
     before = _count(session)
     with pytest.raises(InvalidInput, match=message):
-        submissions.record_responses(session=session, unit=unit, items=[good, bad], channel="api")
+        intake.record_responses(session=session, unit=unit, items=[good, bad], channel="api")
     assert _count(session) == before
 
 
@@ -65,7 +65,7 @@ def test_record_responses_refuses_a_key_twice_in_one_batch(session: Session) -> 
     items = [response((4,) * 9, JAN, key="k-1"), response((4,) * 9, JAN, key="k-1")]
     before, rollups = _count(session), _rollup_rows(session)
     with pytest.raises(InvalidInput, match="more than once in the batch"):
-        submissions.record_responses(session=session, unit=unit, items=items, channel="api")
+        intake.record_responses(session=session, unit=unit, items=items, channel="api")
     assert (_count(session), _rollup_rows(session)) == (before, rollups)
 
 
@@ -73,12 +73,12 @@ def test_record_responses_unknown_element_rejected(session: Session) -> None:
     unit = make_unit(session)
     item = response((4,) * 9, JAN).model_copy(update={"answers": {"sarana": 4, "nope": 3}})
     with pytest.raises(InvalidInput, match="unknown element"):
-        submissions.record_responses(session=session, unit=unit, items=[item], channel="api")
+        intake.record_responses(session=session, unit=unit, items=[item], channel="api")
 
 
 def test_response_answer_check_constraint_enforced_by_database(session: Session) -> None:
     unit = make_unit(session)
-    submissions.record_responses(
+    intake.record_responses(
         session=session, unit=unit, items=[response((4,) * 9, JAN)], channel="api"
     )
     with pytest.raises(sa.exc.IntegrityError), session.begin_nested():
@@ -96,7 +96,7 @@ def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> Non
             )
             for _ in range(30)
         ]
-        submissions.record_responses(session=session, unit=unit, items=items, channel="kiosk")
+        intake.record_responses(session=session, unit=unit, items=items, channel="kiosk")
     before = _rollup_rows(session)
-    submissions.rebuild_rollups(session=session)
+    rollups.rebuild(session=session)
     assert _rollup_rows(session) == before

@@ -7,7 +7,6 @@ import httpx
 import pytest
 from sqlmodel import Session, func, select
 
-from app import services, survey
 from app.config import get_settings
 from app.models import (
     Counter,
@@ -18,6 +17,7 @@ from app.models import (
     ServiceCreate,
     Unit,
 )
+from app.services import citizen, org
 from tests.conftest import Cli
 from tests.factories import CODES, make_unit
 
@@ -30,8 +30,8 @@ def _counter(session: Session, *, services_count: int = 1) -> Counter:
     unit = make_unit(session)
     for i in range(services_count):
         data = ServiceCreate(unit_code=unit.code, code=f"svc-{i}", name=f"Layanan {i}")
-        services.create_service(session=session, data=data)
-    return services.create_counter(
+        org.create_service(session=session, data=data)
+    return org.create_counter(
         session=session, data=CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1")
     )
 
@@ -39,7 +39,9 @@ def _counter(session: Session, *, services_count: int = 1) -> Counter:
 def _token(counter: Counter, age_seconds: int = 60) -> str:
     assert counter.id is not None
     issued = datetime.now(UTC) - timedelta(seconds=age_seconds)
-    return survey.issue_form_token(get_settings().secret_key.get_secret_value(), counter.id, issued)
+    return citizen.issue_form_token(
+        get_settings().secret_key.get_secret_value(), counter.id, issued
+    )
 
 
 def _answers(counter: Counter, **overrides: str) -> dict[str, str]:
@@ -190,7 +192,7 @@ async def test_unknown_and_closed_links(client: httpx.AsyncClient, session: Sess
     nul = await client.get("/s/%00")  # PostgreSQL cannot even compare text holding a NUL
     assert (nul.status_code, nul.headers["content-type"][:9]) == (404, "text/html")
     counter = _counter(session)
-    services.update_counter(session=session, counter=counter, data=CounterUpdate(active=False))
+    org.update_counter(session=session, counter=counter, data=CounterUpdate(active=False))
     page = await client.get(f"/s/{counter.token}")
     assert page.status_code == 410
     assert "survei untuk loket ini sudah ditutup" in page.text
@@ -205,7 +207,7 @@ async def test_second_answer_from_same_browser_is_flagged_not_counted(
     counter = _counter(session)
     first = await _post(client, counter, _answers(counter))
     assert first.status_code == 303
-    assert survey.DEVICE_COOKIE in first.headers["set-cookie"]
+    assert citizen.DEVICE_COOKIE in first.headers["set-cookie"]
     page = await client.get(f"/s/{counter.token}")  # the client keeps the cookie
     assert "Saudara sudah mengisi survei di loket ini" in page.text
     second = await _post(client, counter, _answers(counter, persyaratan="1"))
@@ -255,7 +257,7 @@ def test_client_buckets_group_an_ipv6_64_and_unwrap_mapped_ipv4() -> None:
     now = datetime(2026, 5, 1, tzinfo=UTC)
 
     def bucket(address: str) -> str:
-        return survey.client_bucket("s", address, now)
+        return citizen.client_bucket("s", address, now)
 
     assert bucket("2001:db8:1:2::1") == bucket("2001:db8:1:2:ffff::9")
     assert bucket("2001:db8:1:2::1") != bucket("2001:db8:1:3::1")
@@ -265,15 +267,15 @@ def test_client_buckets_group_an_ipv6_64_and_unwrap_mapped_ipv4() -> None:
 
 def test_client_ip_trusts_forwarded_for_only_from_configured_proxies() -> None:
     chain = "203.0.113.9, 198.51.100.7"
-    assert survey.client_ip("10.0.0.5", chain, []) == "10.0.0.5"
-    assert survey.client_ip("10.0.0.5", chain, ["10.0.0.0/8"]) == "198.51.100.7"
-    assert survey.client_ip("10.0.0.5", chain, ["10.0.0.0/8", "198.51.100.7"]) == "203.0.113.9"
-    assert survey.client_ip("192.0.2.1", chain, ["10.0.0.0/8"]) == "192.0.2.1"
+    assert citizen.client_ip("10.0.0.5", chain, []) == "10.0.0.5"
+    assert citizen.client_ip("10.0.0.5", chain, ["10.0.0.0/8"]) == "198.51.100.7"
+    assert citizen.client_ip("10.0.0.5", chain, ["10.0.0.0/8", "198.51.100.7"]) == "203.0.113.9"
+    assert citizen.client_ip("192.0.2.1", chain, ["10.0.0.0/8"]) == "192.0.2.1"
 
 
 def test_client_bucket_rotates_daily_and_hides_the_address() -> None:
     day = datetime(2026, 5, 1, 10, tzinfo=UTC)
-    first = survey.client_bucket("secret", "203.0.113.9", day)
-    assert first == survey.client_bucket("secret", "203.0.113.9", day + timedelta(hours=5))
-    assert first != survey.client_bucket("secret", "203.0.113.9", day + timedelta(days=1))
+    first = citizen.client_bucket("secret", "203.0.113.9", day)
+    assert first == citizen.client_bucket("secret", "203.0.113.9", day + timedelta(hours=5))
+    assert first != citizen.client_bucket("secret", "203.0.113.9", day + timedelta(days=1))
     assert "203.0.113.9" not in first

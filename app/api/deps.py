@@ -1,29 +1,30 @@
-"""What every API route shares: the database, API-key scopes, period parsing, ETags."""
+"""What every API route shares: API-key scopes, unit visibility, period parsing, ETags and the
+streamed CSV download."""
 
 import hashlib
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, RootModel
 from sqlmodel import Session
 
-from app import apikeys, services
-from app.config import Settings, get_settings
-from app.db import Database, get_database
+from app.core.periods import Period, parse_period
+from app.db import Database
+from app.deps import DatabaseDep
 from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Unit
-from app.periods import Period, parse_period
+from app.services import apikeys, export, org
+from app.services.scopes import Scope
 
-DatabaseDep = Annotated[Database, Depends(get_database)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 ERRORS: dict[int | str, dict[str, str]] = {
     401: {"description": "Missing, unknown, revoked or expired API key"},
     403: {"description": "The API key lacks the scope this route needs"},
     404: {"description": "No such object, or outside the key's part of the organisation"},
     422: {"description": "Invalid parameters or body; `detail` names each field"},
 }
+CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def key_with(scope: str) -> Callable[..., ApiKey]:
@@ -35,6 +36,8 @@ def key_with(scope: str) -> Callable[..., ApiKey]:
             str | None, Header(description="`Bearer <API key>`", include_in_schema=False)
         ] = None,
     ) -> ApiKey:
+        # Its own short session: it records the key's last use, and the route's session may
+        # be a read-only one.
         with database.session(write=True) as session:
             return apikeys.authenticate(session=session, authorization=authorization, scope=scope)
 
@@ -58,7 +61,7 @@ def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:
     """The unit with this code, if the key may see it (404 otherwise, alike)."""
     try:
         return apikeys.visible_unit(
-            session=session, key=key, unit=services.get_unit(session=session, code=code)
+            session=session, key=key, unit=org.get_unit(session=session, code=code)
         )
     except NotFound:
         raise NotFound(f"no unit with code {code!r}") from None
@@ -83,3 +86,35 @@ def not_modified(request: Request, etag: str) -> Response | None:
 def etag_json(request: Request, payload: BaseModel | RootModel[Any]) -> Response:
     """The payload as JSON with a strong ETag; 304 when the client already has it."""
     return etag_bytes(request, payload.model_dump_json().encode(), "application/json")
+
+
+def csv_download(
+    request: Request, session: Session, database: Database, scope: Scope, name: str
+) -> Response:
+    """The scope's responses as a streamed CSV attachment, with a weak ETag. The rows are read
+    after the route returns, each chunk in its own short session from ``database``."""
+    count, highest = export.summary(session=session, scope=scope)
+    # Responses are never changed, so the scope, the count and the highest id identify the file.
+    version = "|".join(
+        str(part)
+        for part in (
+            scope.unit.id,
+            scope.period.label,
+            scope.include_children,
+            scope.service.id if scope.service else None,
+            scope.counter.id if scope.counter else None,
+            scope.include_flagged,
+            count,
+            highest,
+        )
+    )
+    etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
+    cached = not_modified(request, etag)
+    if cached is not None:
+        return cached
+    headers = {"ETag": etag}
+    filename = f"{name}-{scope.unit.code}-{scope.period.label}.csv"
+    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(
+        export.csv_stream(database.session, scope), media_type=CSV_TYPE, headers=headers
+    )

@@ -7,13 +7,13 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from app.api.deps import DatabaseDep, IkmReader, etag_bytes, period_or_422, visible_unit
-from app.api.ikm import MethodQuery
-from app.api.responses import csv_download
-from app.reports.data import build_report, respondents
+from app.api.deps import IkmReader, csv_download, etag_bytes, period_or_422, visible_unit
+from app.api.schemas import MethodQuery
+from app.deps import DatabaseDep, ReadSession
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
-from app.services import Scope
+from app.services.report_data import build_report, respondents
+from app.services.scopes import Scope
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MEDIA_TYPES = {
@@ -38,6 +38,7 @@ def get_report(
     period: str,
     file_format: Literal["pdf", "xlsx", "csv"],
     query: Annotated[ReportQuery, Query()],
+    session: ReadSession,
     database: DatabaseDep,
     key: IkmReader,
 ) -> Response:
@@ -46,26 +47,23 @@ def get_report(
     with live formulas and the report's tables, `.csv` the respondent rows. The method
     parameters apply to every figure."""
     parsed = period_or_422(period)
-    method = query.method()
-    out = io.BytesIO()
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        scope = Scope(unit=found, period=parsed, include_children=query.include_children)
-        if file_format != "csv":
-            data = build_report(
-                session=session,
-                unit=found,
-                period=parsed,
-                method=method,
-                include_children=query.include_children,
-            )
-            if file_format == "pdf":
-                write_pdf(data, out)
-            else:
-                write_xlsx(data, respondents(session, data, found), out)
+    found = visible_unit(session, key, unit)
+    scope = Scope(unit=found, period=parsed, include_children=query.include_children)
     if file_format == "csv":
-        return csv_download(request, database, scope, "skm")
+        return csv_download(request, session, database, scope, "skm")
+    data = build_report(
+        session=session,
+        unit=found,
+        period=parsed,
+        method=query.method(),
+        include_children=query.include_children,
+    )
+    out = io.BytesIO()
+    if file_format == "pdf":
+        write_pdf(data, out)
+    else:
+        write_xlsx(data, respondents(session, data, found), out)
     response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])
-    filename = f"skm-{scope.unit.code}-{parsed.label}.{file_format}"
+    filename = f"skm-{found.code}-{parsed.label}.{file_format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

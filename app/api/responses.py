@@ -1,7 +1,5 @@
 """Responses over the API: pages or a CSV export out, batches from other channels in."""
 
-import collections
-import hashlib
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -10,26 +8,23 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlmodel import Session
 
-from app import responses, services, submissions
 from app.api.deps import (
-    DatabaseDep,
     ResponsesReader,
     ResponsesWriter,
+    csv_download,
     etag_json,
-    not_modified,
     period_or_422,
     visible_unit,
 )
+from app.core.periods import PERIOD_HELP
 from app.db import Database
-from app.errors import InvalidInput
-from app.models import SUGGESTION_MAX, ApiKey, Service
-from app.periods import PERIOD_HELP
-from app.services import Scope
+from app.deps import DatabaseDep, ReadSession, WriteSession
+from app.models import SUGGESTION_MAX, ApiKey
+from app.services import export, intake, scopes
 
 router = APIRouter(prefix="/responses", tags=["responses"])
 MAX_PAGE = 1_000
 MAX_BATCH = 1_000
-CSV_TYPE = "text/csv; charset=utf-8"
 
 
 class ResponsesQuery(BaseModel):
@@ -70,8 +65,8 @@ class ResponsePage(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null at end")
 
 
-def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> services.Scope:
-    return services.resolve_scope(
+def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> scopes.Scope:
+    return scopes.resolve_scope(
         session=session,
         unit=visible_unit(session, key, query.unit),
         period=period_or_422(query.period),
@@ -90,6 +85,7 @@ def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> services.Sco
 def list_responses(
     request: Request,
     query: Annotated[ResponsesQuery, Query()],
+    session: ReadSession,
     database: DatabaseDep,
     key: ResponsesReader,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -98,14 +94,13 @@ def list_responses(
     responses:read). Follow `next_cursor` until it is null: responses that arrive meanwhile
     never shift a page. With `Accept: text/csv` every matching row streams as CSV instead."""
     if accept and "text/csv" in accept:
-        return _csv(request, query, database, key)
-    after = responses.decode_cursor(query.cursor) if query.cursor else None
-    with database.session() as session:
-        scope = _scope(session, key, query)
-        rows = responses.page(session=session, scope=scope, after=after, limit=query.limit + 1)
+        return _csv(request, query, session, database, key)
+    after = export.decode_cursor(query.cursor) if query.cursor else None
+    scope = _scope(session, key, query)
+    rows = export.page(session=session, scope=scope, after=after, limit=query.limit + 1)
     more = len(rows) > query.limit
     rows = rows[: query.limit]
-    next_cursor = responses.encode_cursor(rows[-1]) if more else None
+    next_cursor = export.encode_cursor(rows[-1]) if more else None
     page = ResponsePage(
         items=[ResponseOut.model_validate(r) for r in rows], next_cursor=next_cursor
     )
@@ -118,54 +113,25 @@ def list_responses(
 def export_responses(
     request: Request,
     query: Annotated[ResponsesQuery, Query()],
+    session: ReadSession,
     database: DatabaseDep,
     key: ResponsesReader,
 ) -> Response:
     """Every matching response as CSV, streamed (scope responses:read); `cursor` and `limit`
     are ignored. Cells that a spreadsheet would run as a formula are prefixed with `'`."""
-    return _csv(request, query, database, key)
+    return _csv(request, query, session, database, key)
 
 
-def _csv(request: Request, query: ResponsesQuery, database: Database, key: ApiKey) -> Response:
-    with database.session() as session:
-        scope = _scope(session, key, query)
-    return csv_download(request, database, scope, "responses")
-
-
-def csv_download(request: Request, database: Database, scope: Scope, name: str) -> Response:
-    """The scope's responses as a streamed CSV attachment, with a weak ETag."""
-    with database.session() as session:
-        count, highest = responses.summary(session=session, scope=scope)
-    # Responses are never changed, so the scope, the count and the highest id identify the file.
-    version = "|".join(
-        str(part)
-        for part in (
-            scope.unit.id,
-            scope.period.label,
-            scope.include_children,
-            scope.service.id if scope.service else None,
-            scope.counter.id if scope.counter else None,
-            scope.include_flagged,
-            count,
-            highest,
-        )
-    )
-    etag = f'W/"{hashlib.sha256(version.encode()).hexdigest()[:32]}"'
-    cached = not_modified(request, etag)
-    if cached is not None:
-        return cached
-    headers = {"ETag": etag}
-    filename = f"{name}-{scope.unit.code}-{scope.period.label}.csv"
-    headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return StreamingResponse(
-        responses.csv_stream(database.session, scope), media_type=CSV_TYPE, headers=headers
-    )
+def _csv(
+    request: Request, query: ResponsesQuery, session: Session, database: Database, key: ApiKey
+) -> Response:
+    return csv_download(request, session, database, _scope(session, key, query), "responses")
 
 
 # --- ingest: paper forms typed in, kiosks, partner systems ---
 
 
-class ResponseSubmission(submissions.ResponseIn):
+class ResponseSubmission(intake.ResponseIn):
     """One questionnaire. Answers are keyed by the form's element codes."""
 
     idempotency_key: str = Field(
@@ -218,46 +184,24 @@ class BatchResult(BaseModel):
         409: {"description": "An idempotency key was used before with a different body"},
     },
 )
-def post_responses(body: ResponseBatch, database: DatabaseDep, key: ResponsesWriter) -> Response:
+def post_responses(body: ResponseBatch, session: WriteSession, key: ResponsesWriter) -> Response:
     """Store one to 1,000 responses (scope responses:write), all or none. A replay with the
     same idempotency keys and bodies stores nothing and answers the original result (200,
     header `Idempotent-Replayed: true`); a key reused with a different body is a 409."""
+    unit = visible_unit(session, key, body.unit)
+    result = intake.record_batch(
+        session=session,
+        unit=unit,
+        items=body.responses,
+        channel=body.channel,
+        service_code=body.service,
+        counter_code=body.counter,
+    )
     keys = [item.idempotency_key for item in body.responses]
-    repeated = [k for k, n in collections.Counter(keys).items() if n > 1]
-    if repeated:
-        raise InvalidInput(f"idempotency key {repeated[0]!r} appears more than once in the batch")
-    with database.session(write=True) as session:
-        unit = visible_unit(session, key, body.unit)
-        service = (
-            services.get_service(session=session, unit=unit, code=body.service)
-            if body.service
-            else None
-        )
-        counter = (
-            services.get_counter(session=session, unit=unit, code=body.counter)
-            if body.counter
-            else None
-        )
-        if service is None and counter is not None and counter.service_id is not None:
-            service = session.get(Service, counter.service_id)
-        # Keys are the client's: namespaced by unit so two partner systems never collide.
-        items = [
-            item.model_copy(update={"idempotency_key": f"api:{unit.id}:{item.idempotency_key}"})
-            for item in body.responses
-        ]
-        result = submissions.record_responses(
-            session=session,
-            unit=unit,
-            items=items,
-            channel=body.channel,
-            service=service,
-            counter=counter,
-            strict_replay=True,
-        )
-        refs = zip(keys, result.ids, strict=True)
-        out = BatchResult(
-            unit=unit.code, responses=[StoredRef(idempotency_key=k, id=i) for k, i in refs]
-        )
+    refs = zip(keys, result.ids, strict=True)
+    out = BatchResult(
+        unit=unit.code, responses=[StoredRef(idempotency_key=k, id=i) for k, i in refs]
+    )
     replay = result.inserted == 0
     return Response(
         out.model_dump_json(),

@@ -11,20 +11,20 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, RootModel
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from app import ikm, qr, services
 from app.api.deps import (
     AdminKey,
-    DatabaseDep,
     IkmReader,
-    SettingsDep,
     etag_bytes,
     etag_json,
     not_modified,
     period_or_422,
     visible_unit,
 )
+from app.core import ikm
+from app.core.periods import Period
+from app.deps import ReadSession, SettingsDep, WriteSession
 from app.errors import Forbidden, NotFound
 from app.models import (
     ApiKey,
@@ -40,7 +40,8 @@ from app.models import (
     UnitCreate,
     UnitUpdate,
 )
-from app.periods import Period
+from app.reports import qr
+from app.services import org
 
 router = APIRouter(prefix="/units", tags=["units"])
 TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The code is already taken"}}
@@ -85,28 +86,18 @@ class _UnitNodes(RootModel[list[UnitNode]]):
 @router.get("", response_model=list[UnitRow] | list[UnitNode])
 def list_units(
     request: Request,
-    database: DatabaseDep,
+    session: ReadSession,
     key: IkmReader,
     parent: Annotated[str | None, Query(description="Only this unit and its descendants")] = None,
     nested: Annotated[bool, Query(description="Nest children inside their parent")] = False,
 ) -> Response:
     """The organisation tree (scope ikm:read): a flat list, parents before children, or with
     `nested=true` a forest of nodes with `children`. A key limited to a subtree sees only it."""
-    with database.session() as session:
-        tree = services.unit_tree(session=session)
-        root_id = key.unit_id if parent is None else visible_unit(session, key, parent).id
-    codes = {u.id: u.code for u, _ in tree}
-    rows: list[UnitRow] = []
-    inside_depth: int | None = None
-    for unit, depth in tree:
-        if inside_depth is not None and depth <= inside_depth:
-            inside_depth = None  # left the chosen subtree
-        if unit.id == root_id:
-            inside_depth = depth
-        if root_id is None or inside_depth is not None:
-            base = inside_depth or 0
-            fields = _unit_out(unit, codes.get(unit.parent_id))
-            rows.append(UnitRow.model_validate({**fields, "depth": depth - base}))
+    root_id = key.unit_id if parent is None else visible_unit(session, key, parent).id
+    rows = [
+        UnitRow.model_validate({**_unit_out(row.unit, row.parent_code), "depth": row.depth})
+        for row in org.tree_rows(session=session, root_id=root_id)
+    ]
     if not nested:
         return etag_json(request, _UnitRows(rows))
     forest: list[UnitNode] = []
@@ -120,23 +111,21 @@ def list_units(
 
 
 @router.post("", response_model=UnitOut, status_code=201, responses=TAKEN)
-def create_unit(body: UnitCreate, database: DatabaseDep, key: AdminKey) -> UnitOut:
+def create_unit(body: UnitCreate, session: WriteSession, key: AdminKey) -> UnitOut:
     """Add a unit under a parent (scope admin). A key limited to a subtree adds inside it."""
-    with database.session(write=True) as session:
-        if body.parent_code:
-            visible_unit(session, key, body.parent_code)
-        elif key.unit_id is not None:
-            raise Forbidden("this API key may only add units inside its part of the tree")
-        unit = services.create_unit(session=session, data=body)
-        return UnitOut.model_validate(_unit_out(unit, body.parent_code))
+    if body.parent_code:
+        visible_unit(session, key, body.parent_code)
+    elif key.unit_id is not None:
+        raise Forbidden("this API key may only add units inside its part of the tree")
+    unit = org.create_unit(session=session, data=body)
+    return UnitOut.model_validate(_unit_out(unit, body.parent_code))
 
 
 @router.get("/{unit}", response_model=UnitOut)
-def get_unit(request: Request, unit: str, database: DatabaseDep, key: IkmReader) -> Response:
+def get_unit(request: Request, unit: str, session: ReadSession, key: IkmReader) -> Response:
     """One unit (scope ikm:read)."""
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        return etag_json(request, _unit_public(session, found))
+    found = visible_unit(session, key, unit)
+    return etag_json(request, _unit_public(session, found))
 
 
 @router.patch(
@@ -144,23 +133,21 @@ def get_unit(request: Request, unit: str, database: DatabaseDep, key: IkmReader)
     response_model=UnitOut,
     responses={409: {"description": "The move would put the unit under itself"}},
 )
-def update_unit(unit: str, body: UnitUpdate, database: DatabaseDep, key: AdminKey) -> UnitOut:
+def update_unit(unit: str, body: UnitUpdate, session: WriteSession, key: AdminKey) -> UnitOut:
     """Change a unit's name, address, time zone or parent, or retire it with `active: false`
     (its counters' survey pages then close) (scope admin)."""
-    with database.session(write=True) as session:
-        found = visible_unit(session, key, unit)
-        if "parent_code" in body.model_fields_set:
-            if body.parent_code:
-                visible_unit(session, key, body.parent_code)
-            if found.id == key.unit_id or (body.parent_code is None and key.unit_id):
-                raise Forbidden("this API key may not move units out of its part of the tree")
-        updated = services.update_unit(session=session, unit=found, data=body)
-        return _unit_public(session, updated)
+    found = visible_unit(session, key, unit)
+    if "parent_code" in body.model_fields_set:
+        if body.parent_code:
+            visible_unit(session, key, body.parent_code)
+        if found.id == key.unit_id or (body.parent_code is None and key.unit_id):
+            raise Forbidden("this API key may not move units out of its part of the tree")
+    updated = org.update_unit(session=session, unit=found, data=body)
+    return _unit_public(session, updated)
 
 
 def _unit_public(session: Session, unit: Unit) -> UnitOut:
-    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
-    return UnitOut.model_validate(_unit_out(unit, parent.code if parent else None))
+    return UnitOut.model_validate(_unit_out(unit, org.parent_code(session=session, unit=unit)))
 
 
 # --- services (jenis layanan) ---
@@ -187,14 +174,11 @@ def _service_out(service: Service) -> ServiceOut:
 
 
 @router.get("/{unit}/services", response_model=list[ServiceOut], tags=["services"])
-def list_services(request: Request, unit: str, database: DatabaseDep, key: IkmReader) -> Response:
+def list_services(request: Request, unit: str, session: ReadSession, key: IkmReader) -> Response:
     """The unit's services, by code (scope ikm:read)."""
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        rows = session.exec(
-            select(Service).where(Service.unit_id == found.id).order_by(Service.code)
-        )
-        return etag_json(request, _Services([_service_out(s) for s in rows]))
+    found = visible_unit(session, key, unit)
+    rows = org.list_services(session=session, unit=found)
+    return etag_json(request, _Services([_service_out(s) for s in rows]))
 
 
 @router.post(
@@ -204,36 +188,31 @@ def list_services(request: Request, unit: str, database: DatabaseDep, key: IkmRe
     tags=["services"],
     responses=TAKEN,
 )
-def create_service(unit: str, body: ServiceIn, database: DatabaseDep, key: AdminKey) -> ServiceOut:
+def create_service(unit: str, body: ServiceIn, session: WriteSession, key: AdminKey) -> ServiceOut:
     """Add a service to a unit (scope admin)."""
-    with database.session(write=True) as session:
-        found = visible_unit(session, key, unit)
-        data = ServiceCreate(unit_code=found.code, code=body.code, name=body.name)
-        return _service_out(services.create_service(session=session, data=data))
+    found = visible_unit(session, key, unit)
+    data = ServiceCreate(unit_code=found.code, code=body.code, name=body.name)
+    return _service_out(org.create_service(session=session, data=data))
 
 
 @router.get("/{unit}/services/{service}", response_model=ServiceOut, tags=["services"])
 def get_service(
-    request: Request, unit: str, service: str, database: DatabaseDep, key: IkmReader
+    request: Request, unit: str, service: str, session: ReadSession, key: IkmReader
 ) -> Response:
     """One service of a unit (scope ikm:read)."""
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        return etag_json(
-            request, _service_out(services.get_service(session=session, unit=found, code=service))
-        )
+    found = visible_unit(session, key, unit)
+    return etag_json(
+        request, _service_out(org.get_service(session=session, unit=found, code=service))
+    )
 
 
 @router.patch("/{unit}/services/{service}", response_model=ServiceOut, tags=["services"])
 def update_service(
-    unit: str, service: str, body: ServiceUpdate, database: DatabaseDep, key: AdminKey
+    unit: str, service: str, body: ServiceUpdate, session: WriteSession, key: AdminKey
 ) -> ServiceOut:
     """Rename a service or retire it with `active: false` (scope admin)."""
-    with database.session(write=True) as session:
-        found = services.get_service(
-            session=session, unit=visible_unit(session, key, unit), code=service
-        )
-        return _service_out(services.update_service(session=session, service=found, data=body))
+    found = org.get_service(session=session, unit=visible_unit(session, key, unit), code=service)
+    return _service_out(org.update_service(session=session, service=found, data=body))
 
 
 # --- counters (loket, each with its own QR code) ---
@@ -259,7 +238,7 @@ class _Counters(RootModel[list[CounterOut]]):
 
 
 def _counter_out(session: Session, counter: Counter, base_url: str) -> CounterOut:
-    service = session.get(Service, counter.service_id) if counter.service_id else None
+    service = org.counter_service(session=session, counter=counter)
     return CounterOut(
         code=counter.code,
         name=counter.name,
@@ -271,21 +250,18 @@ def _counter_out(session: Session, counter: Counter, base_url: str) -> CounterOu
 
 def _find_counter(session: Session, key: ApiKey, unit: str, counter: str) -> tuple[Unit, Counter]:
     found = visible_unit(session, key, unit)
-    return found, services.get_counter(session=session, unit=found, code=counter)
+    return found, org.get_counter(session=session, unit=found, code=counter)
 
 
 @router.get("/{unit}/counters", response_model=list[CounterOut], tags=["counters"])
 def list_counters(
-    request: Request, unit: str, database: DatabaseDep, settings: SettingsDep, key: IkmReader
+    request: Request, unit: str, session: ReadSession, settings: SettingsDep, key: IkmReader
 ) -> Response:
     """The unit's counters with their public survey URLs (scope ikm:read)."""
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        rows = session.exec(
-            select(Counter).where(Counter.unit_id == found.id).order_by(Counter.code)
-        )
-        out = [_counter_out(session, c, settings.public_base_url) for c in rows]
-        return etag_json(request, _Counters(out))
+    found = visible_unit(session, key, unit)
+    rows = org.list_counters(session=session, unit=found)
+    out = [_counter_out(session, c, settings.public_base_url) for c in rows]
+    return etag_json(request, _Counters(out))
 
 
 @router.post(
@@ -296,14 +272,13 @@ def list_counters(
     responses=TAKEN,
 )
 def create_counter(
-    unit: str, body: CounterIn, database: DatabaseDep, settings: SettingsDep, key: AdminKey
+    unit: str, body: CounterIn, session: WriteSession, settings: SettingsDep, key: AdminKey
 ) -> CounterOut:
     """Add a counter to a unit; its survey page opens at once (scope admin)."""
-    with database.session(write=True) as session:
-        found = visible_unit(session, key, unit)
-        data = CounterCreate(unit_code=found.code, **body.model_dump())
-        counter = services.create_counter(session=session, data=data)
-        return _counter_out(session, counter, settings.public_base_url)
+    found = visible_unit(session, key, unit)
+    data = CounterCreate(unit_code=found.code, **body.model_dump())
+    counter = org.create_counter(session=session, data=data)
+    return _counter_out(session, counter, settings.public_base_url)
 
 
 @router.get("/{unit}/counters/{counter}", response_model=CounterOut, tags=["counters"])
@@ -311,14 +286,13 @@ def get_counter(
     request: Request,
     unit: str,
     counter: str,
-    database: DatabaseDep,
+    session: ReadSession,
     settings: SettingsDep,
     key: IkmReader,
 ) -> Response:
     """One counter of a unit (scope ikm:read)."""
-    with database.session() as session:
-        _, found = _find_counter(session, key, unit, counter)
-        return etag_json(request, _counter_out(session, found, settings.public_base_url))
+    _, found = _find_counter(session, key, unit, counter)
+    return etag_json(request, _counter_out(session, found, settings.public_base_url))
 
 
 @router.patch("/{unit}/counters/{counter}", response_model=CounterOut, tags=["counters"])
@@ -326,30 +300,28 @@ def update_counter(
     unit: str,
     counter: str,
     body: CounterUpdate,
-    database: DatabaseDep,
+    session: WriteSession,
     settings: SettingsDep,
     key: AdminKey,
 ) -> CounterOut:
     """Rename a counter, change its service, or close (`active: false`) or reopen its survey
     page (scope admin)."""
-    with database.session(write=True) as session:
-        _, found = _find_counter(session, key, unit, counter)
-        updated = services.update_counter(session=session, counter=found, data=body)
-        return _counter_out(session, updated, settings.public_base_url)
+    _, found = _find_counter(session, key, unit, counter)
+    updated = org.update_counter(session=session, counter=found, data=body)
+    return _counter_out(session, updated, settings.public_base_url)
 
 
 @router.post(
     "/{unit}/counters/{counter}/rotate-token", response_model=CounterOut, tags=["counters"]
 )
 def rotate_token(
-    unit: str, counter: str, database: DatabaseDep, settings: SettingsDep, key: AdminKey
+    unit: str, counter: str, session: WriteSession, settings: SettingsDep, key: AdminKey
 ) -> CounterOut:
     """Give the counter a new survey URL: QR codes printed with the old one stop working
     (scope admin)."""
-    with database.session(write=True) as session:
-        _, found = _find_counter(session, key, unit, counter)
-        rotated = services.rotate_counter_token(session=session, counter=found)
-        return _counter_out(session, rotated, settings.public_base_url)
+    _, found = _find_counter(session, key, unit, counter)
+    rotated = org.rotate_counter_token(session=session, counter=found)
+    return _counter_out(session, rotated, settings.public_base_url)
 
 
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
@@ -366,14 +338,13 @@ def counter_qr(
     unit: str,
     counter: str,
     image_format: Literal["png", "svg"],
-    database: DatabaseDep,
+    session: ReadSession,
     settings: SettingsDep,
     key: AdminKey,
 ) -> Response:
     """The counter's QR code, encoding its survey URL: `qr.png` to print at once, `qr.svg`
     for print shops and banners (scope admin)."""
-    with database.session() as session:
-        _, found = _find_counter(session, key, unit, counter)
+    _, found = _find_counter(session, key, unit, counter)
     url = qr.survey_url(settings.public_base_url, found.token)
     image = qr.qr_png(url) if image_format == "png" else qr.qr_svg(url)
     return etag_bytes(request, image, QR_TYPES[image_format])
@@ -384,27 +355,25 @@ def counter_poster(
     request: Request,
     unit: str,
     counter: str,
-    database: DatabaseDep,
+    session: ReadSession,
     settings: SettingsDep,
     key: AdminKey,
 ) -> Response:
     """An A5 poster for one counter: unit, counter, instruction, QR code, URL (scope admin)."""
-    with database.session() as session:
-        found_unit, found = _find_counter(session, key, unit, counter)
-        posters = services.posters(
-            session=session, unit=found_unit, counter=found, base_url=settings.public_base_url
-        )
+    found_unit, found = _find_counter(session, key, unit, counter)
+    posters = org.posters(
+        session=session, unit=found_unit, counter=found, base_url=settings.public_base_url
+    )
     return _posters_response(request, posters)
 
 
 @router.get("/{unit}/posters.pdf", response_class=Response, tags=["qr"])
 def unit_posters(
-    request: Request, unit: str, database: DatabaseDep, settings: SettingsDep, key: AdminKey
+    request: Request, unit: str, session: ReadSession, settings: SettingsDep, key: AdminKey
 ) -> Response:
     """One A5 poster per active counter of a unit, in a single PDF (scope admin)."""
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        posters = services.posters(session=session, unit=found, base_url=settings.public_base_url)
+    found = visible_unit(session, key, unit)
+    posters = org.posters(session=session, unit=found, base_url=settings.public_base_url)
     return _posters_response(request, posters)
 
 
@@ -423,9 +392,7 @@ def _posters_response(request: Request, posters: list[qr.Poster]) -> Response:
 
 class PopulationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    population: int = Field(
-        gt=0, le=services.MAX_POPULATION, description="Service users in the period"
-    )
+    population: int = Field(gt=0, le=org.MAX_POPULATION, description="Service users in the period")
 
 
 class PopulationOut(BaseModel):
@@ -446,27 +413,23 @@ def _population_out(unit: Unit, period: Period, population: int) -> PopulationOu
 
 @router.put("/{unit}/population/{period}", response_model=PopulationOut)
 def put_population(
-    unit: str, period: str, body: PopulationIn, database: DatabaseDep, key: AdminKey
+    unit: str, period: str, body: PopulationIn, session: WriteSession, key: AdminKey
 ) -> PopulationOut:
     """Record how many people used the unit's services in a period (scope admin)."""
     parsed = period_or_422(period)
-    with database.session(write=True) as session:
-        found = visible_unit(session, key, unit)
-        services.set_population(
-            session=session, unit=found, period=parsed, population=body.population
-        )
-        return _population_out(found, parsed, body.population)
+    found = visible_unit(session, key, unit)
+    org.set_population(session=session, unit=found, period=parsed, population=body.population)
+    return _population_out(found, parsed, body.population)
 
 
 @router.get("/{unit}/population/{period}", response_model=PopulationOut)
 def get_population(
-    request: Request, unit: str, period: str, database: DatabaseDep, key: IkmReader
+    request: Request, unit: str, period: str, session: ReadSession, key: IkmReader
 ) -> Response:
     """The recorded population of a unit in a period, with its minimum sample (ikm:read)."""
     parsed = period_or_422(period)
-    with database.session() as session:
-        found = visible_unit(session, key, unit)
-        population = services.get_population(session=session, unit=found, period=parsed)
-        if population is None:
-            raise NotFound(f"no population recorded for {found.code} in {parsed.label}")
-        return etag_json(request, _population_out(found, parsed, population))
+    found = visible_unit(session, key, unit)
+    population = org.get_population(session=session, unit=found, period=parsed)
+    if population is None:
+        raise NotFound(f"no population recorded for {found.code} in {parsed.label}")
+    return etag_json(request, _population_out(found, parsed, population))

@@ -14,7 +14,7 @@ from typing import IO, Any
 from fpdf import FPDF
 from fpdf.outline import OutlineSection
 
-from app.reports.data import GroupIkm, ReportData
+from app.services.report_data import GroupIkm, ReportData
 
 MONTHS = (
     "Januari", "Februari", "Maret", "April", "Mei", "Juni",

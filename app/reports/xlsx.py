@@ -19,8 +19,8 @@ from typing import IO, Any
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
-from app import ikm
-from app.reports.data import GroupIkm, ReportData
+from app.core import ikm
+from app.services.report_data import GroupIkm, ReportData
 
 TITLE = "PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT PER RESPONDEN DAN PER UNSUR PELAYANAN"
 FIRST_ROW = 7  # zero-based row of the first respondent (row 8 in the sheet)

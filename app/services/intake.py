@@ -4,6 +4,7 @@ against the form, idempotency, and the rollups kept in the same transaction.
 One commit per call; a batch is stored all or nothing.
 """
 
+import collections
 import hashlib
 import json
 from collections.abc import Sequence
@@ -11,27 +12,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from sqlmodel import Session, col, select
 
-from app import ikm
+from app.core import ikm
+from app.core.forms import Form
+from app.db import upsert
 from app.errors import Conflict, InvalidInput
-from app.forms import Form
 from app.models import (
     ANSWER_COLUMNS,
-    ROLLUP_COUNTS,
-    ROLLUP_KEYS_FULL,
     SUGGESTION_MAX,
     Channel,
     Counter,
-    FormVersion,
     Response,
     Service,
     Unit,
-    response_rollup,
 )
-from app.services import DEFAULT_FORM, current_form, upsert
+from app.services import rollups
+from app.services.org import counter_service, get_counter, get_service
+from app.services.questionnaires import current_form, unit_form
 
 INSERT_CHUNK = 500
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any SKM form this service knows
@@ -119,13 +118,14 @@ def record_responses(
     unit: Unit,
     items: Sequence[ResponseIn],
     channel: Channel,
-    form_code: str = DEFAULT_FORM,
+    form_code: str | None = None,
     service: Service | None = None,
     counter: Counter | None = None,
     flagged: bool = False,
     strict_replay: bool = False,
 ) -> RecordResult:
-    """Validate and store responses, all or nothing, and add them to the rollups.
+    """Validate and store responses, all or nothing, and add them to the rollups. They are
+    recorded on ``form_code`` (its newest version), by default the unit's own form.
 
     A response whose idempotency key is already stored is skipped (a retry), not an error;
     the unique index decides, so two workers racing on the same key store it once. With
@@ -135,7 +135,11 @@ def record_responses(
     if len(set(keys)) != len(keys):
         # The rollups would count a repeated key once per copy, the table once.
         raise InvalidInput("an idempotency key appears more than once in the batch")
-    version, form = current_form(session=session, code=form_code)
+    version, form = (
+        current_form(session=session, code=form_code)
+        if form_code
+        else unit_form(session=session, unit=unit)
+    )
     base = {
         "unit_id": unit.id,
         "service_id": service.id if service else None,
@@ -170,7 +174,7 @@ def record_responses(
                 f"{len(changed)} idempotency key(s) were used before with a different body, "
                 f"first {changed[0]!r}; nothing was stored"
             )
-    _add_to_rollup(session, inserted, len(form.element_codes))
+    rollups.add(session, inserted, form.element_codes)
     session.commit()
     return RecordResult(
         inserted=len(inserted),
@@ -192,84 +196,38 @@ def _stored(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str |
     return found
 
 
-def _add_to_rollup(session: Session, rows: Sequence[dict[str, Any]], k: int) -> None:
-    groups: dict[tuple[Any, ...], dict[str, int]] = {}
-    for row in rows:
-        key = (
-            row["unit_id"],
-            row["local_date"],
-            row["service_id"] or 0,
-            row["counter_id"] or 0,
-            row["form_version_id"],
-            row["channel"],
-            row["flagged"],
-        )
-        counts = groups.setdefault(key, dict.fromkeys(ROLLUP_COUNTS, 0))
-        counts["responses"] += 1
-        answers = [row[c] for c in ANSWER_COLUMNS[:k]]
-        for column, value in zip(ANSWER_COLUMNS, answers, strict=False):
-            if value is not None:
-                counts[f"{column}_n"] += 1
-                counts[f"{column}_sum"] += value
-        if all(v is not None for v in answers):
-            total = sum(answers)
-            counts["complete"] += 1
-            counts["complete_sum"] += total
-            counts["complete_sumsq"] += total * total
-    if not groups:
-        return
-    # Sorted keys: concurrent transactions lock rollup rows in the same order (no deadlock).
-    values = [
-        {**dict(zip(ROLLUP_KEYS_FULL, key, strict=True)), **counts}
-        for key, counts in sorted(groups.items(), key=lambda item: str(item[0]))
+def record_batch(
+    *,
+    session: Session,
+    unit: Unit,
+    items: Sequence[ResponseIn],
+    channel: Channel,
+    service_code: str | None = None,
+    counter_code: str | None = None,
+    form_code: str | None = None,
+) -> RecordResult:
+    """Store a partner system's batch for a unit (and optionally one of its services or
+    counters): its idempotency keys are namespaced by unit, so two systems never collide,
+    and a key replayed with a different body is a conflict."""
+    keys = [item.idempotency_key for item in items]
+    repeated = [k for k, n in collections.Counter(keys).items() if n > 1]
+    if repeated:
+        raise InvalidInput(f"idempotency key {repeated[0]!r} appears more than once in the batch")
+    service = get_service(session=session, unit=unit, code=service_code) if service_code else None
+    counter = get_counter(session=session, unit=unit, code=counter_code) if counter_code else None
+    if service is None and counter is not None:
+        service = counter_service(session=session, counter=counter)
+    namespaced = [
+        item.model_copy(update={"idempotency_key": f"api:{unit.id}:{item.idempotency_key}"})
+        for item in items
     ]
-    stmt = upsert(session, response_rollup).values(values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEYS_FULL),
-        set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
+    return record_responses(
+        session=session,
+        unit=unit,
+        items=namespaced,
+        channel=channel,
+        form_code=form_code,
+        service=service,
+        counter=counter,
+        strict_replay=True,
     )
-    session.execute(stmt)
-
-
-def rebuild_rollups(*, session: Session) -> int:
-    """Recompute the rollup table from the responses (a data fix); returns its row count."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Submissions wait until the rebuild commits: none slips in between the delete and
-        # the re-count, and taking the response table first cannot deadlock with them (they
-        # lock the response table, then the rollups). SQLite's write lock does the same.
-        session.execute(sa.text("LOCK TABLE response IN SHARE MODE"))
-        session.execute(sa.text("LOCK TABLE response_rollup IN EXCLUSIVE MODE"))
-    session.execute(response_rollup.delete())
-    table = Response.__table__  # type: ignore[attr-defined]
-    for version in session.exec(select(FormVersion)).all():
-        columns = [table.c[c] for c in ANSWER_COLUMNS[: len(version.codes)]]
-        complete = sa.and_(*(c.is_not(None) for c in columns))
-        total = sum(columns[1:], columns[0])
-        keys = [
-            table.c.unit_id,
-            table.c.local_date,
-            sa.func.coalesce(table.c.service_id, 0),
-            sa.func.coalesce(table.c.counter_id, 0),
-            table.c.form_version_id,
-            table.c.channel,
-            table.c.flagged,
-        ]
-        aggregates = [
-            sa.func.count(),
-            *(sa.func.count(table.c[c]) for c in ANSWER_COLUMNS),
-            *(sa.func.coalesce(sa.func.sum(table.c[c]), 0) for c in ANSWER_COLUMNS),
-            sa.func.count(sa.case((complete, 1))),
-            sa.func.coalesce(sa.func.sum(sa.case((complete, total))), 0),
-            sa.func.coalesce(sa.func.sum(sa.case((complete, total * total))), 0),
-        ]
-        select_stmt = (
-            sa.select(*keys, *aggregates)
-            .where(table.c.form_version_id == version.id)
-            .group_by(*keys)
-        )
-        session.execute(
-            response_rollup.insert().from_select([*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS], select_stmt)
-        )
-    session.commit()
-    count = session.execute(sa.select(sa.func.count()).select_from(response_rollup)).scalar_one()
-    return int(count)

@@ -13,9 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app import services
 from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from app.models import SCOPES, ApiKey, Unit
+from app.services import org
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes: last use is kept to the minute
 
@@ -40,7 +40,7 @@ def create_key(
         )
     if not name.strip():
         raise InvalidInput("a key needs a name")
-    unit = services.get_unit(session=session, code=unit_code) if unit_code else None
+    unit = org.get_unit(session=session, code=unit_code) if unit_code else None
     expires_at = datetime.combine(expires, time.max, UTC) if expires else None
     if expires_at is not None and expires_at < datetime.now(UTC):
         raise InvalidInput(f"expiry {expires} is in the past")
@@ -111,7 +111,7 @@ def visible_unit(*, session: Session, key: ApiKey, unit: Unit | None) -> Unit:
         return unit
     root = session.get(Unit, key.unit_id)
     assert root is not None  # foreign key
-    tree = services.subtree_ids(root)
+    tree = org.subtree_ids(root)
     inside = session.execute(sa.select(tree.c.id).where(tree.c.id == unit.id)).first()
     if inside is None:
         raise NotFound("no such unit")

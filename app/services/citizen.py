@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from app import services, submissions
+from app.core.forms import Form
+from app.db import upsert
 from app.errors import AppError, Gone, NotFound
-from app.forms import Form
 from app.models import SUGGESTION_MAX, Counter, RateLimit, Service, Unit
+from app.services import intake, questionnaires
 
 HONEYPOT = "website"  # a field people never see; bots fill it in
 
@@ -69,7 +70,7 @@ def load_survey(*, session: Session, token: str) -> SurveyContext:
     assert unit is not None  # foreign key
     if not counter.active or not unit.active:
         raise Gone("this survey is closed")
-    _, form = services.current_form(session=session, code=services.DEFAULT_FORM)
+    _, form = questionnaires.current_form(session=session)
     unit_services = list(
         session.exec(
             select(Service)
@@ -200,14 +201,14 @@ def submit(
 ) -> bool:
     """Store one screened submission; returns False when it was a replay (nothing stored)."""
     parsed = parse_submission(context, fields)
-    item = submissions.ResponseIn(
+    item = intake.ResponseIn(
         idempotency_key=f"web:{nonce}",
         submitted_at=now.astimezone(UTC),
         answers=parsed.answers,
         suggestion=parsed.suggestion,
         **parsed.profile,
     )
-    result = submissions.record_responses(
+    result = intake.record_responses(
         session=session,
         unit=context.unit,
         items=[item],
@@ -270,9 +271,7 @@ def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: dat
     window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     over = False
     for bucket, limit in limits:
-        stmt = services.upsert(session, RateLimit).values(
-            bucket=bucket, window_start=window, hits=1
-        )
+        stmt = upsert(session, RateLimit).values(bucket=bucket, window_start=window, hits=1)
         stmt = stmt.on_conflict_do_update(
             index_elements=["bucket", "window_start"],
             set_={"hits": RateLimit.__table__.c.hits + 1},  # type: ignore[attr-defined]

@@ -228,6 +228,19 @@ class Tally:
             table=table,
         )
 
+    def reordered(self, codes: Sequence[str]) -> Tally:
+        """The same tally with its elements in another order: versions of a form that list
+        the same elements in a different order pool by element code, not by position."""
+        if sorted(codes) != sorted(self.codes):
+            raise ValueError(f"cannot reorder elements {self.codes} as {tuple(codes)}")
+        index = [self.codes.index(code) for code in codes]
+        return replace(
+            self,
+            codes=tuple(codes),
+            answered=tuple(self.answered[i] for i in index),
+            sums=tuple(self.sums[i] for i in index),
+        )
+
     def __add__(self, other: Tally) -> Tally:
         if self.codes != other.codes:
             raise ValueError(f"cannot pool element sets {self.codes} and {other.codes}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 from zipfile import BadZipFile
 
-from app.forms import Form
+from app.core.forms import Form
 
 MAX_REPORTED = 20
 LETTERS = {"a": 1, "b": 2, "c": 3, "d": 4}

@@ -72,6 +72,14 @@ def parse_period(text: str) -> Period:
     raise PeriodError(f"invalid period {text!r}: expected {PERIOD_HELP}")
 
 
+def containing(day: date, kind: str) -> Period:
+    """The calendar period of a kind (year, semester, quarter, month) that holds ``day``."""
+    size = {"year": 12, "semester": 6, "quarter": 3, "month": 1}.get(kind)
+    if size is None:
+        raise PeriodError(f"unknown granularity {kind!r}: year, semester, quarter or month")
+    return _calendar_period(kind, day.year, (day.month - 1) // size + 1)  # type: ignore[arg-type]  # checked above
+
+
 def shift(period: Period, steps: int) -> Period:
     """The calendar period ``steps`` positions after (or before) this one, same kind."""
     size = {"year": 12, "semester": 6, "quarter": 3, "month": 1}[period.kind]

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import Session, select
 
-from app import services, submissions
 from app.models import CounterCreate, ServiceCreate, Unit, UnitCreate
+from app.services import intake, org, questionnaires
 
 UNITS = (
     ("kendari", "Pemerintah Kota Kendari", None),
@@ -36,16 +36,16 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
     rng = random.Random(2026)  # noqa: S311 (demo data, not security)
     for code, name, parent in UNITS:
         data = UnitCreate(code=code, name=name, parent_code=parent, time_zone="WITA")
-        services.create_unit(session=session, data=data)
+        org.create_unit(session=session, data=data)
     now = datetime.now(UTC)
-    codes = services.current_form(session=session, code=services.DEFAULT_FORM)[1].element_codes
+    codes = questionnaires.current_form(session=session)[1].element_codes
     for unit_code, unit_services in SERVICES.items():
-        unit = services.get_unit(session=session, code=unit_code)
+        unit = org.get_unit(session=session, code=unit_code)
         for number, (code, name) in enumerate(unit_services, start=1):
-            service = services.create_service(
+            service = org.create_service(
                 session=session, data=ServiceCreate(unit_code=unit_code, code=code, name=name)
             )
-            counter = services.create_counter(
+            counter = org.create_counter(
                 session=session,
                 data=CounterCreate(
                     unit_code=unit_code,
@@ -59,7 +59,7 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
                 _response(rng, codes, f"demo:{unit_code}:{code}:{i}", now, QUALITY[unit_code])
                 for i in range(count)
             ]
-            submissions.record_responses(
+            intake.record_responses(
                 session=session,
                 unit=unit,
                 items=items,
@@ -72,12 +72,12 @@ def seed_demo(*, session: Session, responses_per_unit: int = RESPONSES_PER_UNIT)
 
 def _response(
     rng: random.Random, codes: tuple[str, ...], key: str, now: datetime, mean: float
-) -> submissions.ResponseIn:
+) -> intake.ResponseIn:
     answers: dict[str, int | None] = {}
     for index, code in enumerate(codes):
         centre = mean - (0.6 if index == 2 else 0.0)  # waktu penyelesaian: the usual weak spot
         answers[code] = min(4, max(1, round(rng.gauss(centre, 0.6))))
-    return submissions.ResponseIn(
+    return intake.ResponseIn(
         idempotency_key=key,
         submitted_at=now - timedelta(days=rng.randint(0, 400), minutes=rng.randint(0, 600)),
         answers=answers,

@@ -28,7 +28,7 @@ from app.models import (
     Unit,
     response_rollup,
 )
-from app.services import Scope
+from app.services.scopes import Scope
 
 CSV_CHUNK = 2_000
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection, OWASP).

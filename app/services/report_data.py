@@ -1,6 +1,6 @@
 """The report's data, assembled once per request from the database; every renderer takes it.
 
-Every figure comes from the IKM engine (``services.scope_ikm`` / ``services.ranking``) or from
+Every figure comes from the IKM engine (``results.scope_ikm`` / ``results.ranking``) or from
 GROUP BY counts in SQL; the renderers only lay it out.
 """
 
@@ -14,10 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app import ikm, services
-from app.forms import Form, parse_form
+from app.core import ikm
+from app.core.forms import Form, parse_form
+from app.core.periods import Period
 from app.models import ANSWER_COLUMNS, Counter, FormVersion, Response, Service, Unit
-from app.periods import Period
+from app.services import org, questionnaires, results, scopes
 
 TREND_PERIODS = 4  # earlier periods of the same length shown beside the current one
 SUGGESTIONS_MAX = 500
@@ -115,8 +116,8 @@ def build_report(
     include_children: bool = False,
 ) -> ReportData:
     """Everything a report shows about a unit (optionally with its descendants) in a period."""
-    scope = services.Scope(unit=unit, period=period, include_children=include_children)
-    result = services.scope_ikm(session=session, scope=scope, method=method)
+    scope = scopes.Scope(unit=unit, period=period, include_children=include_children)
+    result = results.scope_ikm(session=session, scope=scope, method=method)
     form = _form_of(session, scope)
     lines = [
         ElementLine(e.code, next(x.name.id for x in form.elements if x.code == e.code), e)
@@ -138,7 +139,7 @@ def build_report(
         counters=_groups(session, scope, method, Counter),
         children=tuple(
             GroupIkm(child.code, child.name, child_result)
-            for child, child_result in services.ranking(
+            for child, child_result in results.ranking(
                 session=session, parent=unit, period=period, method=method
             )
         ),
@@ -152,7 +153,7 @@ def build_report(
 def respondents(session: Session, data: ReportData, unit: Unit) -> Iterator[tuple[int | None, ...]]:
     """The answers of every response in the report's scope, in element order, oldest first,
     read a chunk at a time (constant memory for any number of respondents)."""
-    scope = services.Scope(unit=unit, period=data.period, include_children=data.include_children)
+    scope = scopes.Scope(unit=unit, period=data.period, include_children=data.include_children)
     r = Response.__table__.c  # type: ignore[attr-defined]
     columns = [r[c] for c in ANSWER_COLUMNS[: len(data.form.elements)]]
     conditions = scope.conditions(r, service=r.service_id, counter=r.counter_id)
@@ -184,7 +185,7 @@ def _parents(session: Session, unit: Unit) -> list[Unit]:
     return chain
 
 
-def _form_of(session: Session, scope: services.Scope) -> Form:
+def _form_of(session: Session, scope: scopes.Scope) -> Form:
     """The form the scope's responses answered (the newest of its versions), or the default."""
     r = Response.__table__.c  # type: ignore[attr-defined]
     used = (
@@ -194,7 +195,9 @@ def _form_of(session: Session, scope: services.Scope) -> Form:
     )
     version = session.exec(select(FormVersion).where(FormVersion.id == used)).first()
     if version is None:
-        return services.current_form(session=session, code=services.DEFAULT_FORM)[1]
+        return questionnaires.current_form(
+            session=session, code=questionnaires.default_form_code()
+        )[1]
     return parse_form(version.definition, f"form_version {version.id}")
 
 
@@ -205,7 +208,7 @@ def _percent(count: int, total: int) -> Decimal:
 
 
 def _profile(
-    session: Session, scope: services.Scope, form: Form, total: int
+    session: Session, scope: scopes.Scope, form: Form, total: int
 ) -> tuple[ProfileTable, ...]:
     """Respondents by sex, education, occupation, age band and service (GROUP BY in SQL)."""
     responses: sa.Table = Response.__table__  # type: ignore[attr-defined]
@@ -247,7 +250,7 @@ def _profile(
     service_table: sa.Table = Service.__table__  # type: ignore[attr-defined]
     s = service_table.c
     units = (
-        s.unit_id.in_(sa.select(services.subtree_ids(scope.unit).c.id))
+        s.unit_id.in_(sa.select(org.subtree_ids(scope.unit).c.id))
         if scope.include_children
         else s.unit_id == scope.unit.id
     )
@@ -260,14 +263,14 @@ def _profile(
 
 
 def _groups(
-    session: Session, scope: services.Scope, method: ikm.Method, model: Any
+    session: Session, scope: scopes.Scope, method: ikm.Method, model: Any
 ) -> tuple[GroupIkm, ...]:
     """The IKM of each service or counter of the unit itself."""
     groups = []
     for row in session.exec(
         select(model).where(model.unit_id == scope.unit.id).order_by(model.code)
     ):
-        part = services.Scope(
+        part = scopes.Scope(
             unit=scope.unit,
             period=scope.period,
             service=row if model is Service else None,
@@ -275,29 +278,27 @@ def _groups(
         )
         groups.append(
             GroupIkm(
-                row.code, row.name, services.scope_ikm(session=session, scope=part, method=method)
+                row.code, row.name, results.scope_ikm(session=session, scope=part, method=method)
             )
         )
     return tuple(groups)
 
 
-def _trend(session: Session, scope: services.Scope, method: ikm.Method) -> tuple[TrendPoint, ...]:
+def _trend(session: Session, scope: scopes.Scope, method: ikm.Method) -> tuple[TrendPoint, ...]:
     periods = [scope.period]
     for _ in range(TREND_PERIODS):
         periods.insert(0, periods[0].previous())
     points = []
     for period in periods:
-        part = services.Scope(
-            unit=scope.unit, period=period, include_children=scope.include_children
-        )
+        part = scopes.Scope(unit=scope.unit, period=period, include_children=scope.include_children)
         points.append(
-            TrendPoint(period, services.scope_ikm(session=session, scope=part, method=method))
+            TrendPoint(period, results.scope_ikm(session=session, scope=part, method=method))
         )
     # Earlier periods without responses say nothing: drop them, keep the report's own.
     return tuple(p for p in points if p.result.n or p.period == scope.period)
 
 
-def _suggestions(session: Session, scope: services.Scope) -> tuple[str, ...]:
+def _suggestions(session: Session, scope: scopes.Scope) -> tuple[str, ...]:
     r = Response.__table__.c  # type: ignore[attr-defined]
     stmt = (
         sa.select(r.suggestion)

@@ -10,10 +10,10 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from app import survey
-from app.config import Settings, get_settings
-from app.db import Database, get_database
+from app.config import Settings
+from app.deps import ReadSession, SettingsDep, WriteSession
 from app.errors import AppError
+from app.services import citizen
 
 MAX_FORM_BYTES = 16 * 1024
 # Kiosk answer buttons carry a face as well as the words (1 = worst, 4 = best): drawn inline
@@ -106,7 +106,7 @@ def _error_page(request: Request, lang: str, exc: AppError) -> HTMLResponse:
 
 def _render_form(
     request: Request,
-    context: survey.SurveyContext,
+    context: citizen.SurveyContext,
     *,
     lang: str,
     kiosk: bool,
@@ -117,7 +117,7 @@ def _render_form(
     message: str | None = None,
 ) -> HTMLResponse:
     assert context.counter.id is not None
-    token = survey.issue_form_token(
+    token = citizen.issue_form_token(
         settings.secret_key.get_secret_value(), context.counter.id, datetime.now(UTC)
     )
     query = _query(lang, kiosk)
@@ -145,23 +145,19 @@ async def form_fields(request: Request) -> dict[str, str]:
     """The urlencoded body, capped in size; later duplicates of a field are ignored."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
-        raise survey.SurveyRejected("the form is too large", status=413)
+        raise citizen.SurveyRejected("the form is too large", status=413)
     fields: dict[str, str] = {}
     for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
         fields.setdefault(key, value)
     return fields
 
 
-DatabaseDep = Annotated[Database, Depends(get_database)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-
-
-def _recently(request: Request, context: survey.SurveyContext, settings: Settings) -> bool:
+def _recently(request: Request, context: citizen.SurveyContext, settings: Settings) -> bool:
     assert context.counter.id is not None
-    return survey.answered_recently(
+    return citizen.answered_recently(
         settings.secret_key.get_secret_value(),
         context.counter.id,
-        request.cookies.get(survey.DEVICE_COOKIE),
+        request.cookies.get(citizen.DEVICE_COOKIE),
         datetime.now(UTC),
         timedelta(hours=settings.device_cooldown_hours),
     )
@@ -172,29 +168,24 @@ def _recently(request: Request, context: survey.SurveyContext, settings: Setting
 def survey_page(
     request: Request,
     token: str,
-    database: DatabaseDep,
+    session: ReadSession,
     settings: SettingsDep,
     lang: Lang = "id",
     mode: Mode = None,
 ) -> Response:
     kiosk = mode == "kiosk"
-    with database.session() as session:
-        try:
-            context = survey.load_survey(session=session, token=token)
-        except AppError as exc:
-            return _error_page(request, lang, exc)
-        notice = (
-            TEXT[lang]["already"] if not kiosk and _recently(request, context, settings) else None
-        )
-        return _render_form(
-            request, context, lang=lang, kiosk=kiosk, settings=settings, message=notice
-        )
+    try:
+        context = citizen.load_survey(session=session, token=token)
+    except AppError as exc:
+        return _error_page(request, lang, exc)
+    notice = TEXT[lang]["already"] if not kiosk and _recently(request, context, settings) else None
+    return _render_form(request, context, lang=lang, kiosk=kiosk, settings=settings, message=notice)
 
 
 def _rejected(
     request: Request,
-    context: survey.SurveyContext,
-    exc: survey.SurveyRejected,
+    context: citizen.SurveyContext,
+    exc: citizen.SurveyRejected,
     fields: dict[str, str],
     *,
     lang: Lang,
@@ -221,7 +212,7 @@ def _rejected(
 def survey_submit(
     request: Request,
     token: str,
-    database: DatabaseDep,
+    session: WriteSession,
     settings: SettingsDep,
     fields: Annotated[dict[str, str], Depends(form_fields)],
     lang: Lang = "id",
@@ -230,65 +221,60 @@ def survey_submit(
     kiosk = mode == "kiosk"
     secret = settings.secret_key.get_secret_value()
     now = datetime.now(UTC)
-    with database.session(write=True) as session:
-        try:
-            context = survey.load_survey(session=session, token=token)
-            counter_id = context.counter.id  # read now: commits below expire the instance
-        except AppError as exc:
-            return _error_page(request, lang, exc)
-        try:
-            nonce = survey.screen(
-                context=context,
-                fields=fields,
-                secret=secret,
-                now=now,
-                min_seconds=settings.survey_min_seconds,
-                max_seconds=settings.survey_max_seconds,
-            )
-        except survey.SurveyRejected as exc:
-            return _rejected(
-                request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings
-            )
-        try:
-            address = survey.client_ip(
-                request.client.host if request.client else None,
-                request.headers.get("x-forwarded-for"),
-                settings.trusted_proxies,
-            )
-            # A kiosk tablet sends everyone's answers from one address.
-            per_client = settings.rate_per_client_hour * (10 if kiosk else 1)
-            survey.hit_rate_limits(
-                session=session,
-                limits=[
-                    (survey.client_bucket(secret, address, now), per_client),
-                    (f"counter:{counter_id}", settings.rate_per_counter_hour),
-                ],
-                now=now,
-            )
-        except AppError as exc:
-            return _error_page(request, lang, exc)
-        # A second answer from this browser is kept for staff but left out of the IKM.
-        repeat = not kiosk and _recently(request, context, settings)
-        try:
-            survey.submit(
-                session=session,
-                context=context,
-                fields=fields,
-                nonce=nonce,
-                now=now,
-                channel="kiosk" if kiosk else "qr",
-                flagged=repeat,
-            )
-        except survey.SurveyRejected as exc:
-            return _rejected(
-                request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings
-            )
+    try:
+        context = citizen.load_survey(session=session, token=token)
+        counter_id = context.counter.id  # read now: commits below expire the instance
+    except AppError as exc:
+        return _error_page(request, lang, exc)
+    try:
+        nonce = citizen.screen(
+            context=context,
+            fields=fields,
+            secret=secret,
+            now=now,
+            min_seconds=settings.survey_min_seconds,
+            max_seconds=settings.survey_max_seconds,
+        )
+    except citizen.SurveyRejected as exc:
+        return _rejected(request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings)
+    try:
+        address = citizen.client_ip(
+            request.client.host if request.client else None,
+            request.headers.get("x-forwarded-for"),
+            settings.trusted_proxies,
+        )
+        # A kiosk tablet sends everyone's answers from one address.
+        per_client = settings.rate_per_client_hour * (10 if kiosk else 1)
+        citizen.hit_rate_limits(
+            session=session,
+            limits=[
+                (citizen.client_bucket(secret, address, now), per_client),
+                (f"counter:{counter_id}", settings.rate_per_counter_hour),
+            ],
+            now=now,
+        )
+    except AppError as exc:
+        return _error_page(request, lang, exc)
+    # A second answer from this browser is kept for staff but left out of the IKM.
+    repeat = not kiosk and _recently(request, context, settings)
+    try:
+        citizen.submit(
+            session=session,
+            context=context,
+            fields=fields,
+            nonce=nonce,
+            now=now,
+            channel="kiosk" if kiosk else "qr",
+            flagged=repeat,
+        )
+    except citizen.SurveyRejected as exc:
+        return _rejected(request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings)
     query = _query(lang, kiosk)
     redirect = RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)
     if not kiosk and counter_id is not None:
         redirect.set_cookie(
-            survey.DEVICE_COOKIE,
-            survey.device_cookie(secret, counter_id, now),
+            citizen.DEVICE_COOKIE,
+            citizen.device_cookie(secret, counter_id, now),
             max_age=settings.device_cooldown_hours * 3600,
             path=f"/s/{token}",
             httponly=True,

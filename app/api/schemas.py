@@ -1,0 +1,52 @@
+"""Query and result models that more than one API route module uses."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.core import ikm
+from app.errors import InvalidInput
+
+
+class MethodQuery(BaseModel):
+    """How the IKM is computed (see the README): exact 1/k weights by default, or a
+    published fixed weight and rounding steps, to reproduce a spreadsheet's figures."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weight: Literal["exact", "0.111", "0.11", "0.071"] = "exact"
+    round_nrr: int | None = Field(default=None, ge=0, le=10)
+    round_weighted: int | None = Field(default=None, ge=0, le=10)
+    round_total: int | None = Field(default=None, ge=0, le=10)
+    table: Literal["2017", "2004"] | None = Field(
+        default=None,
+        description="Grade interval table; by default the table of the form the responses "
+        "were answered on (2017 for the current form, 2004 for KepmenPAN 25/2004 data)",
+    )
+
+    def method(self) -> ikm.Method:
+        try:
+            return ikm.Method(
+                self.weight, self.round_nrr, self.round_weighted, self.round_total, self.table
+            )
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+
+
+class MethodOut(BaseModel):
+    weight: str
+    round_nrr: int | None
+    round_weighted: int | None
+    round_total: int | None
+    table: str | None = Field(
+        description="The grade table used; null where each unit is graded with its own form's"
+    )
+    label: str
+
+
+class SampleOut(BaseModel):
+    population: int
+    minimum: int
+    n: int
+    sufficient: bool
+    verdict: str

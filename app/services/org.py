@@ -1,0 +1,319 @@
+"""The organisation: units (the tree from pemda to unit pelayanan), their services (jenis
+layanan) and counters (loket), and the population each unit records per period.
+
+Objects are found by code, as staff name them; nothing is deleted (responses refer to it), an
+``active`` flag retires it.
+"""
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.core.periods import Period
+from app.db import is_postgresql, store_new, upsert
+from app.errors import Conflict, InvalidInput, NotFound
+from app.models import (
+    CODE_PATTERN,
+    Counter,
+    CounterCreate,
+    CounterUpdate,
+    Population,
+    Service,
+    ServiceCreate,
+    ServiceUpdate,
+    Unit,
+    UnitCreate,
+    UnitUpdate,
+    new_token,
+)
+from app.reports import qr
+
+MAX_POPULATION = 100_000_000  # more than any unit serves in a period; fits the column
+MOVE_LOCK = 0x534B4D01  # PostgreSQL advisory lock key: unit moves, one at a time
+
+
+# --- organisation tree ---
+
+
+def lookup_code(code: str) -> str:
+    """A code as stored (lower case); a text that no code can be (too long, a NUL, a space)
+    becomes an empty string, which matches nothing without troubling the database."""
+    code = code.strip().lower()
+    return code if re.fullmatch(CODE_PATTERN, code) else ""
+
+
+def get_unit(*, session: Session, code: str) -> Unit:
+    unit = session.exec(select(Unit).where(Unit.code == lookup_code(code))).first()
+    if unit is None:
+        raise NotFound(f"unknown unit code {code!r}")
+    return unit
+
+
+def create_unit(*, session: Session, data: UnitCreate) -> Unit:
+    parent = get_unit(session=session, code=data.parent_code) if data.parent_code else None
+    if session.exec(select(Unit.id).where(Unit.code == data.code)).first() is not None:
+        raise Conflict(f"a unit with code {data.code!r} already exists")
+    unit = Unit(
+        code=data.code,
+        name=data.name,
+        address=data.address,
+        time_zone=data.time_zone,
+        parent_id=parent.id if parent else None,
+    )
+    store_new(session, unit, f"a unit with code {data.code!r} already exists")
+    return unit
+
+
+def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
+    """Rename, re-address, move or (de)activate a unit; a move may not create a cycle."""
+    changes = data.model_dump(exclude_unset=True)
+    if "parent_code" in changes:
+        code = changes.pop("parent_code")
+        parent = get_unit(session=session, code=code) if code else None
+        if parent is not None:
+            # Two moves checked side by side could each pass and together close a loop: on
+            # PostgreSQL moves take turns; SQLite lets one writer in at a time anyway.
+            if is_postgresql(session):
+                session.execute(sa.select(sa.func.pg_advisory_xact_lock(MOVE_LOCK)))
+            tree = subtree_ids(unit)
+            inside = sa.select(tree.c.id).where(tree.c.id == parent.id)
+            if session.execute(inside).first() is not None:
+                session.rollback()
+                raise Conflict(f"unit {unit.code!r} cannot move under itself or its descendant")
+        unit.parent_id = parent.id if parent else None
+    for name in ("name", "time_zone", "active"):
+        if changes.get(name) is not None:
+            setattr(unit, name, changes[name])
+    if "address" in changes:
+        unit.address = changes["address"]
+    session.add(unit)
+    session.commit()
+    session.refresh(unit)
+    return unit
+
+
+def unit_tree(*, session: Session) -> list[tuple[Unit, int]]:
+    """Every unit with its depth, parents before children, siblings by code."""
+    units = session.exec(select(Unit).order_by(Unit.code)).all()
+    children: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in units:
+        children[unit.parent_id].append(unit)
+    ordered: list[tuple[Unit, int]] = []
+
+    def walk(parent_id: int | None, depth: int) -> None:
+        for unit in children[parent_id]:
+            ordered.append((unit, depth))
+            walk(unit.id, depth + 1)
+
+    walk(None, 0)
+    return ordered
+
+
+@dataclass(frozen=True)
+class TreeRow:
+    unit: Unit
+    depth: int  # below the top of the listed tree
+    parent_code: str | None
+
+
+def tree_rows(*, session: Session, root_id: int | None = None) -> list[TreeRow]:
+    """The tree as rows, parents before children, siblings by code; with ``root_id`` only
+    that unit and its descendants, depths counted from it."""
+    tree = unit_tree(session=session)
+    codes = {u.id: u.code for u, _ in tree}
+    rows: list[TreeRow] = []
+    inside_depth: int | None = None
+    for unit, depth in tree:
+        if inside_depth is not None and depth <= inside_depth:
+            inside_depth = None  # left the chosen subtree
+        if unit.id == root_id:
+            inside_depth = depth
+        if root_id is None or inside_depth is not None:
+            rows.append(TreeRow(unit, depth - (inside_depth or 0), codes.get(unit.parent_id)))
+    return rows
+
+
+def ancestors(*, session: Session, unit: Unit) -> list[Unit]:
+    """The unit's parents, the top of the tree first; ends even if a loop got into the tree."""
+    chain: list[Unit] = []
+    seen = {unit.id}
+    current = unit
+    while current.parent_id is not None and current.parent_id not in seen:
+        parent = session.get(Unit, current.parent_id)
+        assert parent is not None  # foreign key
+        seen.add(parent.id)
+        chain.insert(0, parent)
+        current = parent
+    return chain
+
+
+def parent_code(*, session: Session, unit: Unit) -> str | None:
+    parent = session.get(Unit, unit.parent_id) if unit.parent_id else None
+    return parent.code if parent else None
+
+
+def children(*, session: Session, unit: Unit) -> list[Unit]:
+    return list(session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)))
+
+
+def subtree_ids(unit: Unit) -> sa.CTE:
+    """A recursive CTE of the unit's id and all its descendants' ids."""
+    units = Unit.__table__  # type: ignore[attr-defined]
+    tree = sa.select(sa.literal(unit.id).label("id")).cte("subtree", recursive=True)
+    # UNION, not UNION ALL: should a loop ever get into the tree, the walk still ends.
+    return tree.union(sa.select(units.c.id).where(units.c.parent_id == tree.c.id))
+
+
+def get_service(*, session: Session, unit: Unit, code: str) -> Service:
+    service = session.exec(
+        select(Service).where(Service.unit_id == unit.id, Service.code == lookup_code(code))
+    ).first()
+    if service is None:
+        raise NotFound(f"unit {unit.code!r} has no service {code!r}")
+    return service
+
+
+def get_counter(*, session: Session, unit: Unit, code: str) -> Counter:
+    counter = session.exec(
+        select(Counter).where(Counter.unit_id == unit.id, Counter.code == lookup_code(code))
+    ).first()
+    if counter is None:
+        raise NotFound(f"unit {unit.code!r} has no counter {code!r}")
+    return counter
+
+
+def list_services(*, session: Session, unit: Unit) -> list[Service]:
+    return list(
+        session.exec(select(Service).where(Service.unit_id == unit.id).order_by(Service.code))
+    )
+
+
+def list_counters(*, session: Session, unit: Unit) -> list[Counter]:
+    return list(
+        session.exec(select(Counter).where(Counter.unit_id == unit.id).order_by(Counter.code))
+    )
+
+
+def counter_service(*, session: Session, counter: Counter) -> Service | None:
+    return session.get(Service, counter.service_id) if counter.service_id else None
+
+
+def create_service(*, session: Session, data: ServiceCreate) -> Service:
+    unit = get_unit(session=session, code=data.unit_code)
+    taken = select(Service.id).where(Service.unit_id == unit.id, Service.code == data.code)
+    if session.exec(taken).first() is not None:
+        raise Conflict(f"unit {unit.code!r} already has a service {data.code!r}")
+    service = Service(unit_id=unit.id, code=data.code, name=data.name)  # type: ignore[arg-type]
+    store_new(session, service, f"unit {unit.code!r} already has a service {data.code!r}")
+    return service
+
+
+def create_counter(*, session: Session, data: CounterCreate) -> Counter:
+    unit = get_unit(session=session, code=data.unit_code)
+    service = (
+        get_service(session=session, unit=unit, code=data.service_code)
+        if data.service_code
+        else None
+    )
+    taken = select(Counter.id).where(Counter.unit_id == unit.id, Counter.code == data.code)
+    if session.exec(taken).first() is not None:
+        raise Conflict(f"unit {unit.code!r} already has a counter {data.code!r}")
+    counter = Counter(
+        unit_id=unit.id,  # type: ignore[arg-type]
+        service_id=service.id if service else None,
+        code=data.code,
+        name=data.name,
+    )
+    store_new(session, counter, f"unit {unit.code!r} already has a counter {data.code!r}")
+    return counter
+
+
+def update_service(*, session: Session, service: Service, data: ServiceUpdate) -> Service:
+    for name, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(service, name, value)
+    session.add(service)
+    session.commit()
+    session.refresh(service)
+    return service
+
+
+def update_counter(*, session: Session, counter: Counter, data: CounterUpdate) -> Counter:
+    """Rename, re-assign to a service of its unit, open or close a counter."""
+    changes = data.model_dump(exclude_unset=True)
+    if "service_code" in changes:
+        code = changes.pop("service_code")
+        unit = session.get(Unit, counter.unit_id)
+        assert unit is not None  # foreign key
+        counter.service_id = get_service(session=session, unit=unit, code=code).id if code else None
+    for name, value in changes.items():
+        if value is not None:
+            setattr(counter, name, value)
+    session.add(counter)
+    session.commit()
+    session.refresh(counter)
+    return counter
+
+
+def set_population(*, session: Session, unit: Unit, period: Period, population: int) -> None:
+    if not 1 <= population <= MAX_POPULATION:
+        raise InvalidInput(f"population must be 1 to {MAX_POPULATION:,}, got {population}")
+    stmt = upsert(session, Population).values(
+        unit_id=unit.id, period=period.label, population=population
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["unit_id", "period"], set_={"population": population}
+    )
+    session.execute(stmt)
+    session.commit()
+
+
+def get_population(*, session: Session, unit: Unit, period: Period) -> int | None:
+    return session.exec(
+        select(Population.population).where(
+            Population.unit_id == unit.id, Population.period == period.label
+        )
+    ).first()
+
+
+# --- counters: QR codes and posters ---
+
+
+def rotate_counter_token(*, session: Session, counter: Counter) -> Counter:
+    """Give a counter a new public token: printed codes with the old one stop working."""
+    counter.token = new_token()
+    session.add(counter)
+    session.commit()
+    session.refresh(counter)
+    return counter
+
+
+def posters(
+    *, session: Session, unit: Unit, base_url: str, counter: Counter | None = None
+) -> list[qr.Poster]:
+    """Poster data for one counter or every active counter of a unit, by counter code."""
+    if counter is not None:
+        chosen = [counter]
+    else:
+        chosen = list(
+            session.exec(
+                select(Counter)
+                .where(Counter.unit_id == unit.id, col(Counter.active).is_(True))
+                .order_by(Counter.code)
+            ).all()
+        )
+    if not chosen:
+        raise NotFound(f"unit {unit.code!r} has no active counter")
+    names = {s.id: s.name for s in session.exec(select(Service).where(Service.unit_id == unit.id))}
+    return [
+        qr.Poster(
+            unit_name=unit.name,
+            counter_name=c.name,
+            service_name=names.get(c.service_id) if c.service_id else None,
+            url=qr.survey_url(base_url, c.token),
+        )
+        for c in chosen
+    ]

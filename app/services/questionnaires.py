@@ -1,0 +1,66 @@
+"""Questionnaires as data: loading the form files into versions, and which form a unit uses.
+
+A form file whose content changes becomes a new version (versions are immutable: stored
+responses point at the one they answered). The form a unit uses is its own ``form_code`` or,
+without one, the ``SKM_DEFAULT_FORM`` setting.
+"""
+
+from datetime import datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from app.config import get_settings
+from app.core.forms import Form, load_forms, parse_form
+from app.db import upsert
+from app.errors import NotFound
+from app.models import FormVersion, Unit
+
+
+def default_form_code() -> str:
+    """The questionnaire of every unit that names none (setting ``SKM_DEFAULT_FORM``)."""
+    return get_settings().default_form
+
+
+def sync_forms(*, session: Session, forms_dir: Path) -> int:
+    """Store every form file whose content is new as a new form version; returns how many."""
+    added = 0
+    for form in load_forms(forms_dir).values():
+        stmt = (
+            upsert(session, FormVersion)
+            .values(
+                code=form.code,
+                content_hash=form.content_hash(),
+                element_codes=",".join(form.element_codes),
+                definition=form.model_dump(mode="json"),
+                created_at=datetime.now().astimezone(),
+            )
+            .on_conflict_do_nothing(index_elements=["content_hash"])
+            .returning(col(FormVersion.id))
+        )
+        # Counted from RETURNING: psycopg reports rowcount -1 for this statement.
+        added += len(session.execute(stmt).all())
+    session.commit()
+    return added
+
+
+def current_form(*, session: Session, code: str | None = None) -> tuple[FormVersion, Form]:
+    """The newest stored version of a form (by default the default form) and its definition."""
+    code = code or default_form_code()
+    version = session.exec(
+        select(FormVersion).where(FormVersion.code == code).order_by(col(FormVersion.id).desc())
+    ).first()
+    if version is None:
+        known = sorted(set(session.exec(select(FormVersion.code)).all()))
+        raise NotFound(f"unknown form {code!r}; known forms: {', '.join(known) or 'none'}")
+    return version, parse_form(version.definition, f"form_version {version.id}")
+
+
+def unit_form(*, session: Session, unit: Unit) -> tuple[FormVersion, Form]:
+    """The current version of the form a unit's survey uses."""
+    return current_form(session=session, code=unit.form_code)
+
+
+def version_form(version: FormVersion) -> Form:
+    """The parsed definition of a stored form version."""
+    return parse_form(version.definition, f"form_version {version.id}")

@@ -1,0 +1,78 @@
+"""Which responses a figure covers: a unit (optionally with its descendants, one service or one
+counter), a period, flagged responses in or out. Every reader (rollups, exports, reports)
+selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
+
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from app.core.periods import Period
+from app.models import Counter, Service, Unit
+from app.services.org import get_counter, get_service, subtree_ids
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which responses an IKM covers."""
+
+    unit: Unit
+    period: Period
+    include_children: bool = False
+    service: Service | None = None
+    counter: Counter | None = None
+    include_flagged: bool = False
+
+    def conditions(
+        self, table: Any, *, service: sa.ColumnElement[Any], counter: sa.ColumnElement[Any]
+    ) -> list[sa.ColumnElement[bool]]:
+        """WHERE conditions selecting the scope from a table with unit_id, local_date and
+        flagged columns (the response table or the rollups, whose service and counter
+        columns are named differently)."""
+        # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
+        units = (
+            table.unit_id.in_(sa.select(subtree_ids(self.unit).c.id))
+            if self.include_children
+            else table.unit_id == self.unit.id
+        )
+        conditions: list[sa.ColumnElement[bool]] = [
+            units,
+            table.local_date.between(self.period.start, self.period.end),
+        ]
+        if self.service is not None:
+            conditions.append(service == self.service.id)
+        if self.counter is not None:
+            conditions.append(counter == self.counter.id)
+        if not self.include_flagged:
+            conditions.append(table.flagged.is_(False))
+        return conditions
+
+    def response_conditions(self, table: Any) -> list[sa.ColumnElement[bool]]:
+        """The conditions on the response table itself."""
+        return self.conditions(table.c, service=table.c.service_id, counter=table.c.counter_id)
+
+
+def resolve_scope(
+    *,
+    session: Session,
+    unit: Unit,
+    period: Period,
+    service_code: str | None = None,
+    counter_code: str | None = None,
+    include_children: bool = False,
+    include_flagged: bool = False,
+) -> Scope:
+    """A scope from the codes a person or a client system gives (404 for unknown codes)."""
+    return Scope(
+        unit=unit,
+        period=period,
+        include_children=include_children,
+        include_flagged=include_flagged,
+        service=get_service(session=session, unit=unit, code=service_code)
+        if service_code
+        else None,
+        counter=get_counter(session=session, unit=unit, code=counter_code)
+        if counter_code
+        else None,
+    )
