@@ -2,7 +2,7 @@
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +19,7 @@ from app.core.forms import Form, FormError, load_forms
 from app.core.periods import PERIOD_HELP, PeriodError, parse_period
 from app.core.sheets import SheetError, read_sheet
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
-from app.errors import AppError
+from app.errors import AppError, validation_items, validation_summary
 from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
 from app.reports import qr
 from app.reports.pdf import write_pdf
@@ -210,9 +210,7 @@ def _run(ctx: typer.Context, action: Any) -> Any:
     except AppError as exc:
         raise fail(exc.detail) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise fail(f"{field}: {first['msg']}") from None
+        raise fail(validation_summary(validation_items(exc.errors()))) from None
     except OSError as exc:  # an output file that cannot be written (permissions, disk full)
         raise fail(f"{exc.filename or 'output'}: {exc.strerror}") from None
 
@@ -470,11 +468,10 @@ def import_file(
         items = []
         with typer.progressbar(sheet.rows, label="Reading rows") as rows:
             for row in rows:
-                local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
                 items.append(
                     intake.ResponseIn(
                         idempotency_key=f"import:{target.id}:{digest}:{row.line}",
-                        submitted_at=local_noon,
+                        submitted_at=intake.local_noon(row.date or default_date, target.zone),
                         answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
                         suggestion=row.suggestion,
                         **row.profile,

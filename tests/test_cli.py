@@ -235,6 +235,17 @@ def test_unit_add_bad_time_zone_exits_nonzero(run_cli: Cli) -> None:
     assert "time zone must be WIB, WITA or WIT" in output
 
 
+def test_unit_add_lowers_codes_and_explains_bad_ones(run_cli: Cli) -> None:
+    code, output = run_cli("unit", "add", "DUKCAPIL-Kantor", "Dukcapil")
+    assert (code, output.partition(",")[0]) == (0, "unit dukcapil-kantor added (Dukcapil")
+    code, output = run_cli("unit", "add", "Kantor Baru!", "Kantor Baru")
+    assert (code, output) == (
+        1,
+        "error: code: codes are 1 to 40 characters: lower-case letters, digits, '-' or '_', "
+        "starting with a letter or digit\n",
+    )
+
+
 def test_counter_add_prints_survey_url(run_cli: Cli, session: Session) -> None:
     unit = make_unit(session)
     assert run_cli("service", "add", "ktp", "KTP-el", "--unit", unit.code)[0] == 0
