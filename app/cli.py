@@ -318,6 +318,35 @@ def counter_rotate(
     _counter_action(ctx, unit, code, org.rotate_counter_token)
 
 
+@counter_cli.command("kiosk")
+def counter_kiosk(
+    ctx: typer.Context,
+    code: str,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    on: Annotated[
+        bool,
+        typer.Option(
+            "--on/--off",
+            help="--on: a tablet at the counter that everyone answers on; --off: a QR code "
+            "for personal phones",
+        ),
+    ],
+) -> None:
+    """Make a counter a kiosk (a shared tablet) or a QR point for personal phones again."""
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        counter = org.update_counter(
+            session=session,
+            counter=org.get_counter(session=session, unit=target, code=code),
+            data=CounterUpdate(kiosk=on),
+        )
+        kind = "a kiosk (shared tablet)" if counter.kiosk else "a QR point for personal phones"
+        typer.echo(f"counter {counter.code} of unit {target.code} is {kind}")
+
+    _run(ctx, action)
+
+
 @cli.command("qr")
 def qr_command(
     ctx: typer.Context,

@@ -220,6 +220,9 @@ class CounterCreate(SQLModel):
     code: Code
     name: Name
     service_code: Code | None = None
+    kiosk: bool = Field(
+        default=False, description="a tablet at the counter that everyone answers on"
+    )
 
 
 class CounterUpdate(SQLModel):
@@ -230,6 +233,9 @@ class CounterUpdate(SQLModel):
     name: Name | None = None
     service_code: Code | None = None
     active: bool | None = Field(default=None, description="false closes its survey page (410)")
+    kiosk: bool | None = Field(
+        default=None, description="true: a tablet at the counter that everyone answers on"
+    )
 
 
 # --- form_version: an immutable questionnaire definition ---

@@ -257,6 +257,7 @@ async def test_services_and_counters_crud(
         "name": "Loket 1",
         "service": "ktp-el",
         "active": True,
+        "kiosk": False,
         "survey_url": "",
     }
     closed = await client.patch(

@@ -5,7 +5,8 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import Select
 
 from app.config import get_settings
 from app.models import (
@@ -19,7 +20,7 @@ from app.models import (
 )
 from app.services import citizen, org
 from tests.conftest import Cli
-from tests.factories import CODES, make_unit
+from tests.factories import CODES, bearer, make_unit
 
 
 def _count(session: Session) -> int:
@@ -119,19 +120,125 @@ async def test_a_nul_in_saran_is_dropped_not_refused(
     assert stored.suggestion == "Antrean lama"
 
 
-async def test_kiosk_submission_is_marked_and_returns_to_a_fresh_form(
+def _channels_and_flags(counter: Counter) -> Select[str, bool]:
+    return (
+        select(Response.channel, Response.flagged)
+        .where(Response.counter_id == counter.id)
+        .order_by(col(Response.id))
+    )
+
+
+def _make_kiosk(session: Session, counter: Counter) -> Counter:
+    return org.update_counter(session=session, counter=counter, data=CounterUpdate(kiosk=True))
+
+
+def _preset_client_hits(session: Session, hits: int) -> None:
+    """This test client's hourly count, as if it had already sent ``hits`` answers (the next
+    hour too, so a test that crosses the hour sees the same)."""
+    now = datetime.now(UTC)
+    bucket = citizen.client_bucket(get_settings().secret_key.get_secret_value(), "127.0.0.1", now)
+    window = now.replace(minute=0, second=0, microsecond=0)
+    for start in (window, window + timedelta(hours=1)):
+        session.add(RateLimit(bucket=bucket, window_start=start, hits=hits))
+    session.commit()
+
+
+async def test_kiosk_counter_gets_kiosk_behaviour_without_a_query(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _make_kiosk(session, _counter(session))
+    page = await client.get(f"/s/{counter.token}")
+    assert '<body class="kiosk">' in page.text
+    assert page.text.count('class="face"') == 9 * 4  # large face buttons, words kept
+    assert "Sangat sesuai" in page.text
+    assert "?mode=" not in page.text
+    first = await _post(client, counter, _answers(counter))
+    assert first.status_code == 303
+    assert "set-cookie" not in first.headers  # one browser for everyone: no device cookie
+    # Even a device cookie left from when this was a QR counter flags nothing on a kiosk.
+    assert counter.id is not None
+    secret = get_settings().secret_key.get_secret_value()
+    client.cookies.set(
+        citizen.DEVICE_COOKIE, citizen.device_cookie(secret, counter.id, datetime.now(UTC))
+    )
+    page = await client.get(f"/s/{counter.token}")
+    assert "Saudara sudah mengisi survei" not in page.text
+    second = await _post(client, counter, _answers(counter, persyaratan="1"))
+    assert second.status_code == 303
+    stored = _channels_and_flags(counter)
+    assert session.exec(stored).all() == [("kiosk", False), ("kiosk", False)]
+    thanks = await client.get(first.headers["location"])
+    assert f'content="8;url=/s/{counter.token}?lang=id"' in thanks.text  # a fresh form next
+
+
+async def test_kiosk_counter_allows_ten_times_the_client_limit(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _make_kiosk(session, _counter(session))
+    _preset_client_hits(session, 10 * get_settings().rate_per_client_hour - 1)
+    assert (await _post(client, counter, _answers(counter))).status_code == 303
+    assert (await _post(client, counter, _answers(counter))).status_code == 429
+
+
+async def test_mode_kiosk_query_on_a_normal_counter_is_ignored(
     client: httpx.AsyncClient, session: Session
 ) -> None:
     counter = _counter(session)
-    response = await _post(client, counter, _answers(counter), "?mode=kiosk")
-    assert response.status_code == 303
-    stored = session.exec(select(Response).where(Response.counter_id == counter.id)).one()
-    assert stored.channel == "kiosk"
     page = await client.get(f"/s/{counter.token}?mode=kiosk")
-    assert page.text.count('class="face"') == 9 * 4  # large face buttons, words kept
-    assert "Sangat sesuai" in page.text
-    thanks = await client.get(response.headers["location"])
-    assert f'content="8;url=/s/{counter.token}?lang=id&amp;mode=kiosk"' in thanks.text
+    assert page.status_code == 200
+    assert 'class="face"' not in page.text and 'class="kiosk"' not in page.text
+    first = await _post(client, counter, _answers(counter), "?mode=kiosk")
+    assert first.status_code == 303
+    assert first.headers["location"] == f"/s/{counter.token}/terima-kasih?lang=id"
+    assert citizen.DEVICE_COOKIE in first.headers["set-cookie"]
+    second = await _post(client, counter, _answers(counter, persyaratan="1"), "?mode=kiosk")
+    assert second.status_code == 303
+    stored = _channels_and_flags(counter)
+    assert session.exec(stored).all() == [("qr", False), ("qr", True)]
+    thanks = await client.get(f"/s/{counter.token}/terima-kasih?lang=id&mode=kiosk")
+    assert (thanks.status_code, "http-equiv" in thanks.text) == (200, False)
+
+
+async def test_mode_kiosk_query_does_not_raise_the_client_limit(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    _preset_client_hits(session, get_settings().rate_per_client_hour)
+    response = await _post(client, counter, _answers(counter), "?mode=kiosk")
+    assert response.status_code == 429
+    assert "Terlalu banyak pengiriman" in response.text
+
+
+async def test_kiosk_is_set_by_staff_over_the_api_and_the_cli(
+    client: httpx.AsyncClient, session: Session, admin: str, run_cli: Cli
+) -> None:
+    counter = _counter(session)
+    unit = session.get(Unit, counter.unit_id)
+    assert unit is not None
+    url = f"/api/v1/units/{unit.code}/counters/loket-1"
+    patched = await client.patch(url, json={"kiosk": True}, headers=bearer(admin))
+    assert (patched.status_code, patched.json()["kiosk"]) == (200, True)
+    assert '<body class="kiosk">' in (await client.get(f"/s/{counter.token}")).text
+    code, output = run_cli("counter", "kiosk", "--unit", unit.code, "loket-1", "--off")
+    assert (code, output) == (
+        0,
+        f"counter loket-1 of unit {unit.code} is a QR point for personal phones\n",
+    )
+    assert 'class="kiosk"' not in (await client.get(f"/s/{counter.token}")).text
+    code, output = run_cli("counter", "kiosk", "--unit", unit.code, "loket-1", "--on")
+    assert (code, output) == (
+        0,
+        f"counter loket-1 of unit {unit.code} is a kiosk (shared tablet)\n",
+    )
+    assert (await client.get(url, headers=bearer(admin))).json()["kiosk"] is True
+    created = await client.post(
+        f"/api/v1/units/{unit.code}/counters",
+        json={"code": "tablet-2", "name": "Tablet 2", "kiosk": True},
+        headers=bearer(admin),
+    )
+    assert (created.status_code, created.json()["kiosk"]) == (201, True)
+    code, output = run_cli("counter", "kiosk", "--unit", unit.code, "loket-1")
+    assert code == 2 and "--on" in output  # on or off must be said
 
 
 @pytest.mark.parametrize(
@@ -279,3 +386,81 @@ def test_client_bucket_rotates_daily_and_hides_the_address() -> None:
     assert first == citizen.client_bucket("secret", "203.0.113.9", day + timedelta(hours=5))
     assert first != citizen.client_bucket("secret", "203.0.113.9", day + timedelta(days=1))
     assert "203.0.113.9" not in first
+
+
+async def test_refused_submission_lists_each_problem_with_a_link_to_it(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session, services_count=2)
+    fields = _answers(counter, persyaratan="", waktu="9", age="empat puluh")
+    response = await _post(client, counter, fields)
+    assert response.status_code == 422
+    html = response.text
+    assert "<title>Ada isian yang perlu diperbaiki: " in html
+    summary = html[html.index('<div class="alert" role="alert">') : html.index("</ul>")]
+    links = re.findall(r'<a href="#([^"]+)">([^<]+)</a>', summary)
+    assert links == [
+        (
+            "service",
+            "Jenis layanan yang Saudara terima: Mohon pilih jenis layanan yang Saudara terima.",
+        ),
+        ("q-persyaratan", "Pertanyaan 1 (Persyaratan): Mohon pilih salah satu jawaban."),
+        ("q-waktu", "Pertanyaan 3 (Waktu Penyelesaian): Mohon pilih salah satu jawaban."),
+        ("p-age", "Usia (tahun): Isikan angka 10 sampai 110."),
+    ]
+    for anchor, _ in links:
+        assert html.count(f'id="{anchor}"') == 1  # each link lands on its question
+
+
+async def test_too_fast_message_addresses_the_citizen_as_saudara(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    response = await _post(client, counter, _answers(counter, form_token=_token(counter, 1)))
+    assert response.status_code == 422
+    assert "Mohon periksa kembali jawaban Saudara, lalu kirim lagi." in response.text
+    assert not re.search(r"\bAnda\b", response.text)
+
+
+async def test_language_switch_is_a_small_link_below_the_header(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    html = (await client.get(f"/s/{counter.token}")).text
+    switch = '<p class="lang"><a href="?lang=en" hreflang="en" lang="en">English</a></p>'
+    assert html.index("</header>") < html.index(switch) < html.index("<form")
+    english = (await client.get(f"/s/{counter.token}?lang=en")).text
+    assert '<a href="?lang=id" hreflang="id" lang="id">Bahasa Indonesia</a>' in english
+
+
+async def test_page_names_the_pemda_above_the_unit(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    pemda = make_unit(session)
+    opd = make_unit(session, parent=pemda)
+    unit = make_unit(session, parent=opd)
+    data = CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1")
+    counter = org.create_counter(session=session, data=data)
+    html = (await client.get(f"/s/{counter.token}")).text
+    header = html[html.index("<header") : html.index("</header>")]
+    assert header.index(f'<p class="pemda">{pemda.name}</p>') < header.index(unit.name)
+    assert opd.name not in header
+    top = _counter(session)  # a unit at the top of its tree: no pemda line above it
+    assert 'class="pemda"' not in (await client.get(f"/s/{top.token}")).text
+
+
+async def test_landing_page_explains_the_service_in_bahasa_indonesia(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    html = response.text
+    assert '<html lang="id">' in html
+    assert "<h1>Survei Kepuasan Masyarakat</h1>" in html
+    assert "pindai kode QR yang terpasang di loket" in html
+    assert re.findall(r'href="([^"]*)"', html) == ["/docs"]  # no console link until it exists
+    assert "<script" not in html
+    assert (await client.get("/docs")).status_code == 200
+    head = await client.head("/")
+    assert (head.status_code, head.content) == (200, b"")

@@ -230,6 +230,12 @@ class CounterIn(BaseModel):
     code: Code = Field(examples=["loket-1"], description="Unique within the unit")
     name: Name = Field(examples=["Loket 1"])
     service_code: Code | None = Field(default=None, description="The service served there")
+    kiosk: bool = Field(
+        default=False,
+        description="A tablet at the counter that everyone answers on: kiosk layout, the "
+        "thank-you page returns to a fresh form, no per-browser repeat check, 10x the "
+        "per-client limit, responses on channel `kiosk`",
+    )
 
 
 class CounterOut(BaseModel):
@@ -237,6 +243,7 @@ class CounterOut(BaseModel):
     name: str
     service: str | None = Field(description="Service code, if the counter serves one")
     active: bool = Field(description="false: the survey page answers 410")
+    kiosk: bool = Field(description="true: a shared tablet at the counter")
     survey_url: str = Field(description="The public URL its QR code encodes")
 
 

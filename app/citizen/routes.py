@@ -1,7 +1,9 @@
-"""Citizen-facing pages (Bahasa Indonesia by default, English on request): the survey form
-behind a counter's QR code and its thank-you page. Server-rendered, no JavaScript needed."""
+"""Citizen-facing pages (Bahasa Indonesia by default, English on request): the landing page,
+the survey form behind a counter's QR code and its thank-you page. Server-rendered, no
+JavaScript needed. Whether a counter is a kiosk is the counter's own setting, never the link's.
+"""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -30,6 +32,8 @@ router = APIRouter(include_in_schema=False)
 TEXT = {
     "id": {
         "switch": "English",
+        "question": "Pertanyaan",
+        "to_fix": "Ada isian yang perlu diperbaiki",
         "service": "Jenis layanan yang Saudara terima",
         "choose": "Pilih jenis layanan",
         "profile": "Tentang Saudara (boleh dikosongkan)",
@@ -52,6 +56,8 @@ TEXT = {
     },
     "en": {
         "switch": "Bahasa Indonesia",
+        "question": "Question",
+        "to_fix": "Some answers need attention",
         "service": "The service you received",
         "choose": "Choose a service",
         "profile": "About you (optional)",
@@ -73,12 +79,6 @@ TEXT = {
 }
 
 Lang = Annotated[str, Query(pattern="^(id|en)$")]
-Mode = Annotated[str | None, Query(pattern="^kiosk$")]
-
-
-def _query(lang: str, kiosk: bool) -> str:
-    """The query string that keeps the language and kiosk mode across the survey's pages."""
-    return f"?lang={lang}" + ("&mode=kiosk" if kiosk else "")
 
 
 def _message(
@@ -109,7 +109,6 @@ def _render_form(
     context: citizen.SurveyContext,
     *,
     lang: str,
-    kiosk: bool,
     settings: Settings,
     status: int = 200,
     values: dict[str, str] | None = None,
@@ -120,13 +119,15 @@ def _render_form(
     token = citizen.issue_form_token(
         settings.secret_key.get_secret_value(), context.counter.id, datetime.now(UTC)
     )
-    query = _query(lang, kiosk)
+    title = context.form.title.model_dump()[lang]
     page: dict[str, Any] = {
         "lang": lang,
         "t": TEXT[lang],
-        "title": context.form.title.model_dump()[lang],
+        # A screen reader reads the title first: on a refused form it says so at once.
+        "title": f"{TEXT[lang]['to_fix']}: {title}" if errors else title,
         "form": context.form.model_dump(),
         "unit": context.unit,
+        "pemda": context.pemda,
         "counter": context.counter,
         "services": context.services,
         "fixed_service": context.fixed_service,
@@ -134,9 +135,9 @@ def _render_form(
         "values": values or {},
         "errors": errors or {},
         "message": message,
-        "kiosk": kiosk,
+        "kiosk": context.counter.kiosk,
         "faces": FACES,
-        "action": f"/s/{context.counter.token}{query}",
+        "action": f"/s/{context.counter.token}?lang={lang}",
     }
     return templates.TemplateResponse(request, "survey.html", page, status_code=status)
 
@@ -152,60 +153,29 @@ async def form_fields(request: Request) -> dict[str, str]:
     return fields
 
 
-def _recently(request: Request, context: citizen.SurveyContext, settings: Settings) -> bool:
-    assert context.counter.id is not None
-    return citizen.answered_recently(
-        settings.secret_key.get_secret_value(),
-        context.counter.id,
-        request.cookies.get(citizen.DEVICE_COOKIE),
-        datetime.now(UTC),
-        timedelta(hours=settings.device_cooldown_hours),
-    )
-
-
 # HEAD too: chat apps fetch a shared link's headers for a preview.
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def home(request: Request) -> HTMLResponse:
+    context = {"lang": "id", "title": "SKM: Survei Kepuasan Masyarakat", "kiosk": False}
+    return templates.TemplateResponse(request, "home.html", context)
+
+
 @router.api_route("/s/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def survey_page(
-    request: Request,
-    token: str,
-    session: ReadSession,
-    settings: SettingsDep,
-    lang: Lang = "id",
-    mode: Mode = None,
+    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang = "id"
 ) -> Response:
-    kiosk = mode == "kiosk"
     try:
         context = citizen.load_survey(session=session, token=token)
     except AppError as exc:
         return _error_page(request, lang, exc)
-    notice = TEXT[lang]["already"] if not kiosk and _recently(request, context, settings) else None
-    return _render_form(request, context, lang=lang, kiosk=kiosk, settings=settings, message=notice)
-
-
-def _rejected(
-    request: Request,
-    context: citizen.SurveyContext,
-    exc: citizen.SurveyRejected,
-    fields: dict[str, str],
-    *,
-    lang: Lang,
-    kiosk: bool,
-    settings: Settings,
-) -> Response:
-    """A refused submission: an error page, or the form again with the citizen's answers."""
-    if exc.status != 422:
-        return _error_page(request, lang, exc)
-    return _render_form(
-        request,
-        context,
-        lang=lang,
-        kiosk=kiosk,
-        settings=settings,
-        status=422,
-        values=fields,
-        errors=exc.errors,
-        message=exc.detail,
+    repeat = citizen.answered_before(
+        context=context,
+        cookie=request.cookies.get(citizen.DEVICE_COOKIE),
+        limits=citizen.Limits.from_settings(settings),
+        now=datetime.now(UTC),
     )
+    notice = TEXT[lang]["already"] if repeat else None
+    return _render_form(request, context, lang=lang, settings=settings, message=notice)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
@@ -216,65 +186,44 @@ def survey_submit(
     settings: SettingsDep,
     fields: Annotated[dict[str, str], Depends(form_fields)],
     lang: Lang = "id",
-    mode: Mode = None,
 ) -> Response:
-    kiosk = mode == "kiosk"
-    secret = settings.secret_key.get_secret_value()
-    now = datetime.now(UTC)
     try:
         context = citizen.load_survey(session=session, token=token)
-        counter_id = context.counter.id  # read now: commits below expire the instance
     except AppError as exc:
         return _error_page(request, lang, exc)
+    client = citizen.Client(
+        peer=request.client.host if request.client else None,
+        forwarded_for=request.headers.get("x-forwarded-for"),
+        cookie=request.cookies.get(citizen.DEVICE_COOKIE),
+    )
     try:
-        nonce = citizen.screen(
-            context=context,
-            fields=fields,
-            secret=secret,
-            now=now,
-            min_seconds=settings.survey_min_seconds,
-            max_seconds=settings.survey_max_seconds,
-        )
-    except citizen.SurveyRejected as exc:
-        return _rejected(request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings)
-    try:
-        address = citizen.client_ip(
-            request.client.host if request.client else None,
-            request.headers.get("x-forwarded-for"),
-            settings.trusted_proxies,
-        )
-        # A kiosk tablet sends everyone's answers from one address.
-        per_client = settings.rate_per_client_hour * (10 if kiosk else 1)
-        citizen.hit_rate_limits(
-            session=session,
-            limits=[
-                (citizen.client_bucket(secret, address, now), per_client),
-                (f"counter:{counter_id}", settings.rate_per_counter_hour),
-            ],
-            now=now,
-        )
-    except AppError as exc:
-        return _error_page(request, lang, exc)
-    # A second answer from this browser is kept for staff but left out of the IKM.
-    repeat = not kiosk and _recently(request, context, settings)
-    try:
-        citizen.submit(
+        accepted = citizen.accept(
             session=session,
             context=context,
             fields=fields,
-            nonce=nonce,
-            now=now,
-            channel="kiosk" if kiosk else "qr",
-            flagged=repeat,
+            client=client,
+            limits=citizen.Limits.from_settings(settings),
+            now=datetime.now(UTC),
         )
-    except citizen.SurveyRejected as exc:
-        return _rejected(request, context, exc, fields, lang=lang, kiosk=kiosk, settings=settings)
-    query = _query(lang, kiosk)
-    redirect = RedirectResponse(f"/s/{token}/terima-kasih{query}", status_code=303)
-    if not kiosk and counter_id is not None:
+    except AppError as exc:
+        if exc.status != 422 or not isinstance(exc, citizen.SurveyRejected):
+            return _error_page(request, lang, exc)
+        # The form again, with the citizen's answers and what is missing.
+        return _render_form(
+            request,
+            context,
+            lang=lang,
+            settings=settings,
+            status=422,
+            values=fields,
+            errors=exc.errors,
+            message=exc.detail,
+        )
+    redirect = RedirectResponse(f"/s/{token}/terima-kasih?lang={lang}", status_code=303)
+    if accepted.device_cookie is not None:
         redirect.set_cookie(
             citizen.DEVICE_COOKIE,
-            citizen.device_cookie(secret, counter_id, now),
+            accepted.device_cookie,
             max_age=settings.device_cooldown_hours * 3600,
             path=f"/s/{token}",
             httponly=True,
@@ -285,13 +234,17 @@ def survey_submit(
 
 @router.get("/s/{token}/terima-kasih", response_class=HTMLResponse)
 def survey_thanks(
-    request: Request, token: str, settings: SettingsDep, lang: Lang = "id", mode: Mode = None
+    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang = "id"
 ) -> Response:
+    try:
+        context = citizen.load_survey(session=session, token=token)
+    except AppError as exc:
+        return _error_page(request, lang, exc)
     t = TEXT[lang]
     # A kiosk returns to a fresh form for the next person after a few seconds.
     refresh = (
-        f"{settings.kiosk_return_seconds};url=/s/{token}{_query(lang, kiosk=True)}"
-        if mode == "kiosk"
+        f"{settings.kiosk_return_seconds};url=/s/{token}?lang={lang}"
+        if context.counter.kiosk
         else None
     )
     return _message(request, lang, 200, t["thanks"], t["thanks_body"], refresh)

@@ -14,13 +14,16 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.config import Settings
 from app.core.forms import Form
 from app.db import upsert
 from app.errors import AppError, Gone, NotFound
 from app.models import SUGGESTION_MAX, Counter, RateLimit, Service, Unit
-from app.services import intake, questionnaires
+from app.services import intake, org, questionnaires
 
 HONEYPOT = "website"  # a field people never see; bots fill it in
+# A kiosk tablet sends everyone's answers from one address.
+KIOSK_RATE_FACTOR = 10
 
 
 class SurveyRejected(AppError):
@@ -41,6 +44,7 @@ class SurveyContext:
     unit: Unit
     form: Form
     services: list[Service]
+    pemda: Unit | None = None  # the top of the unit's tree; None when the unit is the top
 
     @property
     def fixed_service(self) -> Service | None:
@@ -78,7 +82,14 @@ def load_survey(*, session: Session, token: str) -> SurveyContext:
             .order_by(Service.name)
         ).all()
     )
-    return SurveyContext(counter=counter, unit=unit, form=form, services=unit_services)
+    chain = org.ancestors(session=session, unit=unit)
+    return SurveyContext(
+        counter=counter,
+        unit=unit,
+        form=form,
+        services=unit_services,
+        pemda=chain[0] if chain else None,
+    )
 
 
 # --- the signed one-time form token ---
@@ -111,7 +122,8 @@ def check_form_token(
     age = now.timestamp() - issued
     if age < min_seconds:
         raise SurveyRejected(
-            "Formulir dikirim terlalu cepat. Mohon periksa kembali jawaban Anda, lalu kirim lagi."
+            "Formulir dikirim terlalu cepat. Mohon periksa kembali jawaban Saudara, "
+            "lalu kirim lagi."
         )
     if age > max_seconds:
         raise SurveyRejected("Formulir sudah kedaluwarsa. Mohon isi kembali, lalu kirim.")
@@ -312,4 +324,112 @@ def answered_recently(
         genuine
         and counter_text == str(counter_id)
         and now.timestamp() - issued < cooldown.total_seconds()
+    )
+
+
+# --- the whole submission flow ---
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The defences against ballot stuffing, as configured."""
+
+    secret: str
+    min_seconds: int
+    max_seconds: int
+    per_client_hour: int
+    per_counter_hour: int
+    cooldown: timedelta
+    trusted_proxies: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Limits":
+        return cls(
+            secret=settings.secret_key.get_secret_value(),
+            min_seconds=settings.survey_min_seconds,
+            max_seconds=settings.survey_max_seconds,
+            per_client_hour=settings.rate_per_client_hour,
+            per_counter_hour=settings.rate_per_counter_hour,
+            cooldown=timedelta(hours=settings.device_cooldown_hours),
+            trusted_proxies=tuple(settings.trusted_proxies),
+        )
+
+
+@dataclass(frozen=True)
+class Client:
+    """Where a submission comes from, as HTTP sees it; the address is only ever hashed."""
+
+    peer: str | None
+    forwarded_for: str | None = None
+    cookie: str | None = None  # the device cookie an earlier answer left, if any
+
+
+@dataclass(frozen=True)
+class Accepted:
+    stored: bool  # False: a replay of a stored submission (back button, resent POST)
+    flagged: bool  # a repeat from the same browser: kept for staff, left out of the IKM
+    device_cookie: str | None  # to set on a personal device; None on a kiosk
+
+
+def answered_before(
+    *, context: SurveyContext, cookie: str | None, limits: Limits, now: datetime
+) -> bool:
+    """Whether this browser answered at this counter within the cooldown. Never on a kiosk:
+    everyone there answers in one browser, so its cookie says nothing about the person."""
+    assert context.counter.id is not None
+    if context.counter.kiosk:
+        return False
+    return answered_recently(limits.secret, context.counter.id, cookie, now, limits.cooldown)
+
+
+def accept(
+    *,
+    session: Session,
+    context: SurveyContext,
+    fields: Mapping[str, str],
+    client: Client,
+    limits: Limits,
+    now: datetime,
+) -> Accepted:
+    """One citizen submission, start to end: screened (honeypot, form token) before anything
+    is counted, then the hourly limits per client and per counter, the repeat check, and the
+    store. Whether the counter is a kiosk comes from the counter alone (set by staff), never
+    from the request. Raises ``SurveyRejected`` (422 with ``errors`` per field, 400, 429)."""
+    counter = context.counter
+    assert counter.id is not None
+    counter_id, kiosk = counter.id, counter.kiosk  # read now: the commits below expire them
+    nonce = screen(
+        context=context,
+        fields=fields,
+        secret=limits.secret,
+        now=now,
+        min_seconds=limits.min_seconds,
+        max_seconds=limits.max_seconds,
+    )
+    repeat = answered_before(context=context, cookie=client.cookie, limits=limits, now=now)
+    address = client_ip(client.peer, client.forwarded_for, list(limits.trusted_proxies))
+    hit_rate_limits(
+        session=session,
+        limits=[
+            (
+                client_bucket(limits.secret, address, now),
+                limits.per_client_hour * (KIOSK_RATE_FACTOR if kiosk else 1),
+            ),
+            (f"counter:{counter_id}", limits.per_counter_hour),
+        ],
+        now=now,
+    )
+    stored = submit(
+        session=session,
+        context=context,
+        fields=fields,
+        nonce=nonce,
+        now=now,
+        channel="kiosk" if kiosk else "qr",
+        flagged=repeat,
+    )
+    return Accepted(
+        stored=stored,
+        flagged=repeat,
+        device_cookie=None if kiosk else device_cookie(limits.secret, counter_id, now),
     )

@@ -234,6 +234,7 @@ def create_counter(*, session: Session, data: CounterCreate) -> Counter:
         service_id=service.id if service else None,
         code=data.code,
         name=data.name,
+        kiosk=data.kiosk,
     )
     store_new(session, counter, f"unit {unit.code!r} already has a counter {data.code!r}")
     return counter
@@ -250,7 +251,8 @@ def update_service(*, session: Session, service: Service, data: ServiceUpdate) -
 
 
 def update_counter(*, session: Session, counter: Counter, data: CounterUpdate) -> Counter:
-    """Rename, re-assign to a service of its unit, open or close a counter."""
+    """Rename, re-assign to a service of its unit, open or close a counter, make it a kiosk or
+    not."""
     changes = data.model_dump(exclude_unset=True)
     if "service_code" in changes:
         code = changes.pop("service_code")

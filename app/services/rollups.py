@@ -72,12 +72,14 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
         {**dict(zip(ROLLUP_KEYS_FULL, key, strict=True)), **_counts(ikm.Tally.of(codes, answers))}
         for key, answers in sorted(groups.items(), key=lambda item: str(item[0]))
     ]
-    stmt = upsert(session, response_rollup).values(values)
+    # One cached statement run as executemany: a multi-row VALUES is compiled afresh for each
+    # batch, and a large one (an import spanning thousands of days and counters) took seconds.
+    stmt = upsert(session, response_rollup)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(ROLLUP_KEYS_FULL),
         set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
     )
-    session.execute(stmt)
+    session.execute(stmt, values)
 
 
 def tally_aggregates(table: sa.Table, k: int) -> list[sa.ColumnElement[Any]]:
