@@ -2,10 +2,13 @@
 
 import hashlib
 import json
-from datetime import UTC, date, datetime, time
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date, datetime, time
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
 
 import alembic.util.exc
 import sqlalchemy as sa
@@ -17,10 +20,17 @@ from app.config import get_settings
 from app.core import ikm
 from app.core.forms import Form, FormError, load_forms
 from app.core.periods import PERIOD_HELP, PeriodError, parse_period
-from app.core.sheets import SheetError, read_sheet
+from app.core.sheets import Sheet, SheetError, check_order, read_sheet
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import AppError
-from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
+from app.models import (
+    SCOPES,
+    CounterCreate,
+    CounterUpdate,
+    ServiceCreate,
+    UnitCreate,
+    utcnow,
+)
 from app.reports import qr
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
@@ -55,6 +65,14 @@ Table = Annotated[
     typer.Option(help="Grade interval table, 2017 or 2004 [default: the form's own table]"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
+Columns = Annotated[
+    str | None,
+    typer.Option(
+        help="The element codes of the columns U1..Uk in their order, comma-separated, e.g. "
+        "persyaratan,prosedur,waktu,biaya,produk,kompetensi,perilaku,sarana,pengaduan "
+        "[default: the form's order]"
+    ),
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -68,6 +86,58 @@ def _writable(path: Path) -> None:
         raise fail(f"{path} is a directory: name the file to write")
     if not path.parent.is_dir():
         raise fail(f"directory {path.parent} does not exist")
+
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class _Bar(Protocol[T_co]):
+    def __iter__(self) -> Iterator[T_co]: ...
+    def update(self, n_steps: int) -> None: ...
+
+
+class _Quiet(_Bar[T]):
+    def __init__(self, items: Iterable[T]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def update(self, n_steps: int) -> None:
+        pass
+
+
+def _progress(
+    items: Iterable[T], *, label: str, length: int | None = None
+) -> AbstractContextManager[_Bar[T]]:
+    """A progress bar on a terminal; nothing at all when the output goes to a file, a pipe or
+    a cron log, where the label and the redraws are noise."""
+    if sys.stdout.isatty():
+        return typer.progressbar(items, length=length, label=label)
+    return nullcontext(_Quiet(items))
+
+
+def _output_format(output: Path, fmt: str | None, choices: tuple[str, ...]) -> str:
+    """The format to write: --format, else the output's extension; a file named .xlsx never
+    receives a PDF. Checked before any work is done."""
+    named = ", ".join(f".{c}" for c in choices)
+    suffix = output.suffix.lower().removeprefix(".")
+    if fmt is None:
+        if suffix not in choices:
+            raise fail(
+                f"cannot tell the format from the file name {output.name!r}: "
+                f"name a {named} file, or pass --format"
+            )
+        return suffix
+    if fmt not in choices:
+        raise fail(f"--format must be {', '.join(choices[:-1])} or {choices[-1]}, got {fmt!r}")
+    if suffix and suffix != fmt:
+        raise fail(
+            f"--format {fmt} does not match the file name {output.name!r}: "
+            f"name a .{fmt} file, or leave out --format"
+        )
+    return fmt
 
 
 def _database(ctx: typer.Context) -> Database:
@@ -120,6 +190,38 @@ def _print_result(
         typer.echo(f"sample: n={s.n}, N={s.population}, minimum S={s.minimum}: {s.verdict}")
     for warning in result.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
+
+
+def _read_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) -> Sheet:
+    """Read a sheet, saying how its U columns were mapped: published sheets differ in the
+    order of the last two elements, and a wrong guess silently swaps two elements' scores."""
+    order = None if columns is None else [c.strip().lower() for c in columns.split(",")]
+    if order is not None:
+        try:
+            check_order(order, form)
+        except ValueError as exc:
+            raise fail(f"--columns: {exc}") from None
+    try:
+        sheet = read_sheet(file, form, strict=strict, order=order)
+    except SheetError as exc:
+        raise fail(str(exc)) from None
+    for warning in sheet.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    if sheet.positional is not None:
+        typer.echo(f"notice: {_positional_notice(form, sheet.positional, order)}", err=True)
+    return sheet
+
+
+def _positional_notice(form: Form, order: tuple[str, ...], given: list[str] | None) -> str:
+    """Says how U1..Uk were read, and how to read them the other common way."""
+    used = ", ".join(f"U{i}={code}" for i, code in enumerate(order, start=1))
+    if given is not None:
+        return f"columns U1..U{len(order)} read as {used} (from --columns)"
+    swapped = (*order[:-2], order[-1], order[-2])
+    return (
+        f"columns U1..U{len(order)} read as {used} (the regulation's order, form {form.code}); "
+        f"if your sheet has U{len(order) - 1} = {order[-1]}, pass --columns {','.join(swapped)}"
+    )
 
 
 def _load_form(code: str) -> Form:
@@ -326,14 +428,16 @@ def qr_command(
     unit: Annotated[str, typer.Option(help="Unit code")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
     counter: Annotated[str | None, typer.Option(help="Counter code (png/svg need one)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf (posters)")] = "pdf",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="png, svg or pdf (posters) [default: from the file name]"),
+    ] = None,
 ) -> None:
     """Write a counter's QR code (PNG/SVG) or the A5 posters of a unit's counters (PDF)."""
-    if fmt not in ("png", "svg", "pdf"):
-        raise fail(f"--format must be png, svg or pdf, got {fmt!r}")
-    if fmt != "pdf" and counter is None:
-        raise fail(f"--format {fmt} draws one code: name it with --counter")
     _writable(output)
+    fmt = _output_format(output, fmt, ("png", "svg", "pdf"))
+    if fmt != "pdf" and counter is None:
+        raise fail(f"a {fmt} file holds one QR code: name the counter with --counter")
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
@@ -444,21 +548,22 @@ def import_file(
     form: Annotated[str, typer.Option(help="Form code")] = questionnaires.default_form_code(),
     channel: Annotated[str, typer.Option(help="qr, kiosk, paper or api")] = "paper",
     on_date: Annotated[
-        str | None, typer.Option("--date", help="Date of rows without tanggal (YYYY-MM-DD)")
+        str | None,
+        typer.Option(
+            "--date", help="Date of rows without tanggal (YYYY-MM-DD) [default: today, unit's zone]"
+        ),
     ] = None,
+    columns: Columns = None,
 ) -> None:
     """Import a CSV/XLSX of paper questionnaires: all rows or none; re-importing is a no-op."""
     if channel not in ("qr", "kiosk", "paper", "api"):
         raise fail(f"--channel must be qr, kiosk, paper or api, got {channel!r}")
     try:
-        default_date = date.fromisoformat(on_date) if on_date else datetime.now(UTC).date()
+        given_date = date.fromisoformat(on_date) if on_date else None
     except ValueError:
         raise fail(f"--date {on_date!r} is not a date (YYYY-MM-DD)") from None
     parsed_form = _load_form(form)
-    try:
-        sheet = read_sheet(file, parsed_form)
-    except SheetError as exc:
-        raise fail(str(exc)) from None
+    sheet = _read_sheet(file, parsed_form, columns, strict=True)
     # The key derives from the unit, the file's bytes and the line: importing a file twice into
     # a unit adds nothing, and the same file may still be imported into another unit.
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
@@ -467,8 +572,10 @@ def import_file(
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         svc = org.get_service(session=session, unit=target, code=service) if service else None
+        # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
+        default_date = given_date or utcnow().astimezone(target.zone).date()
         items = []
-        with typer.progressbar(sheet.rows, label="Reading rows") as rows:
+        with _progress(sheet.rows, label="Reading rows") as rows:
             for row in rows:
                 local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
                 items.append(
@@ -508,16 +615,12 @@ def compute(
     round_total: RoundTotal = None,
     table: Table = None,
     as_json: AsJson = False,
+    columns: Columns = None,
 ) -> None:
     """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
     method = _method(weight, round_nrr, round_weighted, round_total, table)
     parsed_form = _load_form(form)
-    try:
-        sheet = read_sheet(file, parsed_form, strict=False)
-    except SheetError as exc:
-        raise fail(str(exc)) from None
-    for warning in sheet.warnings:
-        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    sheet = _read_sheet(file, parsed_form, columns, strict=False)
     tally = ikm.Tally.of(
         parsed_form.element_codes,
         (row.answers for row in sheet.rows),
@@ -573,7 +676,10 @@ def report_command(
     unit: Annotated[str, typer.Option(help="Unit code")],
     period: Annotated[str, typer.Option(help=PERIOD_HELP)],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="pdf, xlsx or csv")] = "pdf",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="pdf, xlsx or csv [default: from the file name]"),
+    ] = None,
     include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
@@ -583,11 +689,10 @@ def report_command(
 ) -> None:
     """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
     processing sheet with live formulas and the report's tables, or the CSV of respondents."""
-    if fmt not in ("pdf", "xlsx", "csv"):
-        raise fail(f"--format must be pdf, xlsx or csv, got {fmt!r}")
+    _writable(output)
+    fmt = _output_format(output, fmt, ("pdf", "xlsx", "csv"))
     method = _method(weight, round_nrr, round_weighted, round_total, table)
     parsed = _period(period)
-    _writable(output)
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
@@ -595,7 +700,7 @@ def report_command(
             scope = scopes.Scope(unit=target, period=parsed, include_children=include_children)
             total = export.summary(session=session, scope=scope)[0]
             chunks = export.csv_stream(_database(ctx).session, scope)
-            with output.open("wb") as out, typer.progressbar(length=total, label="Rows") as bar:
+            with output.open("wb") as out, _progress(range(total), label="Rows") as bar:
                 for chunk in chunks:
                     out.write(chunk)
                     bar.update(chunk.count(b"\r\n"))
@@ -612,7 +717,7 @@ def report_command(
             write_pdf(data, output)
         else:
             rows = respondents(session, data, target)
-            with typer.progressbar(rows, length=data.result.n, label="Respondents") as bar:
+            with _progress(rows, length=data.result.n, label="Respondents") as bar:
                 write_xlsx(data, bar, output)
         typer.echo(f"wrote {output} ({output.stat().st_size} bytes, {data.result.n} response(s))")
 

@@ -2,16 +2,19 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlmodel import Session, func, select
+from typer.testing import Result
 
+from app.cli import cli
 from app.config import REPO_ROOT, get_settings
 from app.models import Response
 from tests.conftest import Cli
-from tests.factories import make_unit
+from tests.factories import CODES, make_unit
 
 # A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
 SEKADAU = REPO_ROOT / "tests" / "data" / "sekadau-2019-s1-49.csv"
@@ -22,13 +25,29 @@ def _count(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Response)).one()
 
 
+REGULATION_ORDER = ",".join(CODES)  # U8 = pengaduan, U9 = sarana
+SWAPPED = ",".join([*CODES[:7], "sarana", "pengaduan"])
+NOTICE = (
+    "notice: columns U1..U9 read as U1=persyaratan, U2=prosedur, U3=waktu, U4=biaya, "
+    "U5=produk, U6=kompetensi, U7=perilaku, U8=pengaduan, U9=sarana (the regulation's order, "
+    "form permenpan-rb-14-2017); if your sheet has U8 = sarana, pass --columns "
+    f"{SWAPPED}\n"
+)
+
+
+def _invoke(run_cli: Cli, *args: str) -> Result:
+    """stdout and stderr apart: a notice on stderr leaves --json output parseable."""
+    return run_cli.runner.invoke(cli, list(args), obj=run_cli.database)
+
+
 @pytest.mark.parametrize(("weight", "nik"), [("exact", 78.74), ("0.111", 78.66), ("0.11", 77.95)])
 def test_compute_sekadau_reproduces_published_figures(
     run_cli: Cli, weight: str, nik: float
 ) -> None:
-    code, output = run_cli("compute", str(SEKADAU), "--weight", weight, "--json")
-    assert code == 0, output
-    result = json.loads(output)
+    done = _invoke(run_cli, "compute", str(SEKADAU), "--weight", weight, "--json")
+    assert done.exit_code == 0, done.output
+    assert done.stderr == NOTICE
+    result = json.loads(done.stdout)
     assert result["nik_rounded"] == nik
     assert (result["mutu"], result["kinerja"], result["n"]) == ("B", "Baik", 49)
     assert [e["sum"] for e in result["elements"]] == [138, 139, 150, 177, 159, 163, 161, 143, 159]
@@ -138,10 +157,14 @@ def test_2004_form_data_is_graded_with_the_2004_table(
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("5,3,3,4,3,3,4,3,4,L,34,2026-02-03,", "line 3: persyaratan: '5' is not an answer 1..4"),
-        ("4,3,3,4,3,3,4,3,4,L,tiga,2026-02-03,", "line 3: age: age 'tiga' is not a whole number"),
-        ("4,3,3,4,3,3,4,3,4,X,34,2026-02-03,", "line 3: sex: sex 'X' is not one of L, P"),
-        ("4,3,3,4,3,3,4,3,4,L,34,kemarin,", "line 3: date: tanggal 'kemarin' is not a date"),
+        (
+            "5,3,3,4,3,3,4,3,4,L,34,2026-02-03,",
+            "line 3: U1 (persyaratan) '5' is not an answer 1..4",
+        ),
+        ("4,3,3,4,3,3,4,3,4,L,tiga,2026-02-03,", "line 3: usia 'tiga' is not a whole number"),
+        ("4,3,3,4,3,3,4,3,4,L,200,2026-02-03,", "line 3: usia 200 is outside 10..110"),
+        ("4,3,3,4,3,3,4,3,4,X,34,2026-02-03,", "line 3: jenis_kelamin 'X' is not one of L, P"),
+        ("4,3,3,4,3,3,4,3,4,L,34,kemarin,", "line 3: tanggal 'kemarin' is not a date"),
     ],
 )
 def test_import_bad_row_reports_line_and_writes_nothing(
@@ -155,6 +178,86 @@ def test_import_bad_row_reports_line_and_writes_nothing(
     assert code == 1
     assert message in output
     assert _count(session) == before
+
+
+def test_import_error_names_the_column_as_the_sheet_writes_it(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text("Persyaratan,U2,U3,U4,U5,U6,U7,U8,U9,Jenis Kelamin,JK\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert code == 1
+    assert "line 1: column 'JK' repeats column 'Jenis Kelamin'" in output
+    sheet.write_text("Persyaratan,U2,U3,U4,U5,U6,U7,U8,U9,Jenis Kelamin\n9,4,4,4,4,4,4,4,4,W\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output) == (
+        1,
+        f"error: {sheet}: 2 problem(s), nothing was read:\n"
+        "  line 2: Persyaratan '9' is not an answer 1..4 (or a..d)\n"
+        "  line 2: Jenis Kelamin 'W' is not one of L, P\n",
+    )
+
+
+def test_import_without_date_uses_the_units_local_day(
+    run_cli: Cli, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 07:30 WITA on 1 July is still 30 June in UTC: the rows belong to semester II.
+    monkeypatch.setattr("app.cli.utcnow", lambda: datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    unit = make_unit(session, tz="WITA")
+    sheet = tmp_path / "undated.csv"
+    sheet.write_text("U1,U2,U3,U4,U5,U6,U7,U8,U9\n4,4,4,4,4,4,4,4,4\n3,3,3,3,3,3,3,3,3\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output) == (
+        0,
+        NOTICE + "2 row(s) without tanggal were dated 2026-07-01\n"
+        f"imported 2 response(s) into {unit.code}; 0 already imported\n",
+    )
+    assert "Reading rows" not in output  # no progress label when stdout is not a terminal
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", "Semester II 2026", "--json")
+    assert json.loads(output)["n"] == 2
+
+
+def test_columns_reads_u8_as_sarana(run_cli: Cli) -> None:
+    done = _invoke(run_cli, "compute", str(SEKADAU), "--columns", SWAPPED, "--json")
+    assert done.exit_code == 0, done.output
+    used = ", ".join(f"U{i}={c}" for i, c in enumerate(SWAPPED.split(","), start=1))
+    assert done.stderr == f"notice: columns U1..U9 read as {used} (from --columns)\n"
+    sums = {e["code"]: e["sum"] for e in json.loads(done.stdout)["elements"]}
+    assert (sums["pengaduan"], sums["sarana"]) == (159, 143)  # 143, 159 in the regulation's order
+
+
+@pytest.mark.parametrize(
+    ("columns", "problem"),
+    [
+        (
+            SWAPPED.replace("sarana", "fasilitas"),
+            "'fasilitas' is not an element of form permenpan-rb-14-2017; sarana missing",
+        ),
+        (SWAPPED.replace("sarana", "waktu"), "'waktu' is given more than once; sarana missing"),
+        (",".join(CODES[:8]), "sarana missing"),
+    ],
+)
+def test_columns_must_name_each_element_once(run_cli: Cli, columns: str, problem: str) -> None:
+    code, output = run_cli("compute", str(SEKADAU), "--columns", columns.upper())
+    assert (code, output) == (
+        1,
+        f"error: --columns: {problem}: give each of the 9 elements of form "
+        f"permenpan-rb-14-2017 once, in the order of the U columns ({', '.join(CODES)})\n",
+    )
+
+
+def test_columns_on_a_sheet_without_u_columns_is_refused(run_cli: Cli, tmp_path: Path) -> None:
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text(REGULATION_ORDER + "\n" + "4,4,4,4,4,4,4,4,4\n")
+    code, output = run_cli("compute", str(sheet))
+    assert code == 0 and "notice" not in output  # elements named: nothing to guess
+    code, output = run_cli("compute", str(sheet), "--columns", SWAPPED)
+    assert (code, output) == (
+        1,
+        f"error: {sheet}: 1 problem(s), nothing was read:\n"
+        "  line 1: a column order is given, but the sheet has no U1..U9 columns\n",
+    )
 
 
 def test_import_unknown_unit_exits_nonzero(run_cli: Cli, session: Session, tmp_path: Path) -> None:
@@ -275,6 +378,75 @@ def test_an_unwritable_output_is_refused_before_any_work(
     assert (code, f"{tmp_path} is a directory" in output) == (1, True)
 
 
+def test_report_without_format_writes_what_the_file_name_says(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    book = tmp_path / "skm.XLSX"
+    code, output = run_cli("report", "--unit", unit.code, "--period", "2026", "-o", str(book))
+    assert code == 0, output
+    assert load_workbook(book).sheetnames[0] == "Pengolahan Data"  # not a PDF
+    rows = tmp_path / "skm.csv"
+    code, output = run_cli("report", "--unit", unit.code, "--period", "2026", "-o", str(rows))
+    assert (code, output) == (0, f"wrote {rows} (0 response(s))\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "name", "message"),
+    [
+        (
+            "report",
+            ["--format", "pdf"],
+            "skm.xlsx",
+            "error: --format pdf does not match the file name 'skm.xlsx': name a .pdf file, "
+            "or leave out --format\n",
+        ),
+        (
+            "report",
+            [],
+            "skm.docx",
+            "error: cannot tell the format from the file name 'skm.docx': "
+            "name a .pdf, .xlsx, .csv file, or pass --format\n",
+        ),
+        (
+            "report",
+            ["--format", "docx"],
+            "skm",
+            "error: --format must be pdf, xlsx or csv, got 'docx'\n",
+        ),
+        (
+            "qr",
+            ["--format", "svg", "--counter", "loket-1"],
+            "loket.png",
+            "error: --format svg does not match the file name 'loket.png': name a .svg file, "
+            "or leave out --format\n",
+        ),
+        (
+            "qr",
+            [],
+            "posters",
+            "error: cannot tell the format from the file name 'posters': "
+            "name a .png, .svg, .pdf file, or pass --format\n",
+        ),
+    ],
+)
+def test_an_output_format_that_contradicts_the_file_name_is_refused(
+    run_cli: Cli,
+    session: Session,
+    tmp_path: Path,
+    command: str,
+    args: list[str],
+    name: str,
+    message: str,
+) -> None:
+    unit = make_unit(session)
+    target = tmp_path / name
+    period = ["--period", "2026"] if command == "report" else []
+    code, output = run_cli(command, "--unit", unit.code, *period, *args, "-o", str(target))
+    assert (code, output) == (1, message)
+    assert not target.exists()
+
+
 def test_population_above_the_bound_is_refused(run_cli: Cli, session: Session) -> None:
     unit = make_unit(session)
     code, output = run_cli(
@@ -315,7 +487,7 @@ def test_the_installed_command_reports_database_trouble_without_a_traceback(
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,inf,2026-02-03,\n", "age 'inf' is not"),
+        ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,inf,2026-02-03,\n", "usia 'inf' is not"),
         ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,1e400,2026-02-03,\n", "'1e400' is not a"),
         (
             "big.csv",

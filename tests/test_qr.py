@@ -100,7 +100,7 @@ def test_rotate_changes_the_url_and_deactivate_leaves_it_off_posters(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--format", "png"], "--format png draws one code: name it with --counter"),
+        (["--format", "png"], "a png file holds one QR code: name the counter with --counter"),
         (["--format", "gif"], "--format must be png, svg or pdf"),
         (["--counter", "loket-9", "--format", "svg"], "has no counter 'loket-9'"),
     ],
