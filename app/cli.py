@@ -2,13 +2,15 @@
 
 import hashlib
 import json
+import os
 import sys
-from collections.abc import Iterable, Iterator
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
 from datetime import date, datetime, time
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import alembic.util.exc
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ from app.core.forms import Form, FormError, load_forms
 from app.core.periods import PERIOD_HELP, PeriodError, parse_period
 from app.core.sheets import Sheet, SheetError, check_order, read_sheet
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
-from app.errors import AppError
+from app.errors import AppError, NotFound
 from app.models import (
     SCOPES,
     CounterCreate,
@@ -244,20 +246,71 @@ def _prepare_schema(url: str, is_sqlite: bool) -> None:
         raise fail("the database schema is not current; run `skm db upgrade` first")
 
 
+# Pages the demo points at, shown when the app serves them (a staff console, once it exists).
+DEMO_PAGES = (("landing page", "/"), ("staff console", "/console"), ("API documentation", "/docs"))
+
+
+def _base_url_warnings(base_url: str, port: int) -> list[str]:
+    """What is wrong with SKM_PUBLIC_BASE_URL for a server on ``port``: the survey links and
+    QR codes are built from it, whatever port the server listens on."""
+    found = []
+    if qr.is_local_url(base_url):
+        found.append(
+            f"SKM_PUBLIC_BASE_URL is {base_url}, an address of this computer only: survey links "
+            "and QR codes will not open on phones. Set SKM_PUBLIC_BASE_URL to the address "
+            f"phones can reach, e.g. http://<this server's LAN address>:{port} or "
+            "https://<your domain>"
+        )
+    try:
+        named = urlsplit(base_url).port
+    except ValueError:  # a port that is not a number
+        named = None
+    if named is not None and named != port:
+        found.append(
+            f"SKM_PUBLIC_BASE_URL names port {named}, but this server listens on port {port}: "
+            f"survey links and QR codes will miss it. Set SKM_PUBLIC_BASE_URL with port {port}, "
+            f"or serve with --port {named} (unless a proxy forwards port {named} here)"
+        )
+    return found
+
+
+def _demo_links(session: Session, host: str, port: int) -> list[tuple[str, str]]:
+    """The demo's pages on this computer, and one counter's survey."""
+    from app.main import create_app
+    from app.services.demo import SERVICES
+
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (compared)
+    local = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    served = {getattr(route, "path", None) for route in create_app().routes}
+    links = [(label, local + path) for label, path in DEMO_PAGES if path in served]
+    unit = org.get_unit(session=session, code=next(iter(SERVICES)))
+    counters = org.list_counters(session=session, unit=unit)
+    if counters:
+        survey = f"{qr.survey_url(local, counters[0].token)} ({unit.name}, {counters[0].name})"
+        links.append(("a survey", survey))
+    return links
+
+
 @cli.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
-    demo: Annotated[bool, typer.Option(help="Seed the Kendari demo data if empty")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(help="Seed the Kendari demo data if empty; allow QR codes on a local URL"),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (on SQLite, migrations are applied first)."""
     import uvicorn
 
     settings = get_settings()
     _prepare_schema(settings.database_url, settings.is_sqlite)
+    for warning in _base_url_warnings(settings.public_base_url, port):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     database = _database(ctx)
+    links: list[tuple[str, str]] = []
     with database.session(write=True) as session:
         questionnaires.sync_forms(session=session, forms_dir=settings.forms_dir)
         if demo:
@@ -265,6 +318,21 @@ def serve(
 
             seeded = seed_demo(session=session)
             typer.echo("demo data seeded" if seeded else "database not empty: demo not seeded")
+            with suppress(NotFound):  # a database that held other units before
+                links = _demo_links(session, host, port)
+    if demo:
+        # Set in the environment, which the workers (separate processes) read their settings from.
+        os.environ["SKM_ALLOW_LOCAL_BASE_URL"] = "true"
+        get_settings.cache_clear()
+        typer.echo(
+            "demo: QR codes and posters are served even on a local SKM_PUBLIC_BASE_URL "
+            "(SKM_ALLOW_LOCAL_BASE_URL=true for this server)"
+        )
+    if links:
+        width = max(len(label) for label, _ in links)
+        typer.echo("open in a browser on this computer:")
+        for label, url in links:
+            typer.echo(f"  {label:<{width}}  {url}")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -364,6 +432,57 @@ def service_add(
     _run(ctx, action)
 
 
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        typer.echo("  ".join(cells).rstrip())
+
+
+@service_cli.command("list")
+def service_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Unit code")]) -> None:
+    """List a unit's services (jenis layanan)."""
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        services = org.list_services(session=session, unit=target)
+        if not services:
+            typer.echo(f"unit {target.code} has no services")
+            return
+        rows = [(s.code, s.name, "active" if s.active else "inactive") for s in services]
+        _print_table(("code", "name", "state"), rows)
+
+    _run(ctx, action)
+
+
+@counter_cli.command("list")
+def counter_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Unit code")]) -> None:
+    """List a unit's counters (loket) with their service, state, kiosk mode and survey URL."""
+    base_url = get_settings().public_base_url
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        counters = org.list_counters(session=session, unit=target)
+        if not counters:
+            typer.echo(f"unit {target.code} has no counters")
+            return
+        services = {s.id: s.code for s in org.list_services(session=session, unit=target)}
+        rows = [
+            (
+                c.code,
+                c.name,
+                services.get(c.service_id, "-"),
+                "open" if c.active else "closed",
+                "yes" if c.kiosk else "no",
+                qr.survey_url(base_url, c.token),
+            )
+            for c in counters
+        ]
+        _print_table(("code", "name", "service", "state", "kiosk", "survey URL"), rows)
+
+    _run(ctx, action)
+
+
 @counter_cli.command("add")
 def counter_add(
     ctx: typer.Context,
@@ -432,19 +551,33 @@ def qr_command(
         str | None,
         typer.Option("--format", help="png, svg or pdf (posters) [default: from the file name]"),
     ] = None,
+    allow_local: Annotated[
+        bool,
+        typer.Option(
+            "--allow-local", help="Print even on a loopback SKM_PUBLIC_BASE_URL (a local trial)"
+        ),
+    ] = False,
 ) -> None:
-    """Write a counter's QR code (PNG/SVG) or the A5 posters of a unit's counters (PDF)."""
+    """Write a counter's QR code (PNG/SVG) or the A5 posters of a unit's counters (PDF), with
+    survey links under SKM_PUBLIC_BASE_URL (refused while it is a loopback address)."""
     _writable(output)
     fmt = _output_format(output, fmt, ("png", "svg", "pdf"))
     if fmt != "pdf" and counter is None:
         raise fail(f"a {fmt} file holds one QR code: name the counter with --counter")
+    settings = get_settings()
+    try:
+        base_url = org.printable_base_url(
+            base_url=settings.public_base_url,
+            allow_local=allow_local or settings.allow_local_base_url,
+            to_allow="pass --allow-local",
+        )
+    except AppError as exc:
+        raise fail(exc.detail) from None
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         chosen = org.get_counter(session=session, unit=target, code=counter) if counter else None
-        found = org.posters(
-            session=session, unit=target, counter=chosen, base_url=get_settings().public_base_url
-        )
+        found = org.posters(session=session, unit=target, counter=chosen, base_url=base_url)
         if fmt == "pdf":
             data = qr.posters_pdf(found)
         else:

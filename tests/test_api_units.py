@@ -21,7 +21,7 @@ async def test_counter_qr_png_decodes_to_survey_url_and_records_use(
 ) -> None:
     unit = make_unit(session)
     counter = _counter(session, unit)
-    url = f"/api/v1/units/{unit.code}/counters/loket-1/qr.png"
+    url = f"/api/v1/units/{unit.code}/counters/loket-1/qr.png?allow_local=true"
     response = await client.get(url, headers=bearer(admin))
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
@@ -40,9 +40,10 @@ async def test_counter_qr_svg_and_posters(
     counter = _counter(session, unit)
     headers = bearer(admin)
     base = f"/api/v1/units/{unit.code}"
-    svg = await client.get(f"{base}/counters/loket-1/qr.svg", headers=headers)
+    svg = await client.get(f"{base}/counters/loket-1/qr.svg?allow_local=true", headers=headers)
     assert (svg.status_code, svg.headers["content-type"]) == (200, "image/svg+xml")
     for path in (f"{base}/counters/loket-1/poster.pdf", f"{base}/posters.pdf"):
+        path += "?allow_local=true"  # the default base URL, a loopback one
         response = await client.get(path, headers=headers)
         assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
         pdf = tmp_path / "poster.pdf"
@@ -54,7 +55,7 @@ async def test_counter_qr_svg_and_posters(
         cached = await client.get(path, headers={**headers, "If-None-Match": etag})
         assert cached.status_code == 304
     await client.post(f"{base}/counters/loket-1/rotate-token", headers=headers)
-    reprinted = await client.get(f"{base}/posters.pdf", headers={**headers, "If-None-Match": etag})
+    reprinted = await client.get(path, headers={**headers, "If-None-Match": etag})
     assert reprinted.status_code == 200  # a new token is a new poster
 
 
@@ -68,7 +69,8 @@ async def test_subtree_key_sees_nothing_outside_its_subtree(
     )
     _counter(session, inside), _counter(session, outside)
     ok = await client.get(
-        f"/api/v1/units/{inside.code}/counters/loket-1/qr.png", headers=bearer(limited)
+        f"/api/v1/units/{inside.code}/counters/loket-1/qr.png?allow_local=true",
+        headers=bearer(limited),
     )
     assert ok.status_code == 200
     for path in (f"units/{outside.code}/counters/loket-1/qr.png", f"units/{outside.code}"):
@@ -283,7 +285,8 @@ async def test_get_routes_carry_etags(
     unit = make_unit(session)
     _counter(session, unit)
     base = f"/api/v1/units/{unit.code}"
-    for path in ("", "/services", "/counters", "/counters/loket-1", "/counters/loket-1/qr.png"):
+    qr_png = "/counters/loket-1/qr.png?allow_local=true"
+    for path in ("", "/services", "/counters", "/counters/loket-1", qr_png):
         first = await client.get(base + path, headers=bearer(admin))
         assert first.status_code == 200, path
         etag = first.headers["etag"]

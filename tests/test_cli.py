@@ -2,8 +2,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openpyxl import Workbook, load_workbook
@@ -12,7 +14,9 @@ from typer.testing import Result
 
 from app.cli import cli
 from app.config import REPO_ROOT, get_settings
+from app.main import create_app
 from app.models import Response
+from app.services import org
 from tests.conftest import Cli
 from tests.factories import CODES, make_unit
 
@@ -506,3 +510,118 @@ def test_a_broken_sheet_is_a_message_not_a_traceback(
     assert code == 1, output
     assert output.startswith(f"error: {sheet}: 1 problem(s), nothing was read")
     assert message in output
+
+
+class FakeUvicorn:
+    """Stands in for uvicorn.run: records what the server would have started with."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, app: str, **options: Any) -> None:
+        allowed = os.environ.get("SKM_ALLOW_LOCAL_BASE_URL")
+        self.calls.append({"app": app, **options, "allow_local": allowed})
+
+
+@pytest.fixture
+def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUvicorn]:
+    fake = FakeUvicorn()
+    monkeypatch.setattr("uvicorn.run", fake)
+    monkeypatch.setattr("app.cli._prepare_schema", lambda url, is_sqlite: None)
+    # Set, not deleted, so that undo() also removes what `serve --demo` sets.
+    monkeypatch.setenv("SKM_ALLOW_LOCAL_BASE_URL", "false")
+    monkeypatch.setenv("SKM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    get_settings.cache_clear()
+    yield fake
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_serve_warns_about_a_local_base_url_and_another_port(
+    run_cli: Cli, fake_uvicorn: FakeUvicorn
+) -> None:
+    code, output = run_cli("serve", "--port", "8080")
+    assert (code, output) == (
+        0,
+        "warning: SKM_PUBLIC_BASE_URL is http://127.0.0.1:8000, an address of this computer "
+        "only: survey links and QR codes will not open on phones. Set SKM_PUBLIC_BASE_URL to "
+        "the address phones can reach, e.g. http://<this server's LAN address>:8080 or "
+        "https://<your domain>\n"
+        "warning: SKM_PUBLIC_BASE_URL names port 8000, but this server listens on port 8080: "
+        "survey links and QR codes will miss it. Set SKM_PUBLIC_BASE_URL with port 8080, or "
+        "serve with --port 8000 (unless a proxy forwards port 8000 here)\n",
+    )
+    (call,) = fake_uvicorn.calls
+    assert (call["port"], call["allow_local"]) == (8080, "false")
+
+
+@pytest.mark.parametrize("url", ["http://192.168.1.20:8000", "https://skm.kendarikota.go.id"])
+def test_serve_is_quiet_about_a_reachable_base_url(
+    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("SKM_PUBLIC_BASE_URL", url)
+    get_settings.cache_clear()
+    assert run_cli("serve") == (0, "")
+
+
+def test_serve_demo_prints_where_to_look_and_allows_local_posters(
+    run_cli: Cli, session: Session, fake_uvicorn: FakeUvicorn
+) -> None:
+    code, output = run_cli("serve", "--demo", "--host", "0.0.0.0")
+    assert code == 0, output
+    unit = org.get_unit(session=session, code="dukcapil-kantor")
+    token = org.get_counter(session=session, unit=unit, code="loket-1").token
+    lines = output.splitlines()
+    assert lines[0].startswith("warning: SKM_PUBLIC_BASE_URL is http://127.0.0.1:8000")
+    assert lines[1:] == [
+        "demo data seeded",
+        "demo: QR codes and posters are served even on a local SKM_PUBLIC_BASE_URL "
+        "(SKM_ALLOW_LOCAL_BASE_URL=true for this server)",
+        "open in a browser on this computer:",
+        *(["  landing page       http://127.0.0.1:8000/"] if _serves("/") else []),
+        *(["  staff console      http://127.0.0.1:8000/console"] if _serves("/console") else []),
+        "  API documentation  http://127.0.0.1:8000/docs",
+        f"  a survey           http://127.0.0.1:8000/s/{token} "
+        "(Pelayanan Dukcapil Kantor Dinas, Loket 1)",
+    ]
+    (call,) = fake_uvicorn.calls
+    assert (call["host"], call["allow_local"]) == ("0.0.0.0", "true")
+    assert get_settings().allow_local_base_url is True  # a single worker reads it too
+
+
+def _serves(path: str) -> bool:
+    return path in {getattr(route, "path", None) for route in create_app().routes}
+
+
+def test_service_and_counter_list(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    assert run_cli("service", "list", "--unit", unit.code) == (
+        0,
+        f"unit {unit.code} has no services\n",
+    )
+    assert run_cli("counter", "list", "--unit", unit.code) == (
+        0,
+        f"unit {unit.code} has no counters\n",
+    )
+    run_cli("service", "add", "ktp-el", "Perekaman KTP-el", "--unit", unit.code)
+    run_cli("service", "add", "kk", "Kartu Keluarga", "--unit", unit.code)
+    run_cli("counter", "add", "loket-1", "Loket 1", "--unit", unit.code, "--service", "ktp-el")
+    run_cli("counter", "add", "tablet", "Tablet ruang tunggu", "--unit", unit.code)
+    run_cli("counter", "deactivate", "loket-1", "--unit", unit.code)
+    tablet = org.get_counter(session=session, unit=unit, code="tablet")
+    tablet.kiosk = True
+    session.add(tablet)
+    session.commit()
+    loket = org.get_counter(session=session, unit=unit, code="loket-1")
+    assert run_cli("service", "list", "--unit", unit.code) == (
+        0,
+        "code    name              state\n"
+        "kk      Kartu Keluarga    active\n"
+        "ktp-el  Perekaman KTP-el  active\n",
+    )
+    assert run_cli("counter", "list", "--unit", unit.code) == (
+        0,
+        "code     name                 service  state   kiosk  survey URL\n"
+        f"loket-1  Loket 1              ktp-el   closed  no     http://127.0.0.1:8000/s/{loket.token}\n"
+        f"tablet   Tablet ruang tunggu  -        open    yes    http://127.0.0.1:8000/s/{tablet.token}\n",
+    )

@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.core.periods import Period
 from app.db import is_postgresql, store_new, upsert
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, LocalBaseUrl, NotFound
 from app.models import (
     CODE_PATTERN,
     Counter,
@@ -289,6 +289,20 @@ def rotate_counter_token(*, session: Session, counter: Counter) -> Counter:
     session.commit()
     session.refresh(counter)
     return counter
+
+
+def printable_base_url(*, base_url: str, allow_local: bool, to_allow: str) -> str:
+    """The base URL to print in QR codes and on posters. A loopback one (the default
+    http://127.0.0.1:8000) is refused unless allowed: phones would open themselves, and the
+    mistake shows only once the posters hang at the counters. ``to_allow`` says how to allow it
+    anyway (the CLI option or the query parameter)."""
+    if qr.is_local_url(base_url) and not allow_local:
+        raise LocalBaseUrl(
+            f"the survey links would point at {base_url}, which phones cannot reach: set "
+            "SKM_PUBLIC_BASE_URL to the address phones can reach (this server's LAN address or "
+            f"its public domain), or {to_allow} for a local trial"
+        )
+    return base_url
 
 
 def posters(
