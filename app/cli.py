@@ -30,13 +30,25 @@ from app.models import (
     CounterCreate,
     CounterUpdate,
     ServiceCreate,
+    Unit,
     UnitCreate,
     utcnow,
+    zone_label,
 )
 from app.reports import qr
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
-from app.services import apikeys, export, intake, org, questionnaires, results, rollups, scopes
+from app.services import (
+    apikeys,
+    datafix,
+    export,
+    intake,
+    org,
+    questionnaires,
+    results,
+    rollups,
+    scopes,
+)
 from app.services.report_data import build_report, respondents
 
 cli = typer.Typer(no_args_is_help=True, help="Survei Kepuasan Masyarakat (SKM) service.")
@@ -361,6 +373,31 @@ def db_check() -> None:
     typer.echo("schema is current")
 
 
+@db_cli.command("redate")
+def db_redate(
+    ctx: typer.Context,
+    unit: Annotated[str | None, typer.Option(help="Unit code")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every unit")] = False,
+) -> None:
+    """Re-date stored responses from the moment each was sent, in its unit's time zone, and
+    rebuild the IKM rollups of the units where a date changed (after a zone was corrected)."""
+    if (unit is None) == (not every):
+        raise fail("name one unit with --unit CODE, or pass --all")
+
+    def action(session: Session) -> None:
+        if unit:
+            units = [org.get_unit(session=session, code=unit)]
+        else:
+            units = [found for found, _ in org.unit_tree(session=session)]
+        done = datafix.redate(session=session, units=units)
+        typer.echo(
+            f"{done.responses} response(s) changed date in {len(done.unit_ids)} unit(s) "
+            f"of {len(units)} checked; their rollups were rebuilt"
+        )
+
+    _run(ctx, action)
+
+
 @db_cli.command("rebuild-rollups")
 def db_rebuild_rollups(ctx: typer.Context) -> None:
     """Recompute the per-day IKM rollups from the stored export."""
@@ -393,15 +430,21 @@ def unit_add(
     code: str,
     name: str,
     parent: Annotated[str | None, typer.Option(help="Parent unit code")] = None,
-    tz: Annotated[str, typer.Option(help="WIB, WITA or WIT")] = "WITA",
+    tz: Annotated[
+        str | None,
+        typer.Option(help="WIB, WITA or WIT; required at the top, else the parent's zone"),
+    ] = None,
     address: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add a unit (a pemda, an OPD or a unit pelayanan) to the organisation tree."""
+    if tz is None and parent is None:
+        raise fail("--tz is required for a unit at the top of the tree: WIB, WITA or WIT")
 
     def action(session: Session) -> None:
         data = UnitCreate(code=code, name=name, parent_code=parent, time_zone=tz, address=address)
         unit = org.create_unit(session=session, data=data)
-        typer.echo(f"unit {unit.code} added ({unit.name}, {unit.time_zone})")
+        inherited = "" if tz else f", as its parent {parent}"
+        typer.echo(f"unit {unit.code} added ({unit.name}, {zone_label(unit.time_zone)}{inherited})")
 
     _run(ctx, action)
 
@@ -413,7 +456,8 @@ def unit_list(ctx: typer.Context) -> None:
     def action(session: Session) -> None:
         for unit, depth in org.unit_tree(session=session):
             state = "" if unit.active else "  (inactive)"
-            typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{unit.time_zone}]{state}")
+            zone = zone_label(unit.time_zone)
+            typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{zone}]{state}")
 
     _run(ctx, action)
 
@@ -620,7 +664,8 @@ def apikey_list(ctx: typer.Context) -> None:
         for key in apikeys.list_keys(session=session):
             state = "revoked" if key.revoked_at else "active"
             used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
-            limit = f" unit_id={key.unit_id}" if key.unit_id else ""
+            unit = session.get(Unit, key.unit_id) if key.unit_id else None
+            limit = f" unit={unit.code}" if unit else ""
             expiry = f" expires={key.expires_at.date()}" if key.expires_at else ""
             typer.echo(
                 f"{key.prefix}  {key.name}  [{key.scopes}]{limit}{expiry}  {state}  "

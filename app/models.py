@@ -25,6 +25,12 @@ SQLModel.metadata.naming_convention = {
 
 # WIB, WITA, WIT: the three Indonesian time zones, stored by IANA name.
 TIME_ZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
+
+
+def zone_label(iana: str) -> str:
+    return {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(iana, iana)
+
+
 CHANNELS = ("qr", "kiosk", "paper", "api")
 Channel = Literal["qr", "kiosk", "paper", "api"]
 ANSWER_COLUMNS = tuple(f"a{i}" for i in range(1, MAX_ELEMENTS + 1))
@@ -80,7 +86,8 @@ class UnitBase(SQLModel):
     code: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
     address: str | None = Field(default=None, max_length=500)
-    time_zone: str = Field(default="Asia/Jakarta", max_length=40)
+    # No default: a wrong zone misdates every response near midnight (see UnitCreate).
+    time_zone: str = Field(max_length=40)
 
 
 class Unit(UnitBase, table=True):
@@ -103,13 +110,17 @@ class UnitCreate(SQLModel):
     code: Code
     name: Name
     address: Address | None = None
-    time_zone: str = "Asia/Makassar"  # WITA; a default is not run through the validator
+    time_zone: str | None = Field(
+        default=None,
+        description="WIB, WITA or WIT (or its IANA name). Required for a unit at the top of the "
+        "tree; a unit with a parent takes its parent's zone when none is given.",
+    )
     parent_code: Code | None = None
 
     @field_validator("time_zone")
     @classmethod
-    def _zone(cls, value: str) -> str:
-        return _time_zone(value)
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _time_zone(value)
 
 
 class UnitUpdate(SQLModel):
@@ -119,7 +130,11 @@ class UnitUpdate(SQLModel):
 
     name: Name | None = None
     address: Address | None = None
-    time_zone: str | None = None
+    time_zone: str | None = Field(
+        default=None,
+        description="WIB, WITA or WIT: a new zone re-dates the unit's stored responses (and "
+        "its IKM per day and period) from the moment each was sent",
+    )
     parent_code: Code | None = None
     active: bool | None = Field(default=None, description="false closes its counters' surveys")
 

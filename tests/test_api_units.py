@@ -306,3 +306,22 @@ async def test_nul_characters_are_client_errors(
     body = {"address": "Jl.\x00Baru"}
     address = await client.patch(f"/api/v1/units/{unit.code}", json=body, headers=bearer(admin))
     assert (address.status_code, address.json()["error"]) == (422, "validation_error")
+
+
+async def test_unit_at_the_top_needs_a_time_zone_and_a_child_inherits_it(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    body = {"code": "pemda-baru", "name": "Pemda Baru"}
+    refused = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {
+            "error": "validation_error",
+            "detail": "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
+            "(a unit with a parent takes its parent's)",
+        },
+    )
+    parent = make_unit(session, tz="WIT")
+    child = {**body, "parent_code": parent.code}
+    created = await client.post("/api/v1/units", json=child, headers=bearer(admin))
+    assert (created.status_code, created.json()["time_zone"]) == (201, "Asia/Jayapura")

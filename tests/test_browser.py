@@ -125,7 +125,9 @@ def test_citizen_scans_answers_and_is_counted(
 
 
 def _setup_unit(session: Session) -> None:
-    org.create_unit(session=session, data=UnitCreate(code="pkm-uji", name="Puskesmas Uji"))
+    org.create_unit(
+        session=session, data=UnitCreate(code="pkm-uji", name="Puskesmas Uji", time_zone="WITA")
+    )
     org.create_service(
         session=session, data=ServiceCreate(unit_code="pkm-uji", code="poli", name="Poli umum")
     )

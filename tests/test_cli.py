@@ -3,22 +3,23 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 from typer.testing import Result
 
 from app.cli import cli
 from app.config import REPO_ROOT, get_settings
 from app.main import create_app
-from app.models import Response
-from app.services import org
+from app.models import Response, Unit
+from app.services import apikeys, intake, org
 from tests.conftest import Cli
-from tests.factories import CODES, make_unit
+from tests.factories import CODES, make_unit, response
 
 # A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
 SEKADAU = REPO_ROOT / "tests" / "data" / "sekadau-2019-s1-49.csv"
@@ -331,9 +332,24 @@ def test_malformed_form_file_gives_clear_message(
 def test_unit_add_and_list(run_cli: Cli) -> None:
     assert run_cli("unit", "add", "pemda-x", "Pemerintah Kabupaten X", "--tz", "WIT")[0] == 0
     code, output = run_cli("unit", "add", "opd-y", "Dinas Y", "--parent", "pemda-x")
-    assert (code, output) == (0, "unit opd-y added (Dinas Y, Asia/Makassar)\n")
+    assert (code, output) == (0, "unit opd-y added (Dinas Y, WIT, as its parent pemda-x)\n")
+    code, output = run_cli("unit", "add", "upt-z", "UPT Z", "--parent", "opd-y", "--tz", "WITA")
+    assert (code, output) == (0, "unit upt-z added (UPT Z, WITA)\n")
     code, output = run_cli("unit", "list")
-    assert "pemda-x  Pemerintah Kabupaten X  [Asia/Jayapura]\n  opd-y  Dinas Y" in output
+    tree = [
+        "pemda-x  Pemerintah Kabupaten X  [WIT]",
+        "  opd-y  Dinas Y  [WIT]",
+        "    upt-z  UPT Z  [WITA]",
+    ]
+    assert "\n".join(tree) in output
+
+
+def test_unit_add_at_the_top_needs_a_time_zone(run_cli: Cli) -> None:
+    code, output = run_cli("unit", "add", "pemda-x", "Pemerintah Kabupaten X")
+    assert (code, output) == (
+        1,
+        "error: --tz is required for a unit at the top of the tree: WIB, WITA or WIT\n",
+    )
 
 
 def test_unit_add_bad_time_zone_exits_nonzero(run_cli: Cli) -> None:
@@ -624,4 +640,59 @@ def test_service_and_counter_list(run_cli: Cli, session: Session) -> None:
         "code     name                 service  state   kiosk  survey URL\n"
         f"loket-1  Loket 1              ktp-el   closed  no     http://127.0.0.1:8000/s/{loket.token}\n"
         f"tablet   Tablet ruang tunggu  -        open    yes    http://127.0.0.1:8000/s/{tablet.token}\n",
+    )
+
+
+def test_apikey_list_names_the_unit_by_code(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    code, output = run_cli(
+        "apikey", "create", "--name", "Dasbor OPD", "--unit", unit.code,
+        "--scope", "ikm:read", "--scope", "responses:read",
+    )  # fmt: skip
+    assert code == 0, output
+    key = next(k for k in apikeys.list_keys(session=session) if k.name == "Dasbor OPD")
+    code, output = run_cli("apikey", "list")
+    assert (
+        f"{key.prefix}  Dasbor OPD  [ikm:read responses:read] unit={unit.code}  active  "
+        "last used never\n" in output
+    )
+
+
+# 23:30 WIB on 30 June (semester I) is 01:30 WIT on 1 July (semester II).
+LATE = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
+
+
+def test_db_redate_moves_responses_to_the_zones_day(run_cli: Cli, session: Session) -> None:
+    unit, other = make_unit(session, tz="WIB"), make_unit(session, tz="WIB")
+    for target in (unit, other):
+        items = [response((4,) * 9, LATE), response((3,) * 9, LATE - timedelta(hours=2))]
+        intake.record_responses(session=session, unit=target, items=items, channel="qr")
+    # A zone corrected before re-dating existed: the stored dates are still WIB's.
+    for target in (unit, other):
+        stale = sa.update(Unit).where(col(Unit.id) == target.id)
+        session.execute(stale.values(time_zone="Asia/Jayapura"))
+    session.commit()
+    session.expire_all()
+
+    def n(period: str) -> int:
+        code, output = run_cli("ikm", "--unit", unit.code, "--period", period, "--json")
+        assert code == 0, output
+        return int(json.loads(output)["n"])
+
+    assert (n("2026-S1"), n("2026-S2"), n("2026-06-30..2026-06-30")) == (2, 0, 2)
+    assert run_cli("db", "redate", "--unit", unit.code) == (
+        0,
+        "1 response(s) changed date in 1 unit(s) of 1 checked; their rollups were rebuilt\n",
+    )
+    assert (n("2026-S1"), n("2026-S2"), n("2026-07-01..2026-07-01")) == (1, 1, 1)
+    assert run_cli("db", "redate", "--unit", unit.code)[1].startswith("0 response(s) changed")
+    code, output = run_cli("db", "redate", "--all")
+    assert (code, output.startswith("1 response(s) changed date in 1 unit(s) of ")) == (0, True)
+
+
+@pytest.mark.parametrize("args", [[], ["--unit", "x", "--all"]])
+def test_db_redate_needs_one_unit_or_all(run_cli: Cli, args: list[str]) -> None:
+    assert run_cli("db", "redate", *args) == (
+        1,
+        "error: name one unit with --unit CODE, or pass --all\n",
     )

@@ -56,11 +56,18 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
     parent = get_unit(session=session, code=data.parent_code) if data.parent_code else None
     if session.exec(select(Unit.id).where(Unit.code == data.code)).first() is not None:
         raise Conflict(f"a unit with code {data.code!r} already exists")
+    # No silent default: a wrong zone misdates every response sent near midnight.
+    time_zone = data.time_zone or (parent.time_zone if parent else None)
+    if time_zone is None:
+        raise InvalidInput(
+            "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
+            "(a unit with a parent takes its parent's)"
+        )
     unit = Unit(
         code=data.code,
         name=data.name,
         address=data.address,
-        time_zone=data.time_zone,
+        time_zone=time_zone,
         parent_id=parent.id if parent else None,
     )
     store_new(session, unit, f"a unit with code {data.code!r} already exists")
@@ -68,8 +75,10 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
 
 
 def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
-    """Rename, re-address, move or (de)activate a unit; a move may not create a cycle."""
+    """Rename, re-address, move or (de)activate a unit; a move may not create a cycle. A new
+    time zone re-dates the unit's responses (and rebuilds its rollups) in the same commit."""
     changes = data.model_dump(exclude_unset=True)
+    rezoned = changes.get("time_zone") not in (None, unit.time_zone)
     if "parent_code" in changes:
         code = changes.pop("parent_code")
         parent = get_unit(session=session, code=code) if code else None
@@ -90,6 +99,11 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
     if "address" in changes:
         unit.address = changes["address"]
     session.add(unit)
+    if rezoned:
+        # Imported here: datafix reaches this module again through rollups and scopes.
+        from app.services import datafix
+
+        datafix.redate(session=session, units=[unit], commit=False)
     session.commit()
     session.refresh(unit)
     return unit
