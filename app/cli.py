@@ -222,14 +222,15 @@ def _read_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) ->
     for warning in sheet.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     if sheet.positional is not None:
-        typer.echo(f"notice: {_positional_notice(form, sheet.positional, order)}", err=True)
+        notice = _positional_notice(form, sheet.positional, explicit=order is not None)
+        typer.echo(f"notice: {notice}", err=True)
     return sheet
 
 
-def _positional_notice(form: Form, order: tuple[str, ...], given: list[str] | None) -> str:
+def _positional_notice(form: Form, order: tuple[str, ...], *, explicit: bool) -> str:
     """Says how U1..Uk were read, and how to read them the other common way."""
     used = ", ".join(f"U{i}={code}" for i, code in enumerate(order, start=1))
-    if given is not None:
+    if explicit:
         return f"columns U1..U{len(order)} read as {used} (from --columns)"
     swapped = (*order[:-2], order[-1], order[-2])
     return (
@@ -476,7 +477,10 @@ def service_add(
     _run(ctx, action)
 
 
-def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> None:
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, empty: str) -> None:
+    if not rows:
+        typer.echo(empty)
+        return
     widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
     for row in (header, *rows):
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
@@ -490,11 +494,8 @@ def service_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Uni
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         services = org.list_services(session=session, unit=target)
-        if not services:
-            typer.echo(f"unit {target.code} has no services")
-            return
         rows = [(s.code, s.name, "active" if s.active else "inactive") for s in services]
-        _print_table(("code", "name", "state"), rows)
+        _print_table(("code", "name", "state"), rows, empty=f"unit {target.code} has no services")
 
     _run(ctx, action)
 
@@ -507,9 +508,6 @@ def counter_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Uni
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         counters = org.list_counters(session=session, unit=target)
-        if not counters:
-            typer.echo(f"unit {target.code} has no counters")
-            return
         services = {s.id: s.code for s in org.list_services(session=session, unit=target)}
         rows = [
             (
@@ -522,7 +520,8 @@ def counter_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Uni
             )
             for c in counters
         ]
-        _print_table(("code", "name", "service", "state", "kiosk", "survey URL"), rows)
+        header = ("code", "name", "service", "state", "kiosk", "survey URL")
+        _print_table(header, rows, empty=f"unit {target.code} has no counters")
 
     _run(ctx, action)
 
