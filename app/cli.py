@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext, suppress
-from datetime import date, datetime, time
+from datetime import date
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.routing import Match
 
 from app.config import get_settings
 from app.core import ikm
@@ -24,7 +25,7 @@ from app.core.forms import Form, FormError, load_forms
 from app.core.periods import PERIOD_HELP, PeriodError, parse_period
 from app.core.sheets import Sheet, SheetError, check_order, read_sheet
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
-from app.errors import AppError, NotFound
+from app.errors import AppError, NotFound, validation_items, validation_summary
 from app.models import (
     SCOPES,
     CounterCreate,
@@ -294,8 +295,13 @@ def _demo_links(session: Session, host: str, port: int) -> list[tuple[str, str]]
 
     shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (compared)
     local = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
-    served = {getattr(route, "path", None) for route in create_app().routes}
-    links = [(label, local + path) for label, path in DEMO_PAGES if path in served]
+    app = create_app()
+
+    def served(path: str) -> bool:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+        return any(route.matches(scope)[0] == Match.FULL for route in app.routes)
+
+    links = [(label, local + path) for label, path in DEMO_PAGES if served(path)]
     unit = org.get_unit(session=session, code=next(iter(SERVICES)))
     counters = org.list_counters(session=session, unit=unit)
     if counters:
@@ -418,9 +424,7 @@ def _run(ctx: typer.Context, action: Any) -> Any:
     except AppError as exc:
         raise fail(exc.detail) from None
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise fail(f"{field}: {first['msg']}") from None
+        raise fail(validation_summary(validation_items(exc.errors()))) from None
     except OSError as exc:  # an output file that cannot be written (permissions, disk full)
         raise fail(f"{exc.filename or 'output'}: {exc.strerror}") from None
 
@@ -754,11 +758,10 @@ def import_file(
         items = []
         with _progress(sheet.rows, label="Reading rows") as rows:
             for row in rows:
-                local_noon = datetime.combine(row.date or default_date, time(12), target.zone)
                 items.append(
                     intake.ResponseIn(
                         idempotency_key=f"import:{target.id}:{digest}:{row.line}",
-                        submitted_at=local_noon,
+                        submitted_at=intake.local_noon(row.date or default_date, target.zone),
                         answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
                         suggestion=row.suggestion,
                         **row.profile,

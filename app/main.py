@@ -1,7 +1,7 @@
-"""The FastAPI application: health, OpenAPI, the error envelope and security headers."""
+"""The FastAPI application: health, OpenAPI and its /docs, the error envelope and security
+headers."""
 
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
@@ -11,11 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api import docs
 from app.api import router as api_router
 from app.citizen.routes import router as citizen_router
 from app.config import get_settings
 from app.deps import DatabaseDep
-from app.errors import AppError
+from app.errors import AppError, InvalidInput, validation_items, validation_summary
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -36,32 +37,38 @@ SURVEY_HEADERS = {
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
-def _error(status: int, code: str, detail: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "detail": detail}, status_code=status)
+def _error(
+    status: int, code: str, detail: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    return JSONResponse(exc.body(), status_code=exc.status)
+    # RFC 9110: a 401 names the scheme that would be accepted.
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    detail = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
-    return _error(422, "validation_error", detail)
+    items = validation_items(exc.errors())
+    body = {"error": "validation_error", "detail": validation_summary(items), "errors": items}
+    return JSONResponse(body, status_code=422)
 
 
-async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     # PostgreSQL refuses some text SQLite stores (a NUL character); only client input carries
     # such values, so this is the client's 422, and the transaction has rolled back.
     assert isinstance(exc, DataError)
-    detail = "a value cannot be stored (text may not contain a NUL character)"
-    return _error(422, "validation_error", detail)
+    refused = InvalidInput("a value cannot be stored (text may not contain a NUL character)")
+    return await _app_error(request, refused)
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    return _error(exc.status_code, _CODES.get(exc.status_code, "http_error"), exc.detail)
+    code = _CODES.get(exc.status_code, "http_error")
+    return _error(exc.status_code, code, str(exc.detail), exc.headers)
 
 
 class BodyLimit:
@@ -106,6 +113,9 @@ def create_app() -> FastAPI:
         title="SKM: Survei Kepuasan Masyarakat",
         version="0.1.0",
         description="Public-service satisfaction surveys and the IKM of PermenPAN-RB 14/2017.",
+        # /docs is served from this package (app/api/docs.py), not from a CDN; no ReDoc.
+        docs_url=None,
+        redoc_url=None,
     )
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -140,4 +150,5 @@ def create_app() -> FastAPI:
 
     app.include_router(citizen_router)
     app.include_router(api_router)
+    app.include_router(docs.router)
     return app

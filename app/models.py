@@ -3,13 +3,14 @@
 Responses are anonymous: no name, NIK, phone number or IP address is stored with one.
 """
 
+import re
 import secrets
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from pydantic import StringConstraints, field_validator
+from pydantic import AfterValidator, StringConstraints, WithJsonSchema, field_validator
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -25,25 +26,48 @@ SQLModel.metadata.naming_convention = {
 
 # WIB, WITA, WIT: the three Indonesian time zones, stored by IANA name.
 TIME_ZONES = {"WIB": "Asia/Jakarta", "WITA": "Asia/Makassar", "WIT": "Asia/Jayapura"}
-
-
-def zone_label(iana: str) -> str:
-    return {"Asia/Jakarta": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}.get(iana, iana)
-
-
 CHANNELS = ("qr", "kiosk", "paper", "api")
 Channel = Literal["qr", "kiosk", "paper", "api"]
 ANSWER_COLUMNS = tuple(f"a{i}" for i in range(1, MAX_ELEMENTS + 1))
 SUGGESTION_MAX = 2000
 
 CODE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
-Code = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=CODE_PATTERN)]
+CODE_RULE = (
+    "codes are 1 to 40 characters: lower-case letters, digits, '-' or '_', "
+    "starting with a letter or digit"
+)
+
+
+def _code(value: str) -> str:
+    # Lowered and trimmed, as staff type them ("DUKCAPIL-Kantor "); the rule in words rather
+    # than pydantic's regular expression.
+    code = value.strip().lower()
+    if not re.fullmatch(CODE_PATTERN, code):
+        raise ValueError(CODE_RULE)
+    return code
+
+
+Code = Annotated[
+    str,
+    AfterValidator(_code),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*[A-Za-z0-9][A-Za-z0-9_-]{0,39}\s*$",
+            "description": CODE_RULE,
+        }
+    ),
+]
 # No NUL: PostgreSQL cannot store it in text, and no name or address needs one.
 NO_NUL = r"^[^\x00]*$"
 Name = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
 ]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, max_length=500, pattern=NO_NUL)]
+# A questionnaire's code (survey_forms/*.yaml); services check it against the stored forms.
+FormCode = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60, pattern=NO_NUL)
+]
 
 
 def utcnow() -> datetime:
@@ -70,6 +94,11 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
+
+
+def zone_label(iana: str) -> str:
+    """WIB, WITA or WIT for a stored IANA zone name (any other name as it is)."""
+    return next((label for label, zone in TIME_ZONES.items() if zone == iana), iana)
 
 
 def _time_zone(value: str) -> str:
@@ -116,6 +145,9 @@ class UnitCreate(SQLModel):
         "tree; a unit with a parent takes its parent's zone when none is given.",
     )
     parent_code: Code | None = None
+    form_code: FormCode | None = Field(
+        default=None, description="Its questionnaire; null: the default form (SKM_DEFAULT_FORM)"
+    )
 
     @field_validator("time_zone")
     @classmethod
@@ -136,6 +168,9 @@ class UnitUpdate(SQLModel):
         "its IKM per day and period) from the moment each was sent",
     )
     parent_code: Code | None = None
+    form_code: FormCode | None = Field(
+        default=None, description="Its questionnaire; null: back to the default form"
+    )
     active: bool | None = Field(default=None, description="false closes its counters' surveys")
 
     @field_validator("time_zone")

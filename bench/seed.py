@@ -44,7 +44,11 @@ def seed(url: str, rows: int) -> None:
                 intake.ResponseIn(
                     idempotency_key=f"bench:{i}",
                     submitted_at=start + timedelta(seconds=i * (365 * 86400 // rows)),
-                    answers={c: rng.choice((1, 2, 3, 3, 4, 4, None)) for c in form.element_codes},
+                    # Paper may leave blanks, but never every element (such a form is refused).
+                    answers={
+                        c: rng.choice((1, 2, 3, 3, 4, 4, None)) if j else rng.randint(1, 4)
+                        for j, c in enumerate(form.element_codes)
+                    },
                     sex=rng.choice(SEXES),
                     age=rng.randint(17, 80),
                     education=rng.choice(EDUCATION),

@@ -2,13 +2,15 @@
 
 import csv
 import io
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
 import pytest
 from sqlmodel import Session, col, func, select
 
+from app.config import get_settings
 from app.core import ikm
 from app.core.periods import parse_period
 from app.models import Response, ServiceCreate, Unit
@@ -16,6 +18,22 @@ from app.services import apikeys, intake, org, results, scopes
 from tests.factories import CODES, bearer, make_unit, response
 
 WHEN = datetime(2026, 2, 10, 3, tzinfo=UTC)
+KEPMENPAN_2004 = (
+    "prosedur",
+    "persyaratan",
+    "kejelasan_petugas",
+    "kedisiplinan_petugas",
+    "tanggung_jawab_petugas",
+    "kemampuan_petugas",
+    "kecepatan",
+    "keadilan",
+    "kesopanan",
+    "kewajaran_biaya",
+    "kepastian_biaya",
+    "kepastian_jadwal",
+    "kenyamanan",
+    "keamanan",
+)
 
 
 def _seed(session: Session, unit: Unit, count: int, suggestion: str | None = None) -> None:
@@ -226,15 +244,50 @@ async def test_post_item_errors_name_the_field(
     body["responses"][1]["mood"] = "happy"
     bad = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
     assert bad.status_code == 422
-    assert ["body", "responses", 1, "mood"] in [d["loc"] for d in bad.json()["detail"]]
-    body = _batch(unit, ["k-1", "k-1"])
+    assert bad.json() == {
+        "error": "validation_error",
+        "detail": "body.responses.1.mood: Extra inputs are not permitted",
+        "errors": [
+            {
+                "loc": ["body", "responses", 1, "mood"],
+                "msg": "Extra inputs are not permitted",
+                "type": "extra_forbidden",
+            }
+        ],
+    }
+    body = _batch(unit, ["k-1", "k-2", "k-1"])
     twice = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
-    assert (twice.status_code, twice.json()["error"]) == (422, "validation_error")
+    detail = "idempotency key 'k-1' appears more than once in the batch (responses 1 and 3)"
+    assert (twice.status_code, twice.json()) == (
+        422,
+        {
+            "error": "validation_error",
+            "detail": detail,
+            "errors": [
+                {
+                    "loc": ["body", "responses", 2, "idempotency_key"],
+                    "msg": detail,
+                    "type": "value_error",
+                }
+            ],
+        },
+    )
     body = _batch(unit, ["k-1"])
     body["responses"][0]["answers"]["waktu"] = 5
     out_of_range = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
     assert out_of_range.status_code == 422
-    assert "answer 5 for waktu is not 1..4" in out_of_range.json()["detail"]
+    detail = "response 1: answer 5 for waktu is not 1..4"
+    assert out_of_range.json() == {
+        "error": "validation_error",
+        "detail": detail,
+        "errors": [
+            {
+                "loc": ["body", "responses", 0, "answers", "waktu"],
+                "msg": detail,
+                "type": "value_error",
+            }
+        ],
+    }
     stored = session.exec(
         select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
     ).one()
@@ -263,7 +316,8 @@ async def test_post_refuses_values_that_are_not_what_they_seem(
     refused = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
     assert refused.status_code == 422, refused.text
     assert refused.json()["error"] == "validation_error"
-    assert message in str(refused.json()["detail"])
+    assert message in refused.json()["detail"]
+    assert [e["loc"][:3] for e in refused.json()["errors"]] == [["body", "responses", 0]]
     stored = session.exec(
         select(func.count()).select_from(Response).where(col(Response.unit_id) == unit.id)
     ).one()
@@ -307,3 +361,171 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient, admin: str) -> N
     )
     assert chunked.status_code == 413, chunked.text
     assert chunked.json()["error"] == "payload_too_large"
+
+
+def _stored_rows(session: Session, unit: Unit) -> list[Response]:
+    return list(session.exec(select(Response).where(col(Response.unit_id) == unit.id)).all())
+
+
+@pytest.mark.parametrize("channel", ["paper", "kiosk", "api"])
+async def test_post_refuses_a_questionnaire_without_answers(
+    client: httpx.AsyncClient, session: Session, admin: str, channel: str
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1", "k-2"], channel=channel)
+    body["responses"][1]["answers"] = {"waktu": None}
+    refused = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {
+            "error": "validation_error",
+            "detail": "response 2: no element is answered",
+            "errors": [
+                {
+                    "loc": ["body", "responses", 1, "answers"],
+                    "msg": "response 2: no element is answered",
+                    "type": "value_error",
+                }
+            ],
+        },
+    )
+    assert _stored_rows(session, unit) == []
+
+
+@pytest.mark.parametrize("channel", ["kiosk", "api"])
+async def test_post_refuses_a_partial_questionnaire_outside_paper(
+    client: httpx.AsyncClient, session: Session, admin: str, channel: str
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1"], channel=channel)
+    del body["responses"][0]["answers"]["waktu"]
+    body["responses"][0]["answers"]["sarana"] = None
+    refused = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    detail = (
+        "response 1: element(s) waktu, sarana not answered; only the paper channel may leave "
+        "elements blank"
+    )
+    assert (refused.status_code, refused.json()["detail"]) == (422, detail)
+    assert refused.json()["errors"][0]["loc"] == ["body", "responses", 0, "answers"]
+    assert _stored_rows(session, unit) == []
+
+
+async def test_post_paper_keeps_blanks_as_null(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1"])  # channel paper
+    del body["responses"][0]["answers"]["waktu"]
+    stored = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert stored.status_code == 201, stored.text
+    [row] = _stored_rows(session, unit)
+    assert (row.a2, row.a3, row.a4) == (4, None, 4)
+
+
+async def test_post_date_only_is_noon_in_the_units_time_zone(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session, tz="WIT")
+    body = _batch(unit, ["k-1"])
+    body["responses"][0]["submitted_at"] = "2026-05-14"
+    stored = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert stored.status_code == 201, stored.text
+    [row] = _stored_rows(session, unit)
+    assert (row.submitted_at, row.local_date) == (
+        datetime(2026, 5, 14, 3, tzinfo=UTC),
+        date(2026, 5, 14),
+    )
+    replay = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert replay.status_code == 200
+    body["responses"][0]["submitted_at"] = "2026-05-14T09:30:00"
+    naive = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert naive.status_code == 422
+    assert naive.json()["errors"] == [
+        {
+            "loc": ["body", "responses", 0, "submitted_at"],
+            "msg": "submitted_at needs a time zone offset (2026-05-14T09:30:00+08:00), or give "
+            "the date alone (2026-05-14: 12:00 in the unit's time zone)",
+            "type": "value_error",
+        }
+    ]
+
+
+async def _forms_of(client: httpx.AsyncClient, admin: str, unit: Unit) -> list[str]:
+    page = await client.get(
+        f"/api/v1/responses?unit={unit.code}&period=2026", headers=bearer(admin)
+    )
+    return [item["form"] for item in page.json()["items"]]
+
+
+async def test_post_names_the_form_it_answered(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1"], form="kepmenpan-25-2004")
+    body["responses"][0]["answers"] = dict.fromkeys(KEPMENPAN_2004, 3)
+    stored = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert stored.status_code == 201, stored.text
+    assert await _forms_of(client, admin, unit) == ["kepmenpan-25-2004"]
+    unknown = await client.post(
+        "/api/v1/responses", json=_batch(unit, ["k-2"], form="nope"), headers=bearer(admin)
+    )
+    detail = (
+        "unknown form 'nope'; known forms: kepmenpan-25-2004, permenpan-rb-14-2017, "
+        "permenpan-rb-16-2014"
+    )
+    assert (unknown.status_code, unknown.json()) == (
+        422,
+        {
+            "error": "validation_error",
+            "detail": detail,
+            "errors": [{"loc": ["body", "form"], "msg": detail, "type": "value_error"}],
+        },
+    )
+
+
+async def test_post_uses_the_units_own_form(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    patched = await client.patch(
+        f"/api/v1/units/{unit.code}", json={"form_code": "kepmenpan-25-2004"}, headers=bearer(admin)
+    )
+    assert patched.json()["form"] == "kepmenpan-25-2004"
+    body = _batch(unit, ["k-1"])
+    body["responses"][0]["answers"] = dict.fromkeys(KEPMENPAN_2004, 4)
+    stored = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert stored.status_code == 201, stored.text
+    standard = await client.post(
+        "/api/v1/responses", json=_batch(unit, ["k-2"]), headers=bearer(admin)
+    )
+    assert standard.status_code == 422
+    assert "unknown element(s)" in standard.json()["detail"]
+    assert await _forms_of(client, admin, unit) == ["kepmenpan-25-2004"]
+
+
+@pytest.fixture
+def default_form(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Sets SKM_DEFAULT_FORM for one test; the cached settings are read again after it."""
+
+    def use(code: str) -> None:
+        monkeypatch.setenv("SKM_DEFAULT_FORM", code)
+        get_settings.cache_clear()
+
+    yield use
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+async def test_default_form_setting_applies_to_units_without_a_form(
+    client: httpx.AsyncClient,
+    session: Session,
+    admin: str,
+    default_form: Callable[[str], None],
+) -> None:
+    default_form("permenpan-rb-16-2014")
+    unit = make_unit(session)
+    body = _batch(unit, ["k-1"])
+    body["responses"][0]["answers"] = dict.fromkeys((*CODES[:8], "maklumat"), 4)
+    stored = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
+    assert stored.status_code == 201, stored.text
+    assert await _forms_of(client, admin, unit) == ["permenpan-rb-16-2014"]

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import httpx
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app.models import Counter, CounterCreate, Unit
 from app.services import apikeys, org
@@ -152,8 +152,9 @@ async def test_unit_create_get_update_and_nested_list(
         "code": "dukcapil",
         "name": "Dinas Dukcapil",
         "address": None,
-        "time_zone": "Asia/Makassar",
+        "time_zone": "WITA",
         "parent": root.code,
+        "form": None,
         "active": True,
     }
     again = await client.post("/api/v1/units", json=body, headers=bearer(admin))
@@ -163,7 +164,7 @@ async def test_unit_create_get_update_and_nested_list(
     assert patched.status_code == 200, patched.text
     assert patched.json() | {} == created.json() | {
         "address": "Jl. Mayjen Sutoyo",
-        "time_zone": "Asia/Jayapura",
+        "time_zone": "WIT",
         "active": False,
     }
     fetched = await client.get("/api/v1/units/dukcapil", headers=bearer(admin))
@@ -193,7 +194,14 @@ async def test_unit_move_refuses_cycles_and_bad_fields(
         bad = await client.patch(f"/api/v1/units/{child.code}", json=body, headers=bearer(admin))
         assert bad.status_code == 422, body
         assert bad.json()["error"] == "validation_error"
-        assert bad.json()["detail"][0]["loc"][0] == "body"
+        assert bad.json()["errors"][0]["loc"] == ["body", *body]
+    zone = await client.patch(
+        f"/api/v1/units/{child.code}", json={"time_zone": "UTC"}, headers=bearer(admin)
+    )
+    assert zone.json()["detail"] == (
+        "body.time_zone: time zone must be WIB, WITA or WIT "
+        "(Asia/Jakarta, Asia/Makassar, Asia/Jayapura)"
+    )
 
 
 async def test_subtree_key_cannot_touch_units_outside(
@@ -308,20 +316,89 @@ async def test_nul_characters_are_client_errors(
     assert (address.status_code, address.json()["error"]) == (422, "validation_error")
 
 
+async def test_unit_form_is_set_changed_and_reset(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    body = {
+        "code": "puskesmas",
+        "name": "Puskesmas",
+        "time_zone": "WITA",
+        "form_code": "permenpan-rb-16-2014",
+    }
+    created = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    assert (created.status_code, created.json()["form"]) == (201, "permenpan-rb-16-2014")
+    url = "/api/v1/units/puskesmas"
+    changed = await client.patch(
+        url, json={"form_code": "kepmenpan-25-2004"}, headers=bearer(admin)
+    )
+    assert (changed.status_code, changed.json()["form"]) == (200, "kepmenpan-25-2004")
+    renamed = await client.patch(url, json={"name": "Puskesmas Jati Raya"}, headers=bearer(admin))
+    assert renamed.json()["form"] == "kepmenpan-25-2004"  # an omitted form_code stays
+    reset = await client.patch(url, json={"form_code": None}, headers=bearer(admin))
+    assert reset.json()["form"] is None
+    assert session.exec(select(Unit.form_code).where(Unit.code == "puskesmas")).one() is None
+    detail = (
+        "unknown form 'permenpan-2099'; known forms: kepmenpan-25-2004, permenpan-rb-14-2017, "
+        "permenpan-rb-16-2014"
+    )
+    expected = {
+        "error": "validation_error",
+        "detail": detail,
+        "errors": [{"loc": ["body", "form_code"], "msg": detail, "type": "value_error"}],
+    }
+    unknown = await client.patch(url, json={"form_code": "permenpan-2099"}, headers=bearer(admin))
+    assert (unknown.status_code, unknown.json()) == (422, expected)
+    new = {"code": "lain", "name": "Lain", "time_zone": "WITA", "form_code": "permenpan-2099"}
+    refused = await client.post("/api/v1/units", json=new, headers=bearer(admin))
+    assert (refused.status_code, refused.json()) == (422, expected)
+    assert (await client.get("/api/v1/units/lain", headers=bearer(admin))).status_code == 404
+
+
+async def test_unit_codes_are_lowered_and_bad_ones_explained(
+    client: httpx.AsyncClient, admin: str
+) -> None:
+    body = {"code": " DUKCAPIL-Kantor ", "name": "Dukcapil", "time_zone": "Asia/Jakarta"}
+    created = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    assert created.status_code == 201, created.text
+    assert (created.json()["code"], created.json()["time_zone"]) == ("dukcapil-kantor", "WIB")
+    fetched = await client.get("/api/v1/units/DUKCAPIL-KANTOR", headers=bearer(admin))
+    assert fetched.json()["code"] == "dukcapil-kantor"
+    rule = (
+        "codes are 1 to 40 characters: lower-case letters, digits, '-' or '_', "
+        "starting with a letter or digit"
+    )
+    for code in ("KTP EL!", "", "-dash", "x" * 41):
+        bad = await client.post(
+            "/api/v1/units", json={"code": code, "name": "X"}, headers=bearer(admin)
+        )
+        assert (bad.status_code, bad.json()) == (
+            422,
+            {
+                "error": "validation_error",
+                "detail": f"body.code: {rule}",
+                "errors": [{"loc": ["body", "code"], "msg": rule, "type": "value_error"}],
+            },
+        ), code
+
+
 async def test_unit_at_the_top_needs_a_time_zone_and_a_child_inherits_it(
     client: httpx.AsyncClient, session: Session, admin: str
 ) -> None:
     body = {"code": "pemda-baru", "name": "Pemda Baru"}
     refused = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    detail = (
+        "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
+        "(a unit with a parent takes its parent's)"
+    )
     assert (refused.status_code, refused.json()) == (
         422,
         {
             "error": "validation_error",
-            "detail": "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
-            "(a unit with a parent takes its parent's)",
+            "detail": detail,
+            "errors": [{"loc": ["body", "time_zone"], "msg": detail, "type": "value_error"}],
         },
     )
     parent = make_unit(session, tz="WIT")
     child = {**body, "parent_code": parent.code}
     created = await client.post("/api/v1/units", json=child, headers=bearer(admin))
-    assert (created.status_code, created.json()["time_zone"]) == (201, "Asia/Jayapura")
+    assert (created.status_code, created.json()["time_zone"]) == (201, "WIT")

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 import httpx
@@ -67,3 +68,113 @@ def test_sqlite_write_session_takes_the_write_lock_up_front(tmp_path: Path) -> N
         with pytest.raises(sa.exc.OperationalError, match="database is locked"):
             second.connection()
     database.engine.dispose()
+
+
+async def test_docs_load_swagger_ui_from_this_site_only(client: httpx.AsyncClient) -> None:
+    page = await client.get("/docs")
+    assert page.status_code == 200
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    referenced = re.findall(r'(?:src|href)="([^"]*)"|url: \'([^\']*)\'', page.text)
+    urls = sorted(u for pair in referenced for u in pair if u)
+    assert urls == [
+        "/docs/swagger-ui-5.35.0/favicon-32x32.png",
+        "/docs/swagger-ui-5.35.0/swagger-ui-bundle.js",
+        "/docs/swagger-ui-5.35.0/swagger-ui.css",
+        "/openapi.json",
+    ]
+    assert "//" not in "".join(urls)  # no CDN, not even protocol-relative
+    assert '"validatorUrl": null' in page.text  # no call to swagger.io's validator
+    types = {}
+    for url in urls:
+        asset = await client.get(url)
+        assert asset.status_code == 200, url
+        types[url.rpartition("/")[2]] = asset.headers["content-type"]
+    assert types == {
+        "favicon-32x32.png": "image/png",
+        "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+        "swagger-ui.css": "text/css; charset=utf-8",
+        "openapi.json": "application/json",
+    }
+
+
+async def test_docs_serve_only_the_vendored_files(client: httpx.AsyncClient) -> None:
+    for url in ("/docs/swagger-ui-5.35.0/SOURCE", "/docs/swagger-ui-5.35.0/..%2F..%2Fdocs.py"):
+        missing = await client.get(url)
+        assert (missing.status_code, missing.json()["error"]) == (404, "not_found"), url
+    assert (await client.get("/redoc")).status_code == 404
+
+
+async def test_openapi_declares_the_bearer_api_key(client: httpx.AsyncClient) -> None:
+    schema = (await client.get("/openapi.json")).json()
+    assert schema["components"]["securitySchemes"] == {
+        "ApiKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "An API key from `skm apikey create`: `Authorization: Bearer skm_...`",
+        }
+    }
+    operations = [
+        (path, method, operation)
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+    ]
+    api = [(p, m, o.get("security")) for p, m, o in operations if p.startswith("/api/")]
+    assert api and all(security == [{"ApiKey": []}] for _, _, security in api), api
+    assert all("security" not in o for p, _, o in operations if not p.startswith("/api/"))
+
+
+async def test_every_error_body_has_one_shape(client: httpx.AsyncClient, admin: str) -> None:
+    headers = {"Authorization": f"Bearer {admin}"}
+    missing = await client.get("/api/v1/ikm?service=x", headers=headers)
+    assert missing.status_code == 422
+    assert missing.json() == {
+        "error": "validation_error",
+        "detail": "query.unit: Field required; query.period: Field required",
+        "errors": [
+            {"loc": ["query", "unit"], "msg": "Field required", "type": "missing"},
+            {"loc": ["query", "period"], "msg": "Field required", "type": "missing"},
+        ],
+    }
+    bad_period = await client.get("/api/v1/ikm?unit=x&period=2026-Q9", headers=headers)
+    assert bad_period.json() == {
+        "error": "validation_error",
+        "detail": bad_period.json()["detail"],
+        "errors": [
+            {"loc": ["query", "period"], "msg": bad_period.json()["detail"], "type": "value_error"}
+        ],
+    }
+    assert "2026-Q9" in bad_period.json()["detail"]
+    broken = await client.post(
+        "/api/v1/responses",
+        content=b"{not json",
+        headers={**headers, "Content-Type": "application/json"},
+    )
+    assert broken.json() == {
+        "error": "validation_error",
+        "detail": "body.1: JSON decode error: Expecting property name enclosed in double quotes",
+        "errors": [
+            {
+                "loc": ["body", 1],
+                "msg": "JSON decode error: Expecting property name enclosed in double quotes",
+                "type": "json_invalid",
+            }
+        ],
+    }
+    unauthorized = await client.get("/api/v1/units")
+    assert unauthorized.headers["www-authenticate"] == "Bearer"
+    assert set(unauthorized.json()) == {"error", "detail"}
+
+
+async def test_a_long_list_of_problems_is_summed_up(client: httpx.AsyncClient, admin: str) -> None:
+    items = [{"idempotency_key": f"k-{i}"} for i in range(4)]
+    body = {"unit": "x", "responses": items}
+    refused = await client.post(
+        "/api/v1/responses", json=body, headers={"Authorization": f"Bearer {admin}"}
+    )
+    assert refused.status_code == 422
+    assert len(refused.json()["errors"]) == 8  # submitted_at and answers of each
+    assert refused.json()["detail"] == (
+        "body.responses.0.submitted_at: Field required; body.responses.0.answers: Field "
+        "required; body.responses.1.submitted_at: Field required; body.responses.1.answers: "
+        "Field required; body.responses.2.submitted_at: Field required; and 3 more"
+    )

@@ -54,7 +54,7 @@ def _seed(session: Session) -> Unit:
         profile = {"sex": "P" if i % 2 else "L", "age": 20 + 10 * i, "education": "SMA"}
         items.append(item.model_copy(update={**profile, "suggestion": f"  saran   ke-{i} "}))
     intake.record_responses(
-        session=session, unit=unit, items=items[:3], channel="qr", service=ktp, counter=counter
+        session=session, unit=unit, items=items[:3], channel="paper", service=ktp, counter=counter
     )
     intake.record_responses(session=session, unit=unit, items=items[3:], channel="paper")
     intake.record_responses(

@@ -1,7 +1,8 @@
 """Recording responses: replays, all-or-nothing batches, database checks, rollups."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -9,7 +10,7 @@ from sqlmodel import Session, col, func, select
 
 from app.core.periods import parse_period
 from app.errors import InvalidInput
-from app.models import Response, response_rollup
+from app.models import TIME_ZONES, Channel, Response, response_rollup
 from app.services import intake, rollups, scopes
 from tests.factories import CODES, make_unit, response
 
@@ -96,7 +97,62 @@ def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> Non
             )
             for _ in range(30)
         ]
-        intake.record_responses(session=session, unit=unit, items=items, channel="kiosk")
+        intake.record_responses(session=session, unit=unit, items=items, channel="paper")
     before = _rollup_rows(session)
     rollups.rebuild(session=session)
     assert _rollup_rows(session) == before
+
+
+def test_local_noon_is_noon_in_each_indonesian_zone() -> None:
+    day = date(2026, 5, 14)
+    assert [
+        intake.local_noon(day, ZoneInfo(z)).astimezone(UTC).hour for z in TIME_ZONES.values()
+    ] == [
+        5,
+        4,
+        3,
+    ]
+
+
+def test_record_responses_dates_a_date_only_response_at_local_noon(session: Session) -> None:
+    unit = make_unit(session, tz="WIB")
+    item = response((4,) * 9, JAN).model_copy(update={"submitted_at": date(2026, 5, 14)})
+    intake.record_responses(session=session, unit=unit, items=[item], channel="paper")
+    stored = session.exec(select(Response).where(col(Response.unit_id) == unit.id)).one()
+    assert (stored.submitted_at, stored.local_date) == (
+        datetime(2026, 5, 14, 5, tzinfo=UTC),
+        date(2026, 5, 14),
+    )
+
+
+@pytest.mark.parametrize(
+    ("channel", "answers", "message"),
+    [
+        ("paper", (None,) * 9, "response 2: no element is answered"),
+        ("qr", (None,) * 9, "response 2: no element is answered"),
+        (
+            "qr",
+            (4, None, 4, 4, 4, 4, 4, 4, None),
+            "response 2: element\\(s\\) prosedur, sarana not answered; only the paper channel",
+        ),
+        ("kiosk", (4, 4, 4, 4, 4, 4, 4, 4, None), "element\\(s\\) sarana not answered"),
+        ("api", (4, 4, 4, 4, 4, 4, 4, 4, None), "element\\(s\\) sarana not answered"),
+    ],
+)
+def test_record_responses_refuses_empty_and_partial_questionnaires(
+    session: Session, channel: Channel, answers: tuple[int | None, ...], message: str
+) -> None:
+    unit = make_unit(session)
+    items = [response((4,) * 9, JAN), response(answers, JAN)]
+    before = _count(session)
+    with pytest.raises(InvalidInput, match=message) as refused:
+        intake.record_responses(session=session, unit=unit, items=items, channel=channel)
+    assert refused.value.loc == ("responses", 1, "answers")
+    assert _count(session) == before
+
+
+def test_record_responses_keeps_paper_blanks(session: Session) -> None:
+    unit = make_unit(session)
+    items = [response((4, None, 4, 4, 4, 4, 4, 4, None), JAN)]
+    result = intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    assert result.inserted == 1

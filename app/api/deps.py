@@ -2,14 +2,17 @@
 streamed CSV download."""
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.responses import Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, RootModel
 from sqlmodel import Session
 
+from app.api.schemas import ErrorOut, ValidationErrorOut
 from app.core.periods import Period, parse_period
 from app.db import Database
 from app.deps import DatabaseDep
@@ -18,12 +21,25 @@ from app.models import ApiKey, Unit
 from app.services import apikeys, export, org
 from app.services.scopes import Scope
 
-ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "Missing, unknown, revoked or expired API key"},
-    403: {"description": "The API key lacks the scope this route needs"},
-    404: {"description": "No such object, or outside the key's part of the organisation"},
-    422: {"description": "Invalid parameters or body; `detail` names each field"},
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Missing, unknown, revoked or expired API key", "model": ErrorOut},
+    403: {"description": "The API key lacks the scope this route needs", "model": ErrorOut},
+    404: {
+        "description": "No such object, or outside the key's part of the organisation",
+        "model": ErrorOut,
+    },
+    422: {
+        "description": "Invalid parameters or body: `detail` sums up, `errors` names each field",
+        "model": ValidationErrorOut,
+    },
 }
+# "Authorize" in /docs sends the key as `Authorization: Bearer <key>`. Without auto_error, a
+# missing or non-Bearer header reaches apikeys.authenticate, which words the 401 itself.
+BEARER = HTTPBearer(
+    scheme_name="ApiKey",
+    description="An API key from `skm apikey create`: `Authorization: Bearer skm_...`",
+    auto_error=False,
+)
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
@@ -32,10 +48,9 @@ def key_with(scope: str) -> Callable[..., ApiKey]:
 
     def dependency(
         database: DatabaseDep,
-        authorization: Annotated[
-            str | None, Header(description="`Bearer <API key>`", include_in_schema=False)
-        ] = None,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> ApiKey:
+        authorization = f"Bearer {credentials.credentials}" if credentials else None
         # Its own short session: it records the key's last use, and the route's session may
         # be a read-only one.
         with database.session(write=True) as session:
@@ -50,11 +65,21 @@ ResponsesReader = Annotated[ApiKey, Depends(key_with("responses:read"))]
 ResponsesWriter = Annotated[ApiKey, Depends(key_with("responses:write"))]
 
 
-def period_or_422(text: str) -> Period:
+@contextmanager
+def body_errors() -> Iterator[None]:
+    """Locates a service's InvalidInput about the request body under ``"body"``, as request
+    validation locates its own."""
+    try:
+        yield
+    except InvalidInput as exc:
+        raise exc.within("body") from None
+
+
+def period_or_422(text: str, loc: tuple[str, ...] = ("query", "period")) -> Period:
     try:
         return parse_period(text)
     except ValueError as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(str(exc), loc=loc) from None
 
 
 def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:

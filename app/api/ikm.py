@@ -171,7 +171,8 @@ def get_trend(
 ) -> Response:
     """The NIK and grade of a unit per quarter, semester or year between two periods
     (scope ikm:read); at most 60 points."""
-    periods = results.periods_between(period_or_422(from_), period_or_422(to), granularity)
+    first, last = period_or_422(from_, ("query", "from")), period_or_422(to, ("query", "to"))
+    periods = results.periods_between(first, last, granularity)
     target = visible_unit(session, key, unit)
     scope = scopes.Scope(unit=target, period=periods[0], include_children=include_children)
     found = results.trend(session=session, scope=scope, periods=periods, method=ikm.DEFAULT_METHOD)

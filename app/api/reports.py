@@ -46,7 +46,7 @@ def get_report(
     regulation's shape (BAB I-V, tables, charts, questionnaire), `.xlsx` the processing sheet
     with live formulas and the report's tables, `.csv` the respondent rows. The method
     parameters apply to every figure."""
-    parsed = period_or_422(period)
+    parsed = period_or_422(period, ("path", "period"))
     found = visible_unit(session, key, unit)
     scope = Scope(unit=found, period=parsed, include_children=query.include_children)
     if file_format == "csv":

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from app.api.deps import (
     ResponsesReader,
     ResponsesWriter,
+    body_errors,
     csv_download,
     etag_json,
     period_or_422,
@@ -19,7 +20,7 @@ from app.api.deps import (
 from app.core.periods import PERIOD_HELP
 from app.db import Database
 from app.deps import DatabaseDep, ReadSession, WriteSession
-from app.models import SUGGESTION_MAX, ApiKey
+from app.models import SUGGESTION_MAX, ApiKey, FormCode
 from app.services import export, intake, scopes
 
 router = APIRouter(prefix="/responses", tags=["responses"])
@@ -140,13 +141,27 @@ class ResponseSubmission(intake.ResponseIn):
         description="The client's unique key for this response: a retry sends the same key",
         examples=["paper-2026-05-14-0001"],
     )
-    submitted_at: datetime = Field(
-        description="When it was filled in, with a time zone offset",
-        examples=["2026-05-14T09:30:00+08:00"],
+    submitted_at: datetime | date = Field(
+        description="When it was filled in, with a time zone offset; or the date alone (a "
+        "paper form's tanggal), taken as 12:00 in the unit's time zone",
+        examples=["2026-05-14T09:30:00+08:00", "2026-05-14"],
     )
     answers: dict[str, StrictInt | None] = Field(
-        description="Answer 1..4 per element code; a missing or null element was not answered",
-        examples=[{"persyaratan": 4, "prosedur": 3, "waktu": 3, "biaya": 4, "produk": 3}],
+        description="Answer 1..4 per element code. Every element must be answered, except on "
+        "the paper channel, where a missing or null element is a blank (at least one answered)",
+        examples=[
+            {
+                "persyaratan": 4,
+                "prosedur": 3,
+                "waktu": 3,
+                "biaya": 4,
+                "produk": 3,
+                "kompetensi": 4,
+                "perilaku": 4,
+                "pengaduan": 3,
+                "sarana": 3,
+            }
+        ],
     )
     suggestion: str | None = Field(default=None, max_length=SUGGESTION_MAX)
 
@@ -161,6 +176,12 @@ class ResponseBatch(BaseModel):
     counter: str | None = Field(default=None, description="Counter code of the unit")
     channel: Literal["paper", "kiosk", "api"] = Field(
         default="api", description="How they were collected (`qr` is the citizen page's own)"
+    )
+    form: FormCode | None = Field(
+        default=None,
+        description="The questionnaire they answered; by default the unit's form (its "
+        "`form`, else the server's default form)",
+        examples=["permenpan-rb-14-2017"],
     )
     responses: list[ResponseSubmission] = Field(min_length=1, max_length=MAX_BATCH)
 
@@ -187,16 +208,20 @@ class BatchResult(BaseModel):
 def post_responses(body: ResponseBatch, session: WriteSession, key: ResponsesWriter) -> Response:
     """Store one to 1,000 responses (scope responses:write), all or none. A replay with the
     same idempotency keys and bodies stores nothing and answers the original result (200,
-    header `Idempotent-Replayed: true`); a key reused with a different body is a 409."""
+    header `Idempotent-Replayed: true`); a key reused with a different body is a 409. A
+    response must answer every element of the form, except on the paper channel, where
+    blanks are allowed (stored as null) but not an empty questionnaire."""
     unit = visible_unit(session, key, body.unit)
-    result = intake.record_batch(
-        session=session,
-        unit=unit,
-        items=body.responses,
-        channel=body.channel,
-        service_code=body.service,
-        counter_code=body.counter,
-    )
+    with body_errors():
+        result = intake.record_batch(
+            session=session,
+            unit=unit,
+            items=body.responses,
+            channel=body.channel,
+            service_code=body.service,
+            counter_code=body.counter,
+            form_code=body.form,
+        )
     keys = [item.idempotency_key for item in body.responses]
     refs = zip(keys, result.ids, strict=True)
     out = BatchResult(

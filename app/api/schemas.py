@@ -33,6 +33,31 @@ class MethodQuery(BaseModel):
             raise InvalidInput(str(exc)) from None
 
 
+class ErrorOut(BaseModel):
+    """Every error: a stable code and one readable sentence."""
+
+    error: str = Field(examples=["not_found"])
+    detail: str = Field(examples=["no unit with code 'dukcapil-kantor'"])
+
+
+class FieldError(BaseModel):
+    loc: list[str | int] = Field(
+        description="Where: `body`, `query` or `path`, then field names and list indexes; "
+        "empty when the problem is not one field's",
+        examples=[["body", "responses", 0, "answers"]],
+    )
+    msg: str
+    type: str = Field(examples=["missing"])
+
+
+class ValidationErrorOut(ErrorOut):
+    """A 422: `detail` sums up every problem on one line; `errors` names each."""
+
+    error: str = Field(examples=["validation_error"])
+    detail: str = Field(examples=["query.period: Field required"])
+    errors: list[FieldError] = Field(min_length=1)
+
+
 class MethodOut(BaseModel):
     weight: str
     round_nrr: int | None

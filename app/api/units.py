@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field, RootModel
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 from sqlmodel import Session
 
 from app.api.deps import (
     AdminKey,
     IkmReader,
+    body_errors,
     etag_bytes,
     etag_json,
     not_modified,
@@ -39,6 +40,7 @@ from app.models import (
     Unit,
     UnitCreate,
     UnitUpdate,
+    zone_label,
 )
 from app.reports import qr
 from app.services import org
@@ -51,8 +53,14 @@ class UnitOut(BaseModel):
     code: str = Field(examples=["dukcapil-kantor"])
     name: str = Field(examples=["Dinas Kependudukan dan Pencatatan Sipil"])
     address: str | None
-    time_zone: str = Field(examples=["Asia/Makassar"])
+    time_zone: Annotated[str, BeforeValidator(zone_label)] = Field(
+        description="WIB, WITA or WIT", examples=["WITA"]
+    )
     parent: str | None = Field(description="Parent unit code; null at the top of the tree")
+    form: str | None = Field(
+        description="Its questionnaire (form code); null: the server's default form",
+        examples=[None],
+    )
     active: bool
 
 
@@ -65,14 +73,8 @@ class UnitNode(UnitOut):
 
 
 def _unit_out(unit: Unit, parent: str | None) -> dict[str, object]:
-    return {
-        "code": unit.code,
-        "name": unit.name,
-        "address": unit.address,
-        "time_zone": unit.time_zone,
-        "parent": parent,
-        "active": unit.active,
-    }
+    # The unit's own columns by name, plus what it holds as ids.
+    return {**unit.model_dump(), "parent": parent, "form": unit.form_code}
 
 
 class _UnitRows(RootModel[list[UnitRow]]):
@@ -117,7 +119,8 @@ def create_unit(body: UnitCreate, session: WriteSession, key: AdminKey) -> UnitO
         visible_unit(session, key, body.parent_code)
     elif key.unit_id is not None:
         raise Forbidden("this API key may only add units inside its part of the tree")
-    unit = org.create_unit(session=session, data=body)
+    with body_errors():
+        unit = org.create_unit(session=session, data=body)
     return UnitOut.model_validate(_unit_out(unit, body.parent_code))
 
 
@@ -134,15 +137,17 @@ def get_unit(request: Request, unit: str, session: ReadSession, key: IkmReader) 
     responses={409: {"description": "The move would put the unit under itself"}},
 )
 def update_unit(unit: str, body: UnitUpdate, session: WriteSession, key: AdminKey) -> UnitOut:
-    """Change a unit's name, address, time zone or parent, or retire it with `active: false`
-    (its counters' survey pages then close) (scope admin)."""
+    """Change a unit's name, address, time zone, parent or questionnaire (`form_code`; null
+    returns it to the default form), or retire it with `active: false` (its counters' survey
+    pages then close) (scope admin)."""
     found = visible_unit(session, key, unit)
     if "parent_code" in body.model_fields_set:
         if body.parent_code:
             visible_unit(session, key, body.parent_code)
         if found.id == key.unit_id or (body.parent_code is None and key.unit_id):
             raise Forbidden("this API key may not move units out of its part of the tree")
-    updated = org.update_unit(session=session, unit=found, data=body)
+    with body_errors():
+        updated = org.update_unit(session=session, unit=found, data=body)
     return _unit_public(session, updated)
 
 
@@ -160,6 +165,8 @@ class ServiceIn(BaseModel):
 
 
 class ServiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     active: bool
@@ -170,7 +177,7 @@ class _Services(RootModel[list[ServiceOut]]):
 
 
 def _service_out(service: Service) -> ServiceOut:
-    return ServiceOut(code=service.code, name=service.name, active=service.active)
+    return ServiceOut.model_validate(service)
 
 
 @router.get("/{unit}/services", response_model=list[ServiceOut], tags=["services"])
@@ -238,13 +245,14 @@ class _Counters(RootModel[list[CounterOut]]):
 
 
 def _counter_out(session: Session, counter: Counter, base_url: str) -> CounterOut:
+    # The counter's own columns by name, plus its service's code and its public URL.
     service = org.counter_service(session=session, counter=counter)
-    return CounterOut(
-        code=counter.code,
-        name=counter.name,
-        service=service.code if service else None,
-        active=counter.active,
-        survey_url=qr.survey_url(base_url, counter.token),
+    return CounterOut.model_validate(
+        {
+            **counter.model_dump(),
+            "service": service.code if service else None,
+            "survey_url": qr.survey_url(base_url, counter.token),
+        }
     )
 
 
@@ -446,7 +454,7 @@ def put_population(
     unit: str, period: str, body: PopulationIn, session: WriteSession, key: AdminKey
 ) -> PopulationOut:
     """Record how many people used the unit's services in a period (scope admin)."""
-    parsed = period_or_422(period)
+    parsed = period_or_422(period, ("path", "period"))
     found = visible_unit(session, key, unit)
     org.set_population(session=session, unit=found, period=parsed, population=body.population)
     return _population_out(found, parsed, body.population)
@@ -457,7 +465,7 @@ def get_population(
     request: Request, unit: str, period: str, session: ReadSession, key: IkmReader
 ) -> Response:
     """The recorded population of a unit in a period, with its minimum sample (ikm:read)."""
-    parsed = period_or_422(period)
+    parsed = period_or_422(period, ("path", "period"))
     found = visible_unit(session, key, unit)
     population = org.get_population(session=session, unit=found, period=parsed)
     if population is None:

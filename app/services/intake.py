@@ -1,16 +1,20 @@
 """Recording responses from every channel (citizen page, kiosk, paper import, API): validation
 against the form, idempotency, and the rollups kept in the same transaction.
 
-One commit per call; a batch is stored all or nothing.
+Every response answers at least one element; only a paper form may leave elements blank
+(they stay null, never 0), since every other channel asks each question. A date without a
+time means 12:00 in the unit's time zone (paper forms carry only a date). One commit per
+call; a batch is stored all or nothing.
 """
 
-import collections
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
 from sqlmodel import Session, col, select
@@ -30,11 +34,19 @@ from app.models import (
 )
 from app.services import rollups
 from app.services.org import counter_service, get_counter, get_service
-from app.services.questionnaires import current_form, unit_form
+from app.services.questionnaires import check_form_code, current_form, unit_form
 
 INSERT_CHUNK = 500
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before any SKM form this service knows
 CLOCK_SKEW = timedelta(days=1)  # a device clock may run ahead; a date further out is an error
+PARTIAL_CHANNELS = frozenset({"paper"})  # a citizen may skip a question on paper only
+DATE_ONLY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def local_noon(day: date, zone: ZoneInfo) -> datetime:
+    """When a response known only by its date was given: 12:00 that day in the unit's time
+    zone, which keeps it on that local date (and so in that period) whatever the offset."""
+    return datetime.combine(day, time(12), zone)
 
 
 class ResponseIn(BaseModel):
@@ -43,7 +55,7 @@ class ResponseIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     idempotency_key: str = Field(min_length=1, max_length=100)
-    submitted_at: datetime
+    submitted_at: datetime | date  # a date alone: see local_noon
     answers: dict[str, StrictInt | None]  # strict: JSON true is not the answer 1
     sex: str | None = None
     age: StrictInt | None = None
@@ -57,14 +69,34 @@ class ResponseIn(BaseModel):
         # PostgreSQL cannot store a NUL in text; no one means to type one.
         return None if value is None else value.replace("\x00", "")
 
+    @field_validator("submitted_at", mode="before")
+    @classmethod
+    def _date_only(cls, value: Any) -> Any:
+        # Otherwise "2026-05-14" parses as a datetime at midnight without an offset.
+        if isinstance(value, str) and DATE_ONLY.fullmatch(value):
+            return date.fromisoformat(value)
+        return value
+
     @field_validator("submitted_at")
     @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("submitted_at needs a time zone offset")
-        if not EARLIEST <= value <= datetime.now(UTC) + CLOCK_SKEW:
+    def _when(cls, value: datetime | date) -> datetime | date:
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError(
+                    "submitted_at needs a time zone offset (2026-05-14T09:30:00+08:00), "
+                    "or give the date alone (2026-05-14: 12:00 in the unit's time zone)"
+                )
+            in_range = EARLIEST <= value <= datetime.now(UTC) + CLOCK_SKEW
+        else:
+            in_range = EARLIEST.date() <= value <= (datetime.now(UTC) + CLOCK_SKEW).date()
+        if not in_range:
             raise ValueError("submitted_at must lie between 2000-01-01 and now")
         return value
+
+    def moment(self, zone: ZoneInfo) -> datetime:
+        """When it was given: ``submitted_at``, or noon of its date in ``zone``."""
+        when = self.submitted_at
+        return when if isinstance(when, datetime) else local_noon(when, zone)
 
 
 @dataclass(frozen=True)
@@ -83,30 +115,49 @@ def body_hash(item: ResponseIn, context: dict[str, Any]) -> str:
 
 
 def _response_row(
-    item: ResponseIn, index: int, form: Form, base: dict[str, Any], zone: Any
+    item: ResponseIn, index: int, form: Form, base: dict[str, Any], zone: ZoneInfo
 ) -> dict[str, Any]:
+    # "response 1" counts from 1 for people; loc indexes from 0, as JSON paths do.
     where = f"response {index + 1}"
+    loc: tuple[str | int, ...] = ("responses", index)
     unknown = set(item.answers) - set(form.element_codes)
     if unknown:
-        raise InvalidInput(f"{where}: unknown element(s) {sorted(unknown)} for form {form.code}")
+        raise InvalidInput(
+            f"{where}: unknown element(s) {sorted(unknown)} for form {form.code}",
+            loc=(*loc, "answers"),
+        )
     row = dict(base)
     for column, code in zip(ANSWER_COLUMNS, form.element_codes, strict=False):
         value = item.answers.get(code)
         if value is not None and not ikm.ANSWER_MIN <= value <= ikm.ANSWER_MAX:
-            raise InvalidInput(f"{where}: answer {value} for {code} is not 1..4")
+            raise InvalidInput(
+                f"{where}: answer {value} for {code} is not 1..4", loc=(*loc, "answers", code)
+            )
         row[column] = value
+    blank = [code for code in form.element_codes if item.answers.get(code) is None]
+    if len(blank) == len(form.element_codes):
+        raise InvalidInput(f"{where}: no element is answered", loc=(*loc, "answers"))
+    if blank and base["channel"] not in PARTIAL_CHANNELS:
+        raise InvalidInput(
+            f"{where}: element(s) {', '.join(blank)} not answered; only the paper channel "
+            "may leave elements blank",
+            loc=(*loc, "answers"),
+        )
     for name in ("sex", "age", "education", "occupation"):
         value = getattr(item, name)
         spec = form.profile_field(name)
         if value is not None and (spec is None or not spec.accepts(value)):
-            raise InvalidInput(f"{where}: {name} {value!r} is not allowed by form {form.code}")
+            raise InvalidInput(
+                f"{where}: {name} {value!r} is not allowed by form {form.code}", loc=(*loc, name)
+            )
         row[name] = value
     context = {k: base[k] for k in ("unit_id", "service_id", "counter_id", "channel")}
+    submitted_at = item.moment(zone)
     row.update(
         idempotency_key=item.idempotency_key,
         body_hash=body_hash(item, context),
-        submitted_at=item.submitted_at,
-        local_date=item.submitted_at.astimezone(zone).date(),
+        submitted_at=submitted_at,
+        local_date=submitted_at.astimezone(zone).date(),
         suggestion=(item.suggestion or "").strip() or None,
     )
     return row
@@ -131,10 +182,8 @@ def record_responses(
     the unique index decides, so two workers racing on the same key store it once. With
     ``strict_replay`` a stored key whose body differs is a conflict and nothing is stored.
     """
-    keys = [item.idempotency_key for item in items]
-    if len(set(keys)) != len(keys):
-        # The rollups would count a repeated key once per copy, the table once.
-        raise InvalidInput("an idempotency key appears more than once in the batch")
+    # The rollups would count a repeated key once per copy, the table once.
+    _refuse_repeated_keys([item.idempotency_key for item in items])
     version, form = (
         current_form(session=session, code=form_code)
         if form_code
@@ -183,6 +232,18 @@ def record_responses(
     )
 
 
+def _refuse_repeated_keys(keys: Sequence[str]) -> None:
+    first: dict[str, int] = {}
+    for index, key in enumerate(keys):
+        if key in first:
+            raise InvalidInput(
+                f"idempotency key {key!r} appears more than once in the batch "
+                f"(responses {first[key] + 1} and {index + 1})",
+                loc=("responses", index, "idempotency_key"),
+            )
+        first[key] = index
+
+
 def _stored(session: Session, keys: Sequence[str]) -> dict[str, tuple[int, str | None]]:
     """The id and body hash stored under each idempotency key."""
     found: dict[str, tuple[int, str | None]] = {}
@@ -207,12 +268,12 @@ def record_batch(
     form_code: str | None = None,
 ) -> RecordResult:
     """Store a partner system's batch for a unit (and optionally one of its services or
-    counters): its idempotency keys are namespaced by unit, so two systems never collide,
-    and a key replayed with a different body is a conflict."""
-    keys = [item.idempotency_key for item in items]
-    repeated = [k for k, n in collections.Counter(keys).items() if n > 1]
-    if repeated:
-        raise InvalidInput(f"idempotency key {repeated[0]!r} appears more than once in the batch")
+    counters) on ``form_code`` (by default the unit's form): its idempotency keys are
+    namespaced by unit, so two systems never collide, and a key replayed with a different
+    body is a conflict."""
+    _refuse_repeated_keys([item.idempotency_key for item in items])
+    if form_code is not None:
+        check_form_code(session=session, code=form_code, loc=("form",))
     service = get_service(session=session, unit=unit, code=service_code) if service_code else None
     counter = get_counter(session=session, unit=unit, code=counter_code) if counter_code else None
     if service is None and counter is not None:

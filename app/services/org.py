@@ -30,6 +30,7 @@ from app.models import (
     new_token,
 )
 from app.reports import qr
+from app.services.questionnaires import check_form_code
 
 MAX_POPULATION = 100_000_000  # more than any unit serves in a period; fits the column
 MOVE_LOCK = 0x534B4D01  # PostgreSQL advisory lock key: unit moves, one at a time
@@ -61,24 +62,31 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
     if time_zone is None:
         raise InvalidInput(
             "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
-            "(a unit with a parent takes its parent's)"
+            "(a unit with a parent takes its parent's)",
+            loc=("time_zone",),
         )
+    if data.form_code is not None:
+        check_form_code(session=session, code=data.form_code, loc=("form_code",))
     unit = Unit(
         code=data.code,
         name=data.name,
         address=data.address,
         time_zone=time_zone,
         parent_id=parent.id if parent else None,
+        form_code=data.form_code,
     )
     store_new(session, unit, f"a unit with code {data.code!r} already exists")
     return unit
 
 
 def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
-    """Rename, re-address, move or (de)activate a unit; a move may not create a cycle. A new
-    time zone re-dates the unit's responses (and rebuilds its rollups) in the same commit."""
+    """Rename, re-address, move, change the form of or (de)activate a unit; a move may not
+    create a cycle. A null form_code returns the unit to the default form. A new time zone
+    re-dates the unit's responses (and rebuilds its rollups) in the same commit."""
     changes = data.model_dump(exclude_unset=True)
     rezoned = changes.get("time_zone") not in (None, unit.time_zone)
+    if changes.get("form_code") is not None:
+        check_form_code(session=session, code=changes["form_code"], loc=("form_code",))
     if "parent_code" in changes:
         code = changes.pop("parent_code")
         parent = get_unit(session=session, code=code) if code else None
@@ -96,8 +104,9 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
     for name in ("name", "time_zone", "active"):
         if changes.get(name) is not None:
             setattr(unit, name, changes[name])
-    if "address" in changes:
-        unit.address = changes["address"]
+    for name in ("address", "form_code"):
+        if name in changes:
+            setattr(unit, name, changes[name])
     session.add(unit)
     if rezoned:
         # Imported here: datafix reaches this module again through rollups and scopes.

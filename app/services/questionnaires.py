@@ -5,6 +5,7 @@ responses point at the one they answered). The form a unit uses is its own ``for
 without one, the ``SKM_DEFAULT_FORM`` setting.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlmodel import Session, col, select
 from app.config import get_settings
 from app.core.forms import Form, load_forms, parse_form
 from app.db import upsert
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound
 from app.models import FormVersion, Unit
 
 
@@ -44,6 +45,19 @@ def sync_forms(*, session: Session, forms_dir: Path) -> int:
     return added
 
 
+def _unknown(session: Session, code: str) -> str:
+    known = sorted(set(session.exec(select(FormVersion.code)).all()))
+    return f"unknown form {code!r}; known forms: {', '.join(known) or 'none'}"
+
+
+def check_form_code(*, session: Session, code: str, loc: Sequence[str | int] = ()) -> str:
+    """``code`` if a version of that form is stored; otherwise a 422 naming the known forms
+    (a client chose it, unlike the default form of :func:`current_form`)."""
+    if session.exec(select(FormVersion.id).where(FormVersion.code == code)).first() is None:
+        raise InvalidInput(_unknown(session, code), loc=loc)
+    return code
+
+
 def current_form(*, session: Session, code: str | None = None) -> tuple[FormVersion, Form]:
     """The newest stored version of a form (by default the default form) and its definition."""
     code = code or default_form_code()
@@ -51,8 +65,7 @@ def current_form(*, session: Session, code: str | None = None) -> tuple[FormVers
         select(FormVersion).where(FormVersion.code == code).order_by(col(FormVersion.id).desc())
     ).first()
     if version is None:
-        known = sorted(set(session.exec(select(FormVersion.code)).all()))
-        raise NotFound(f"unknown form {code!r}; known forms: {', '.join(known) or 'none'}")
+        raise NotFound(_unknown(session, code))
     return version, parse_form(version.definition, f"form_version {version.id}")
 
 
