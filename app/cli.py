@@ -2,29 +2,54 @@
 
 import hashlib
 import json
-from datetime import UTC, date, datetime
+import os
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext, suppress
+from datetime import date
 from functools import partial
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol, TypeVar
+from urllib.parse import urlsplit
 
 import alembic.util.exc
 import sqlalchemy as sa
 import typer
 from pydantic import ValidationError
 from sqlmodel import Session
+from starlette.routing import Match
 
 from app.config import get_settings
 from app.core import ikm
 from app.core.forms import Form, FormError, load_forms
 from app.core.periods import PERIOD_HELP, PeriodError, parse_period
-from app.core.sheets import SheetError, read_sheet
+from app.core.sheets import Sheet, SheetError, check_order, read_sheet
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
-from app.errors import AppError, validation_items, validation_summary
-from app.models import SCOPES, CounterCreate, CounterUpdate, ServiceCreate, UnitCreate
+from app.errors import AppError, NotFound, validation_items, validation_summary
+from app.models import (
+    SCOPES,
+    CounterCreate,
+    CounterUpdate,
+    ServiceCreate,
+    Unit,
+    UnitCreate,
+    utcnow,
+    zone_label,
+)
 from app.reports import qr
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
-from app.services import apikeys, export, intake, org, questionnaires, results, rollups, scopes
+from app.services import (
+    apikeys,
+    datafix,
+    export,
+    intake,
+    org,
+    questionnaires,
+    results,
+    rollups,
+    scopes,
+)
 from app.services.report_data import build_report, respondents
 
 cli = typer.Typer(no_args_is_help=True, help="Survei Kepuasan Masyarakat (SKM) service.")
@@ -55,6 +80,14 @@ Table = Annotated[
     typer.Option(help="Grade interval table, 2017 or 2004 [default: the form's own table]"),
 ]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON object")]
+Columns = Annotated[
+    str | None,
+    typer.Option(
+        help="The element codes of the columns U1..Uk in their order, comma-separated, e.g. "
+        "persyaratan,prosedur,waktu,biaya,produk,kompetensi,perilaku,sarana,pengaduan "
+        "[default: the form's order]"
+    ),
+]
 
 
 def fail(message: str) -> typer.Exit:
@@ -68,6 +101,58 @@ def _writable(path: Path) -> None:
         raise fail(f"{path} is a directory: name the file to write")
     if not path.parent.is_dir():
         raise fail(f"directory {path.parent} does not exist")
+
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class _Bar(Protocol[T_co]):
+    def __iter__(self) -> Iterator[T_co]: ...
+    def update(self, n_steps: int) -> None: ...
+
+
+class _Quiet(_Bar[T]):
+    def __init__(self, items: Iterable[T]) -> None:
+        self.items = items
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def update(self, n_steps: int) -> None:
+        pass
+
+
+def _progress(
+    items: Iterable[T], *, label: str, length: int | None = None
+) -> AbstractContextManager[_Bar[T]]:
+    """A progress bar on a terminal; nothing at all when the output goes to a file, a pipe or
+    a cron log, where the label and the redraws are noise."""
+    if sys.stdout.isatty():
+        return typer.progressbar(items, length=length, label=label)
+    return nullcontext(_Quiet(items))
+
+
+def _output_format(output: Path, fmt: str | None, choices: tuple[str, ...]) -> str:
+    """The format to write: --format, else the output's extension; a file named .xlsx never
+    receives a PDF. Checked before any work is done."""
+    named = ", ".join(f".{c}" for c in choices)
+    suffix = output.suffix.lower().removeprefix(".")
+    if fmt is None:
+        if suffix not in choices:
+            raise fail(
+                f"cannot tell the format from the file name {output.name!r}: "
+                f"name a {named} file, or pass --format"
+            )
+        return suffix
+    if fmt not in choices:
+        raise fail(f"--format must be {', '.join(choices[:-1])} or {choices[-1]}, got {fmt!r}")
+    if suffix and suffix != fmt:
+        raise fail(
+            f"--format {fmt} does not match the file name {output.name!r}: "
+            f"name a .{fmt} file, or leave out --format"
+        )
+    return fmt
 
 
 def _database(ctx: typer.Context) -> Database:
@@ -122,6 +207,39 @@ def _print_result(
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
 
 
+def _read_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) -> Sheet:
+    """Read a sheet, saying how its U columns were mapped: published sheets differ in the
+    order of the last two elements, and a wrong guess silently swaps two elements' scores."""
+    order = None if columns is None else [c.strip().lower() for c in columns.split(",")]
+    if order is not None:
+        try:
+            check_order(order, form)
+        except ValueError as exc:
+            raise fail(f"--columns: {exc}") from None
+    try:
+        sheet = read_sheet(file, form, strict=strict, order=order)
+    except SheetError as exc:
+        raise fail(str(exc)) from None
+    for warning in sheet.warnings:
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    if sheet.positional is not None:
+        notice = _positional_notice(form, sheet.positional, explicit=order is not None)
+        typer.echo(f"notice: {notice}", err=True)
+    return sheet
+
+
+def _positional_notice(form: Form, order: tuple[str, ...], *, explicit: bool) -> str:
+    """Says how U1..Uk were read, and how to read them the other common way."""
+    used = ", ".join(f"U{i}={code}" for i, code in enumerate(order, start=1))
+    if explicit:
+        return f"columns U1..U{len(order)} read as {used} (from --columns)"
+    swapped = (*order[:-2], order[-1], order[-2])
+    return (
+        f"columns U1..U{len(order)} read as {used} (the regulation's order, form {form.code}); "
+        f"if your sheet has U{len(order) - 1} = {order[-1]}, pass --columns {','.join(swapped)}"
+    )
+
+
 def _load_form(code: str) -> Form:
     try:
         forms = load_forms(get_settings().forms_dir)
@@ -142,20 +260,77 @@ def _prepare_schema(url: str, is_sqlite: bool) -> None:
         raise fail("the database schema is not current; run `skm db upgrade` first")
 
 
+# Pages the demo points at, shown when the app serves them (a staff console, once it exists).
+DEMO_PAGES = (("landing page", "/"), ("staff console", "/console"), ("API documentation", "/docs"))
+
+
+def _base_url_warnings(base_url: str, port: int) -> list[str]:
+    """What is wrong with SKM_PUBLIC_BASE_URL for a server on ``port``: the survey links and
+    QR codes are built from it, whatever port the server listens on."""
+    found = []
+    if qr.is_local_url(base_url):
+        found.append(
+            f"SKM_PUBLIC_BASE_URL is {base_url}, an address of this computer only: survey links "
+            "and QR codes will not open on phones. Set SKM_PUBLIC_BASE_URL to the address "
+            f"phones can reach, e.g. http://<this server's LAN address>:{port} or "
+            "https://<your domain>"
+        )
+    try:
+        named = urlsplit(base_url).port
+    except ValueError:  # a port that is not a number
+        named = None
+    if named is not None and named != port:
+        found.append(
+            f"SKM_PUBLIC_BASE_URL names port {named}, but this server listens on port {port}: "
+            f"survey links and QR codes will miss it. Set SKM_PUBLIC_BASE_URL with port {port}, "
+            f"or serve with --port {named} (unless a proxy forwards port {named} here)"
+        )
+    return found
+
+
+def _demo_links(session: Session, host: str, port: int) -> list[tuple[str, str]]:
+    """The demo's pages on this computer, and one counter's survey."""
+    from app.main import create_app
+    from app.services.demo import SHOWCASE_UNIT
+
+    shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host  # noqa: S104 (compared)
+    local = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    app = create_app()
+
+    def served(path: str) -> bool:
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": "", "headers": []}
+        return any(route.matches(scope)[0] == Match.FULL for route in app.routes)
+
+    links = [(label, local + path) for label, path in DEMO_PAGES if served(path)]
+    unit = org.get_unit(session=session, code=SHOWCASE_UNIT)
+    for counter in org.list_counters(session=session, unit=unit):
+        label = "a kiosk survey" if counter.kiosk else "a survey"
+        links.append(
+            (label, f"{qr.survey_url(local, counter.token)} ({unit.name}, {counter.name})")
+        )
+    return links
+
+
 @cli.command()
 def serve(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
-    demo: Annotated[bool, typer.Option(help="Seed the Kendari demo data if empty")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(help="Seed the Kendari demo data if empty; allow QR codes on a local URL"),
+    ] = False,
 ) -> None:
     """Serve the HTTP API (on SQLite, migrations are applied first)."""
     import uvicorn
 
     settings = get_settings()
     _prepare_schema(settings.database_url, settings.is_sqlite)
+    for warning in _base_url_warnings(settings.public_base_url, port):
+        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     database = _database(ctx)
+    links: list[tuple[str, str]] = []
     with database.session(write=True) as session:
         questionnaires.sync_forms(session=session, forms_dir=settings.forms_dir)
         if demo:
@@ -163,6 +338,21 @@ def serve(
 
             seeded = seed_demo(session=session)
             typer.echo("demo data seeded" if seeded else "database not empty: demo not seeded")
+            with suppress(NotFound):  # a database that held other units before
+                links = _demo_links(session, host, port)
+    if demo:
+        # Set in the environment, which the workers (separate processes) read their settings from.
+        os.environ["SKM_ALLOW_LOCAL_BASE_URL"] = "true"
+        get_settings.cache_clear()
+        typer.echo(
+            "demo: QR codes and posters are served even on a local SKM_PUBLIC_BASE_URL "
+            "(SKM_ALLOW_LOCAL_BASE_URL=true for this server)"
+        )
+    if links:
+        width = max(len(label) for label, _ in links)
+        typer.echo("open in a browser on this computer:")
+        for label, url in links:
+            typer.echo(f"  {label:<{width}}  {url}")
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
 
 
@@ -189,6 +379,31 @@ def db_check() -> None:
     if not schema_is_current(get_settings().database_url):
         raise fail("the database schema is not current; run `skm db upgrade`")
     typer.echo("schema is current")
+
+
+@db_cli.command("redate")
+def db_redate(
+    ctx: typer.Context,
+    unit: Annotated[str | None, typer.Option(help="Unit code")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every unit")] = False,
+) -> None:
+    """Re-date stored responses from the moment each was sent, in its unit's time zone, and
+    rebuild the IKM rollups of the units where a date changed (after a zone was corrected)."""
+    if (unit is None) == (not every):
+        raise fail("name one unit with --unit CODE, or pass --all")
+
+    def action(session: Session) -> None:
+        if unit:
+            units = [org.get_unit(session=session, code=unit)]
+        else:
+            units = [found for found, _ in org.unit_tree(session=session)]
+        done = datafix.redate(session=session, units=units)
+        typer.echo(
+            f"{done.responses} response(s) changed date in {len(done.unit_ids)} unit(s) "
+            f"of {len(units)} checked; their rollups were rebuilt"
+        )
+
+    _run(ctx, action)
 
 
 @db_cli.command("rebuild-rollups")
@@ -221,15 +436,21 @@ def unit_add(
     code: str,
     name: str,
     parent: Annotated[str | None, typer.Option(help="Parent unit code")] = None,
-    tz: Annotated[str, typer.Option(help="WIB, WITA or WIT")] = "WITA",
+    tz: Annotated[
+        str | None,
+        typer.Option(help="WIB, WITA or WIT; required at the top, else the parent's zone"),
+    ] = None,
     address: Annotated[str | None, typer.Option()] = None,
 ) -> None:
     """Add a unit (a pemda, an OPD or a unit pelayanan) to the organisation tree."""
+    if tz is None and parent is None:
+        raise fail("--tz is required for a unit at the top of the tree: WIB, WITA or WIT")
 
     def action(session: Session) -> None:
         data = UnitCreate(code=code, name=name, parent_code=parent, time_zone=tz, address=address)
         unit = org.create_unit(session=session, data=data)
-        typer.echo(f"unit {unit.code} added ({unit.name}, {unit.time_zone})")
+        inherited = "" if tz else f", as its parent {parent}"
+        typer.echo(f"unit {unit.code} added ({unit.name}, {zone_label(unit.time_zone)}{inherited})")
 
     _run(ctx, action)
 
@@ -241,7 +462,8 @@ def unit_list(ctx: typer.Context) -> None:
     def action(session: Session) -> None:
         for unit, depth in org.unit_tree(session=session):
             state = "" if unit.active else "  (inactive)"
-            typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{unit.time_zone}]{state}")
+            zone = zone_label(unit.time_zone)
+            typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{zone}]{state}")
 
     _run(ctx, action)
 
@@ -256,6 +478,55 @@ def service_add(
         data = ServiceCreate(unit_code=unit, code=code, name=name)
         service = org.create_service(session=session, data=data)
         typer.echo(f"service {service.code} added to unit {data.unit_code}")
+
+    _run(ctx, action)
+
+
+def _print_table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, empty: str) -> None:
+    if not rows:
+        typer.echo(empty)
+        return
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in (header, *rows):
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
+        typer.echo("  ".join(cells).rstrip())
+
+
+@service_cli.command("list")
+def service_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Unit code")]) -> None:
+    """List a unit's services (jenis layanan)."""
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        services = org.list_services(session=session, unit=target)
+        rows = [(s.code, s.name, "active" if s.active else "inactive") for s in services]
+        _print_table(("code", "name", "state"), rows, empty=f"unit {target.code} has no services")
+
+    _run(ctx, action)
+
+
+@counter_cli.command("list")
+def counter_list(ctx: typer.Context, unit: Annotated[str, typer.Option(help="Unit code")]) -> None:
+    """List a unit's counters (loket) with their service, state, kiosk mode and survey URL."""
+    base_url = get_settings().public_base_url
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        counters = org.list_counters(session=session, unit=target)
+        services = {s.id: s.code for s in org.list_services(session=session, unit=target)}
+        rows = [
+            (
+                c.code,
+                c.name,
+                services.get(c.service_id, "-"),
+                "open" if c.active else "closed",
+                "yes" if c.kiosk else "no",
+                qr.survey_url(base_url, c.token),
+            )
+            for c in counters
+        ]
+        header = ("code", "name", "service", "state", "kiosk", "survey URL")
+        _print_table(header, rows, empty=f"unit {target.code} has no counters")
 
     _run(ctx, action)
 
@@ -353,21 +624,37 @@ def qr_command(
     unit: Annotated[str, typer.Option(help="Unit code")],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
     counter: Annotated[str | None, typer.Option(help="Counter code (png/svg need one)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="png, svg or pdf (posters)")] = "pdf",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="png, svg or pdf (posters) [default: from the file name]"),
+    ] = None,
+    allow_local: Annotated[
+        bool,
+        typer.Option(
+            "--allow-local", help="Print even on a loopback SKM_PUBLIC_BASE_URL (a local trial)"
+        ),
+    ] = False,
 ) -> None:
-    """Write a counter's QR code (PNG/SVG) or the A5 posters of a unit's counters (PDF)."""
-    if fmt not in ("png", "svg", "pdf"):
-        raise fail(f"--format must be png, svg or pdf, got {fmt!r}")
-    if fmt != "pdf" and counter is None:
-        raise fail(f"--format {fmt} draws one code: name it with --counter")
+    """Write a counter's QR code (PNG/SVG) or the A5 posters of a unit's counters (PDF), with
+    survey links under SKM_PUBLIC_BASE_URL (refused while it is a loopback address)."""
     _writable(output)
+    fmt = _output_format(output, fmt, ("png", "svg", "pdf"))
+    if fmt != "pdf" and counter is None:
+        raise fail(f"a {fmt} file holds one QR code: name the counter with --counter")
+    settings = get_settings()
+    try:
+        base_url = org.printable_base_url(
+            base_url=settings.public_base_url,
+            allow_local=allow_local or settings.allow_local_base_url,
+            to_allow="pass --allow-local",
+        )
+    except AppError as exc:
+        raise fail(exc.detail) from None
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         chosen = org.get_counter(session=session, unit=target, code=counter) if counter else None
-        found = org.posters(
-            session=session, unit=target, counter=chosen, base_url=get_settings().public_base_url
-        )
+        found = org.posters(session=session, unit=target, counter=chosen, base_url=base_url)
         if fmt == "pdf":
             data = qr.posters_pdf(found)
         else:
@@ -410,7 +697,8 @@ def apikey_list(ctx: typer.Context) -> None:
         for key in apikeys.list_keys(session=session):
             state = "revoked" if key.revoked_at else "active"
             used = key.last_used_at.isoformat(timespec="minutes") if key.last_used_at else "never"
-            limit = f" unit_id={key.unit_id}" if key.unit_id else ""
+            unit = session.get(Unit, key.unit_id) if key.unit_id else None
+            limit = f" unit={unit.code}" if unit else ""
             expiry = f" expires={key.expires_at.date()}" if key.expires_at else ""
             typer.echo(
                 f"{key.prefix}  {key.name}  [{key.scopes}]{limit}{expiry}  {state}  "
@@ -471,21 +759,22 @@ def import_file(
     form: Annotated[str, typer.Option(help="Form code")] = questionnaires.default_form_code(),
     channel: Annotated[str, typer.Option(help="qr, kiosk, paper or api")] = "paper",
     on_date: Annotated[
-        str | None, typer.Option("--date", help="Date of rows without tanggal (YYYY-MM-DD)")
+        str | None,
+        typer.Option(
+            "--date", help="Date of rows without tanggal (YYYY-MM-DD) [default: today, unit's zone]"
+        ),
     ] = None,
+    columns: Columns = None,
 ) -> None:
     """Import a CSV/XLSX of paper questionnaires: all rows or none; re-importing is a no-op."""
     if channel not in ("qr", "kiosk", "paper", "api"):
         raise fail(f"--channel must be qr, kiosk, paper or api, got {channel!r}")
     try:
-        default_date = date.fromisoformat(on_date) if on_date else datetime.now(UTC).date()
+        given_date = date.fromisoformat(on_date) if on_date else None
     except ValueError:
         raise fail(f"--date {on_date!r} is not a date (YYYY-MM-DD)") from None
     parsed_form = _load_form(form)
-    try:
-        sheet = read_sheet(file, parsed_form)
-    except SheetError as exc:
-        raise fail(str(exc)) from None
+    sheet = _read_sheet(file, parsed_form, columns, strict=True)
     # The key derives from the unit, the file's bytes and the line: importing a file twice into
     # a unit adds nothing, and the same file may still be imported into another unit.
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
@@ -494,8 +783,10 @@ def import_file(
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         svc = org.get_service(session=session, unit=target, code=service) if service else None
+        # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
+        default_date = given_date or utcnow().astimezone(target.zone).date()
         items = []
-        with typer.progressbar(sheet.rows, label="Reading rows") as rows:
+        with _progress(sheet.rows, label="Reading rows") as rows:
             for row in rows:
                 items.append(
                     intake.ResponseIn(
@@ -534,16 +825,12 @@ def compute(
     round_total: RoundTotal = None,
     table: Table = None,
     as_json: AsJson = False,
+    columns: Columns = None,
 ) -> None:
     """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
     method = _method(weight, round_nrr, round_weighted, round_total, table)
     parsed_form = _load_form(form)
-    try:
-        sheet = read_sheet(file, parsed_form, strict=False)
-    except SheetError as exc:
-        raise fail(str(exc)) from None
-    for warning in sheet.warnings:
-        typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    sheet = _read_sheet(file, parsed_form, columns, strict=False)
     tally = ikm.Tally.of(
         parsed_form.element_codes,
         (row.answers for row in sheet.rows),
@@ -599,7 +886,10 @@ def report_command(
     unit: Annotated[str, typer.Option(help="Unit code")],
     period: Annotated[str, typer.Option(help=PERIOD_HELP)],
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
-    fmt: Annotated[str, typer.Option("--format", help="pdf, xlsx or csv")] = "pdf",
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="pdf, xlsx or csv [default: from the file name]"),
+    ] = None,
     include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
@@ -609,11 +899,10 @@ def report_command(
 ) -> None:
     """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
     processing sheet with live formulas and the report's tables, or the CSV of respondents."""
-    if fmt not in ("pdf", "xlsx", "csv"):
-        raise fail(f"--format must be pdf, xlsx or csv, got {fmt!r}")
+    _writable(output)
+    fmt = _output_format(output, fmt, ("pdf", "xlsx", "csv"))
     method = _method(weight, round_nrr, round_weighted, round_total, table)
     parsed = _period(period)
-    _writable(output)
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
@@ -621,7 +910,7 @@ def report_command(
             scope = scopes.Scope(unit=target, period=parsed, include_children=include_children)
             total = export.summary(session=session, scope=scope)[0]
             chunks = export.csv_stream(_database(ctx).session, scope)
-            with output.open("wb") as out, typer.progressbar(length=total, label="Rows") as bar:
+            with output.open("wb") as out, _progress(range(total), label="Rows") as bar:
                 for chunk in chunks:
                     out.write(chunk)
                     bar.update(chunk.count(b"\r\n"))
@@ -638,7 +927,7 @@ def report_command(
             write_pdf(data, output)
         else:
             rows = respondents(session, data, target)
-            with typer.progressbar(rows, length=data.result.n, label="Respondents") as bar:
+            with _progress(rows, length=data.result.n, label="Respondents") as bar:
                 write_xlsx(data, bar, output)
         typer.echo(f"wrote {output} ({output.stat().st_size} bytes, {data.result.n} response(s))")
 

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # The questionnaire a unit's survey page and ingest use unless the unit names its own.
     default_form: str = "permenpan-rb-14-2017"
     public_base_url: str = "http://127.0.0.1:8000"
+    # QR codes and posters are refused while public_base_url is a loopback address (phones
+    # cannot open it), unless this is set: a local trial or the demo.
+    allow_local_base_url: bool = False
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     sqlite_busy_timeout_ms: int = 10_000
     # A citizen form sent sooner than this after it was served is refused as automated.

@@ -41,6 +41,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class LocalBaseUrl(Conflict):
+    """A QR code or poster would send phones to this computer (SKM_PUBLIC_BASE_URL is a
+    loopback address)."""
+
+    code = "local_base_url"
+
+
 class Gone(AppError):
     status = 410
     code = "gone"

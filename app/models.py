@@ -115,7 +115,8 @@ class UnitBase(SQLModel):
     code: str = Field(max_length=40, unique=True)
     name: str = Field(max_length=200)
     address: str | None = Field(default=None, max_length=500)
-    time_zone: str = Field(default="Asia/Jakarta", max_length=40)
+    # No default: a wrong zone misdates every response near midnight (see UnitCreate).
+    time_zone: str = Field(max_length=40)
 
 
 class Unit(UnitBase, table=True):
@@ -138,7 +139,11 @@ class UnitCreate(SQLModel):
     code: Code
     name: Name
     address: Address | None = None
-    time_zone: str = "Asia/Makassar"  # WITA; a default is not run through the validator
+    time_zone: str | None = Field(
+        default=None,
+        description="WIB, WITA or WIT (or its IANA name). Required for a unit at the top of the "
+        "tree; a unit with a parent takes its parent's zone when none is given.",
+    )
     parent_code: Code | None = None
     form_code: FormCode | None = Field(
         default=None, description="Its questionnaire; null: the default form (SKM_DEFAULT_FORM)"
@@ -146,8 +151,8 @@ class UnitCreate(SQLModel):
 
     @field_validator("time_zone")
     @classmethod
-    def _zone(cls, value: str) -> str:
-        return _time_zone(value)
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _time_zone(value)
 
 
 class UnitUpdate(SQLModel):
@@ -157,7 +162,11 @@ class UnitUpdate(SQLModel):
 
     name: Name | None = None
     address: Address | None = None
-    time_zone: str | None = None
+    time_zone: str | None = Field(
+        default=None,
+        description="WIB, WITA or WIT: a new zone re-dates the unit's stored responses (and "
+        "its IKM per day and period) from the moment each was sent",
+    )
     parent_code: Code | None = None
     form_code: FormCode | None = Field(
         default=None, description="Its questionnaire; null: back to the default form"

@@ -28,7 +28,9 @@ def seed(url: str, rows: int) -> None:
         )
         unit = org.create_unit(
             session=session,
-            data=UnitCreate(code="bench", name="Unit Benchmark", address="Jl. Contoh 1"),
+            data=UnitCreate(
+                code="bench", name="Unit Benchmark", address="Jl. Contoh 1", time_zone="WITA"
+            ),
         )
         kinds = [
             org.create_service(

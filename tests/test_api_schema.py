@@ -36,7 +36,9 @@ OPERATIONS = [
 
 def _seed(session: Session) -> None:
     # Codes the generator may hit among random ones: "demo" with a service and a counter.
-    unit = org.create_unit(session=session, data=UnitCreate(code="demo", name="Demo"))
+    unit = org.create_unit(
+        session=session, data=UnitCreate(code="demo", name="Demo", time_zone="WITA")
+    )
     org.create_service(
         session=session, data=ServiceCreate(unit_code="demo", code="ktp", name="KTP")
     )

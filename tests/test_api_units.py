@@ -21,7 +21,7 @@ async def test_counter_qr_png_decodes_to_survey_url_and_records_use(
 ) -> None:
     unit = make_unit(session)
     counter = _counter(session, unit)
-    url = f"/api/v1/units/{unit.code}/counters/loket-1/qr.png"
+    url = f"/api/v1/units/{unit.code}/counters/loket-1/qr.png?allow_local=true"
     response = await client.get(url, headers=bearer(admin))
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
@@ -40,9 +40,10 @@ async def test_counter_qr_svg_and_posters(
     counter = _counter(session, unit)
     headers = bearer(admin)
     base = f"/api/v1/units/{unit.code}"
-    svg = await client.get(f"{base}/counters/loket-1/qr.svg", headers=headers)
+    svg = await client.get(f"{base}/counters/loket-1/qr.svg?allow_local=true", headers=headers)
     assert (svg.status_code, svg.headers["content-type"]) == (200, "image/svg+xml")
     for path in (f"{base}/counters/loket-1/poster.pdf", f"{base}/posters.pdf"):
+        path += "?allow_local=true"  # the default base URL, a loopback one
         response = await client.get(path, headers=headers)
         assert (response.status_code, response.headers["content-type"]) == (200, "application/pdf")
         pdf = tmp_path / "poster.pdf"
@@ -54,7 +55,7 @@ async def test_counter_qr_svg_and_posters(
         cached = await client.get(path, headers={**headers, "If-None-Match": etag})
         assert cached.status_code == 304
     await client.post(f"{base}/counters/loket-1/rotate-token", headers=headers)
-    reprinted = await client.get(f"{base}/posters.pdf", headers={**headers, "If-None-Match": etag})
+    reprinted = await client.get(path, headers={**headers, "If-None-Match": etag})
     assert reprinted.status_code == 200  # a new token is a new poster
 
 
@@ -68,7 +69,8 @@ async def test_subtree_key_sees_nothing_outside_its_subtree(
     )
     _counter(session, inside), _counter(session, outside)
     ok = await client.get(
-        f"/api/v1/units/{inside.code}/counters/loket-1/qr.png", headers=bearer(limited)
+        f"/api/v1/units/{inside.code}/counters/loket-1/qr.png?allow_local=true",
+        headers=bearer(limited),
     )
     assert ok.status_code == 200
     for path in (f"units/{outside.code}/counters/loket-1/qr.png", f"units/{outside.code}"):
@@ -292,7 +294,8 @@ async def test_get_routes_carry_etags(
     unit = make_unit(session)
     _counter(session, unit)
     base = f"/api/v1/units/{unit.code}"
-    for path in ("", "/services", "/counters", "/counters/loket-1", "/counters/loket-1/qr.png"):
+    qr_png = "/counters/loket-1/qr.png?allow_local=true"
+    for path in ("", "/services", "/counters", "/counters/loket-1", qr_png):
         first = await client.get(base + path, headers=bearer(admin))
         assert first.status_code == 200, path
         etag = first.headers["etag"]
@@ -317,7 +320,12 @@ async def test_nul_characters_are_client_errors(
 async def test_unit_form_is_set_changed_and_reset(
     client: httpx.AsyncClient, session: Session, admin: str
 ) -> None:
-    body = {"code": "puskesmas", "name": "Puskesmas", "form_code": "permenpan-rb-16-2014"}
+    body = {
+        "code": "puskesmas",
+        "name": "Puskesmas",
+        "time_zone": "WITA",
+        "form_code": "permenpan-rb-16-2014",
+    }
     created = await client.post("/api/v1/units", json=body, headers=bearer(admin))
     assert (created.status_code, created.json()["form"]) == (201, "permenpan-rb-16-2014")
     url = "/api/v1/units/puskesmas"
@@ -341,7 +349,7 @@ async def test_unit_form_is_set_changed_and_reset(
     }
     unknown = await client.patch(url, json={"form_code": "permenpan-2099"}, headers=bearer(admin))
     assert (unknown.status_code, unknown.json()) == (422, expected)
-    new = {"code": "lain", "name": "Lain", "form_code": "permenpan-2099"}
+    new = {"code": "lain", "name": "Lain", "time_zone": "WITA", "form_code": "permenpan-2099"}
     refused = await client.post("/api/v1/units", json=new, headers=bearer(admin))
     assert (refused.status_code, refused.json()) == (422, expected)
     assert (await client.get("/api/v1/units/lain", headers=bearer(admin))).status_code == 404
@@ -372,3 +380,26 @@ async def test_unit_codes_are_lowered_and_bad_ones_explained(
                 "errors": [{"loc": ["body", "code"], "msg": rule, "type": "value_error"}],
             },
         ), code
+
+
+async def test_unit_at_the_top_needs_a_time_zone_and_a_child_inherits_it(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    body = {"code": "pemda-baru", "name": "Pemda Baru"}
+    refused = await client.post("/api/v1/units", json=body, headers=bearer(admin))
+    detail = (
+        "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
+        "(a unit with a parent takes its parent's)"
+    )
+    assert (refused.status_code, refused.json()) == (
+        422,
+        {
+            "error": "validation_error",
+            "detail": detail,
+            "errors": [{"loc": ["body", "time_zone"], "msg": detail, "type": "value_error"}],
+        },
+    )
+    parent = make_unit(session, tz="WIT")
+    child = {**body, "parent_code": parent.code}
+    created = await client.post("/api/v1/units", json=child, headers=bearer(admin))
+    assert (created.status_code, created.json()["time_zone"]) == (201, "WIT")

@@ -100,8 +100,9 @@ def test_citizen_scans_answers_and_is_counted(
     run_cli = Cli(database)
     image = tmp_path / "loket.png"
     code, output = run_cli(
-        "qr", "--unit", "pkm-uji", "--counter", "loket-1", "--format", "png", "-o", str(image)
-    )
+        "qr", "--unit", "pkm-uji", "--counter", "loket-1", "--format", "png", "-o", str(image),
+        "--allow-local",  # the live server listens on this computer only
+    )  # fmt: skip
     assert code == 0, output
     url = subprocess.run(
         [zbarimg, "--quiet", "--raw", str(image)], capture_output=True, text=True, check=True
@@ -134,7 +135,10 @@ def test_citizen_scans_answers_and_is_counted(
 
 def _setup_unit(session: Session) -> dict[str, Counter]:
     """A puskesmas of a pemda with a QR counter for one service and a kiosk tablet for both."""
-    org.create_unit(session=session, data=UnitCreate(code="kota-uji", name="Pemerintah Kota Uji"))
+    org.create_unit(
+        session=session,
+        data=UnitCreate(code="kota-uji", name="Pemerintah Kota Uji", time_zone="WITA"),
+    )
     org.create_unit(
         session=session,
         data=UnitCreate(code="pkm-uji", name="Puskesmas Uji", parent_code="kota-uji"),

@@ -2,16 +2,23 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
-from openpyxl import Workbook
-from sqlmodel import Session, func, select
+import sqlalchemy as sa
+from openpyxl import Workbook, load_workbook
+from sqlmodel import Session, col, func, select
+from typer.testing import Result
 
+from app.cli import cli
 from app.config import REPO_ROOT, get_settings
-from app.models import Response
+from app.models import Response, Unit
+from app.services import apikeys, intake, org
 from tests.conftest import Cli
-from tests.factories import make_unit
+from tests.factories import CODES, make_unit, response
 
 # A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
 SEKADAU = REPO_ROOT / "tests" / "data" / "sekadau-2019-s1-49.csv"
@@ -22,13 +29,29 @@ def _count(session: Session) -> int:
     return session.exec(select(func.count()).select_from(Response)).one()
 
 
+REGULATION_ORDER = ",".join(CODES)  # U8 = pengaduan, U9 = sarana
+SWAPPED = ",".join([*CODES[:7], "sarana", "pengaduan"])
+NOTICE = (
+    "notice: columns U1..U9 read as U1=persyaratan, U2=prosedur, U3=waktu, U4=biaya, "
+    "U5=produk, U6=kompetensi, U7=perilaku, U8=pengaduan, U9=sarana (the regulation's order, "
+    "form permenpan-rb-14-2017); if your sheet has U8 = sarana, pass --columns "
+    f"{SWAPPED}\n"
+)
+
+
+def _invoke(run_cli: Cli, *args: str) -> Result:
+    """stdout and stderr apart: a notice on stderr leaves --json output parseable."""
+    return run_cli.runner.invoke(cli, list(args), obj=run_cli.database)
+
+
 @pytest.mark.parametrize(("weight", "nik"), [("exact", 78.74), ("0.111", 78.66), ("0.11", 77.95)])
 def test_compute_sekadau_reproduces_published_figures(
     run_cli: Cli, weight: str, nik: float
 ) -> None:
-    code, output = run_cli("compute", str(SEKADAU), "--weight", weight, "--json")
-    assert code == 0, output
-    result = json.loads(output)
+    done = _invoke(run_cli, "compute", str(SEKADAU), "--weight", weight, "--json")
+    assert done.exit_code == 0, done.output
+    assert done.stderr == NOTICE
+    result = json.loads(done.stdout)
     assert result["nik_rounded"] == nik
     assert (result["mutu"], result["kinerja"], result["n"]) == ("B", "Baik", 49)
     assert [e["sum"] for e in result["elements"]] == [138, 139, 150, 177, 159, 163, 161, 143, 159]
@@ -138,10 +161,14 @@ def test_2004_form_data_is_graded_with_the_2004_table(
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("5,3,3,4,3,3,4,3,4,L,34,2026-02-03,", "line 3: persyaratan: '5' is not an answer 1..4"),
-        ("4,3,3,4,3,3,4,3,4,L,tiga,2026-02-03,", "line 3: age: age 'tiga' is not a whole number"),
-        ("4,3,3,4,3,3,4,3,4,X,34,2026-02-03,", "line 3: sex: sex 'X' is not one of L, P"),
-        ("4,3,3,4,3,3,4,3,4,L,34,kemarin,", "line 3: date: tanggal 'kemarin' is not a date"),
+        (
+            "5,3,3,4,3,3,4,3,4,L,34,2026-02-03,",
+            "line 3: U1 (persyaratan) '5' is not an answer 1..4",
+        ),
+        ("4,3,3,4,3,3,4,3,4,L,tiga,2026-02-03,", "line 3: usia 'tiga' is not a whole number"),
+        ("4,3,3,4,3,3,4,3,4,L,200,2026-02-03,", "line 3: usia 200 is outside 10..110"),
+        ("4,3,3,4,3,3,4,3,4,X,34,2026-02-03,", "line 3: jenis_kelamin 'X' is not one of L, P"),
+        ("4,3,3,4,3,3,4,3,4,L,34,kemarin,", "line 3: tanggal 'kemarin' is not a date"),
     ],
 )
 def test_import_bad_row_reports_line_and_writes_nothing(
@@ -155,6 +182,86 @@ def test_import_bad_row_reports_line_and_writes_nothing(
     assert code == 1
     assert message in output
     assert _count(session) == before
+
+
+def test_import_error_names_the_column_as_the_sheet_writes_it(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "bad.csv"
+    sheet.write_text("Persyaratan,U2,U3,U4,U5,U6,U7,U8,U9,Jenis Kelamin,JK\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert code == 1
+    assert "line 1: column 'JK' repeats column 'Jenis Kelamin'" in output
+    sheet.write_text("Persyaratan,U2,U3,U4,U5,U6,U7,U8,U9,Jenis Kelamin\n9,4,4,4,4,4,4,4,4,W\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output) == (
+        1,
+        f"error: {sheet}: 2 problem(s), nothing was read:\n"
+        "  line 2: Persyaratan '9' is not an answer 1..4 (or a..d)\n"
+        "  line 2: Jenis Kelamin 'W' is not one of L, P\n",
+    )
+
+
+def test_import_without_date_uses_the_units_local_day(
+    run_cli: Cli, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 07:30 WITA on 1 July is still 30 June in UTC: the rows belong to semester II.
+    monkeypatch.setattr("app.cli.utcnow", lambda: datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    unit = make_unit(session, tz="WITA")
+    sheet = tmp_path / "undated.csv"
+    sheet.write_text("U1,U2,U3,U4,U5,U6,U7,U8,U9\n4,4,4,4,4,4,4,4,4\n3,3,3,3,3,3,3,3,3\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output) == (
+        0,
+        NOTICE + "2 row(s) without tanggal were dated 2026-07-01\n"
+        f"imported 2 response(s) into {unit.code}; 0 already imported\n",
+    )
+    assert "Reading rows" not in output  # no progress label when stdout is not a terminal
+    code, output = run_cli("ikm", "--unit", unit.code, "--period", "Semester II 2026", "--json")
+    assert json.loads(output)["n"] == 2
+
+
+def test_columns_reads_u8_as_sarana(run_cli: Cli) -> None:
+    done = _invoke(run_cli, "compute", str(SEKADAU), "--columns", SWAPPED, "--json")
+    assert done.exit_code == 0, done.output
+    used = ", ".join(f"U{i}={c}" for i, c in enumerate(SWAPPED.split(","), start=1))
+    assert done.stderr == f"notice: columns U1..U9 read as {used} (from --columns)\n"
+    sums = {e["code"]: e["sum"] for e in json.loads(done.stdout)["elements"]}
+    assert (sums["pengaduan"], sums["sarana"]) == (159, 143)  # 143, 159 in the regulation's order
+
+
+@pytest.mark.parametrize(
+    ("columns", "problem"),
+    [
+        (
+            SWAPPED.replace("sarana", "fasilitas"),
+            "'fasilitas' is not an element of form permenpan-rb-14-2017; sarana missing",
+        ),
+        (SWAPPED.replace("sarana", "waktu"), "'waktu' is given more than once; sarana missing"),
+        (",".join(CODES[:8]), "sarana missing"),
+    ],
+)
+def test_columns_must_name_each_element_once(run_cli: Cli, columns: str, problem: str) -> None:
+    code, output = run_cli("compute", str(SEKADAU), "--columns", columns.upper())
+    assert (code, output) == (
+        1,
+        f"error: --columns: {problem}: give each of the 9 elements of form "
+        f"permenpan-rb-14-2017 once, in the order of the U columns ({', '.join(CODES)})\n",
+    )
+
+
+def test_columns_on_a_sheet_without_u_columns_is_refused(run_cli: Cli, tmp_path: Path) -> None:
+    sheet = tmp_path / "codes.csv"
+    sheet.write_text(REGULATION_ORDER + "\n" + "4,4,4,4,4,4,4,4,4\n")
+    code, output = run_cli("compute", str(sheet))
+    assert code == 0 and "notice" not in output  # elements named: nothing to guess
+    code, output = run_cli("compute", str(sheet), "--columns", SWAPPED)
+    assert (code, output) == (
+        1,
+        f"error: {sheet}: 1 problem(s), nothing was read:\n"
+        "  line 1: a column order is given, but the sheet has no U1..U9 columns\n",
+    )
 
 
 def test_import_unknown_unit_exits_nonzero(run_cli: Cli, session: Session, tmp_path: Path) -> None:
@@ -224,9 +331,24 @@ def test_malformed_form_file_gives_clear_message(
 def test_unit_add_and_list(run_cli: Cli) -> None:
     assert run_cli("unit", "add", "pemda-x", "Pemerintah Kabupaten X", "--tz", "WIT")[0] == 0
     code, output = run_cli("unit", "add", "opd-y", "Dinas Y", "--parent", "pemda-x")
-    assert (code, output) == (0, "unit opd-y added (Dinas Y, Asia/Makassar)\n")
+    assert (code, output) == (0, "unit opd-y added (Dinas Y, WIT, as its parent pemda-x)\n")
+    code, output = run_cli("unit", "add", "upt-z", "UPT Z", "--parent", "opd-y", "--tz", "WITA")
+    assert (code, output) == (0, "unit upt-z added (UPT Z, WITA)\n")
     code, output = run_cli("unit", "list")
-    assert "pemda-x  Pemerintah Kabupaten X  [Asia/Jayapura]\n  opd-y  Dinas Y" in output
+    tree = [
+        "pemda-x  Pemerintah Kabupaten X  [WIT]",
+        "  opd-y  Dinas Y  [WIT]",
+        "    upt-z  UPT Z  [WITA]",
+    ]
+    assert "\n".join(tree) in output
+
+
+def test_unit_add_at_the_top_needs_a_time_zone(run_cli: Cli) -> None:
+    code, output = run_cli("unit", "add", "pemda-x", "Pemerintah Kabupaten X")
+    assert (code, output) == (
+        1,
+        "error: --tz is required for a unit at the top of the tree: WIB, WITA or WIT\n",
+    )
 
 
 def test_unit_add_bad_time_zone_exits_nonzero(run_cli: Cli) -> None:
@@ -236,9 +358,9 @@ def test_unit_add_bad_time_zone_exits_nonzero(run_cli: Cli) -> None:
 
 
 def test_unit_add_lowers_codes_and_explains_bad_ones(run_cli: Cli) -> None:
-    code, output = run_cli("unit", "add", "DUKCAPIL-Kantor", "Dukcapil")
-    assert (code, output.partition(",")[0]) == (0, "unit dukcapil-kantor added (Dukcapil")
-    code, output = run_cli("unit", "add", "Kantor Baru!", "Kantor Baru")
+    code, output = run_cli("unit", "add", "DUKCAPIL-Kantor", "Dukcapil", "--tz", "WITA")
+    assert (code, output) == (0, "unit dukcapil-kantor added (Dukcapil, WITA)\n")
+    code, output = run_cli("unit", "add", "Kantor Baru!", "Kantor Baru", "--tz", "WITA")
     assert (code, output) == (
         1,
         "error: code: codes are 1 to 40 characters: lower-case letters, digits, '-' or '_', "
@@ -286,6 +408,75 @@ def test_an_unwritable_output_is_refused_before_any_work(
     assert (code, f"{tmp_path} is a directory" in output) == (1, True)
 
 
+def test_report_without_format_writes_what_the_file_name_says(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    book = tmp_path / "skm.XLSX"
+    code, output = run_cli("report", "--unit", unit.code, "--period", "2026", "-o", str(book))
+    assert code == 0, output
+    assert load_workbook(book).sheetnames[0] == "Pengolahan Data"  # not a PDF
+    rows = tmp_path / "skm.csv"
+    code, output = run_cli("report", "--unit", unit.code, "--period", "2026", "-o", str(rows))
+    assert (code, output) == (0, f"wrote {rows} (0 response(s))\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "name", "message"),
+    [
+        (
+            "report",
+            ["--format", "pdf"],
+            "skm.xlsx",
+            "error: --format pdf does not match the file name 'skm.xlsx': name a .pdf file, "
+            "or leave out --format\n",
+        ),
+        (
+            "report",
+            [],
+            "skm.docx",
+            "error: cannot tell the format from the file name 'skm.docx': "
+            "name a .pdf, .xlsx, .csv file, or pass --format\n",
+        ),
+        (
+            "report",
+            ["--format", "docx"],
+            "skm",
+            "error: --format must be pdf, xlsx or csv, got 'docx'\n",
+        ),
+        (
+            "qr",
+            ["--format", "svg", "--counter", "loket-1"],
+            "loket.png",
+            "error: --format svg does not match the file name 'loket.png': name a .svg file, "
+            "or leave out --format\n",
+        ),
+        (
+            "qr",
+            [],
+            "posters",
+            "error: cannot tell the format from the file name 'posters': "
+            "name a .png, .svg, .pdf file, or pass --format\n",
+        ),
+    ],
+)
+def test_an_output_format_that_contradicts_the_file_name_is_refused(
+    run_cli: Cli,
+    session: Session,
+    tmp_path: Path,
+    command: str,
+    args: list[str],
+    name: str,
+    message: str,
+) -> None:
+    unit = make_unit(session)
+    target = tmp_path / name
+    period = ["--period", "2026"] if command == "report" else []
+    code, output = run_cli(command, "--unit", unit.code, *period, *args, "-o", str(target))
+    assert (code, output) == (1, message)
+    assert not target.exists()
+
+
 def test_population_above_the_bound_is_refused(run_cli: Cli, session: Session) -> None:
     unit = make_unit(session)
     code, output = run_cli(
@@ -326,7 +517,7 @@ def test_the_installed_command_reports_database_trouble_without_a_traceback(
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,inf,2026-02-03,\n", "age 'inf' is not"),
+        ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,inf,2026-02-03,\n", "usia 'inf' is not"),
         ("usia.csv", HEADER + "1,4,3,3,4,3,3,4,3,4,L,1e400,2026-02-03,\n", "'1e400' is not a"),
         (
             "big.csv",
@@ -345,3 +536,178 @@ def test_a_broken_sheet_is_a_message_not_a_traceback(
     assert code == 1, output
     assert output.startswith(f"error: {sheet}: 1 problem(s), nothing was read")
     assert message in output
+
+
+class FakeUvicorn:
+    """Stands in for uvicorn.run: records what the server would have started with."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def __call__(self, app: str, **options: Any) -> None:
+        allowed = os.environ.get("SKM_ALLOW_LOCAL_BASE_URL")
+        self.calls.append({"app": app, **options, "allow_local": allowed})
+
+
+@pytest.fixture
+def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUvicorn]:
+    fake = FakeUvicorn()
+    monkeypatch.setattr("uvicorn.run", fake)
+    monkeypatch.setattr("app.cli._prepare_schema", lambda url, is_sqlite: None)
+    # Set, not deleted, so that undo() also removes what `serve --demo` sets.
+    monkeypatch.setenv("SKM_ALLOW_LOCAL_BASE_URL", "false")
+    monkeypatch.setenv("SKM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    get_settings.cache_clear()
+    yield fake
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+def test_serve_warns_about_a_local_base_url_and_another_port(
+    run_cli: Cli, fake_uvicorn: FakeUvicorn
+) -> None:
+    code, output = run_cli("serve", "--port", "8080")
+    assert (code, output) == (
+        0,
+        "warning: SKM_PUBLIC_BASE_URL is http://127.0.0.1:8000, an address of this computer "
+        "only: survey links and QR codes will not open on phones. Set SKM_PUBLIC_BASE_URL to "
+        "the address phones can reach, e.g. http://<this server's LAN address>:8080 or "
+        "https://<your domain>\n"
+        "warning: SKM_PUBLIC_BASE_URL names port 8000, but this server listens on port 8080: "
+        "survey links and QR codes will miss it. Set SKM_PUBLIC_BASE_URL with port 8080, or "
+        "serve with --port 8000 (unless a proxy forwards port 8000 here)\n",
+    )
+    (call,) = fake_uvicorn.calls
+    assert (call["port"], call["allow_local"]) == (8080, "false")
+
+
+@pytest.mark.parametrize("url", ["http://192.168.1.20:8000", "https://skm.kendarikota.go.id"])
+def test_serve_is_quiet_about_a_reachable_base_url(
+    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("SKM_PUBLIC_BASE_URL", url)
+    get_settings.cache_clear()
+    assert run_cli("serve") == (0, "")
+
+
+def test_serve_demo_prints_where_to_look_and_allows_local_posters(
+    run_cli: Cli, session: Session, fake_uvicorn: FakeUvicorn
+) -> None:
+    code, output = run_cli("serve", "--demo", "--host", "0.0.0.0")
+    assert code == 0, output
+    unit = org.get_unit(session=session, code="disdukcapil")
+    kiosk = org.get_counter(session=session, unit=unit, code="anjungan").token
+    token = org.get_counter(session=session, unit=unit, code="loket").token
+    lines = output.splitlines()
+    assert lines[0].startswith("warning: SKM_PUBLIC_BASE_URL is http://127.0.0.1:8000")
+    assert lines[1:4] == [
+        "demo data seeded",
+        "demo: QR codes and posters are served even on a local SKM_PUBLIC_BASE_URL "
+        "(SKM_ALLOW_LOCAL_BASE_URL=true for this server)",
+        "open in a browser on this computer:",
+    ]
+    docs = "  API documentation  http://127.0.0.1:8000/docs"
+    surveys = [
+        f"  a kiosk survey     http://127.0.0.1:8000/s/{kiosk} "
+        "(Dinas Kependudukan dan Pencatatan Sipil, Anjungan survei (tablet))",
+        f"  a survey           http://127.0.0.1:8000/s/{token} "
+        "(Dinas Kependudukan dan Pencatatan Sipil, Loket pelayanan)",
+    ]
+    assert lines[-3:] == [docs, *surveys]
+    # The landing page and the staff console are listed once the app serves them.
+    assert set(lines[4:-3]) <= {
+        "  landing page       http://127.0.0.1:8000/",
+        "  staff console      http://127.0.0.1:8000/console",
+    }
+    (call,) = fake_uvicorn.calls
+    assert (call["host"], call["allow_local"]) == ("0.0.0.0", "true")
+    assert get_settings().allow_local_base_url is True  # a single worker reads it too
+
+
+def test_service_and_counter_list(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    assert run_cli("service", "list", "--unit", unit.code) == (
+        0,
+        f"unit {unit.code} has no services\n",
+    )
+    assert run_cli("counter", "list", "--unit", unit.code) == (
+        0,
+        f"unit {unit.code} has no counters\n",
+    )
+    run_cli("service", "add", "ktp-el", "Perekaman KTP-el", "--unit", unit.code)
+    run_cli("service", "add", "kk", "Kartu Keluarga", "--unit", unit.code)
+    run_cli("counter", "add", "loket-1", "Loket 1", "--unit", unit.code, "--service", "ktp-el")
+    run_cli("counter", "add", "tablet", "Tablet ruang tunggu", "--unit", unit.code)
+    run_cli("counter", "deactivate", "loket-1", "--unit", unit.code)
+    tablet = org.get_counter(session=session, unit=unit, code="tablet")
+    tablet.kiosk = True
+    session.add(tablet)
+    session.commit()
+    loket = org.get_counter(session=session, unit=unit, code="loket-1")
+    assert run_cli("service", "list", "--unit", unit.code) == (
+        0,
+        "code    name              state\n"
+        "kk      Kartu Keluarga    active\n"
+        "ktp-el  Perekaman KTP-el  active\n",
+    )
+    assert run_cli("counter", "list", "--unit", unit.code) == (
+        0,
+        "code     name                 service  state   kiosk  survey URL\n"
+        f"loket-1  Loket 1              ktp-el   closed  no     http://127.0.0.1:8000/s/{loket.token}\n"
+        f"tablet   Tablet ruang tunggu  -        open    yes    http://127.0.0.1:8000/s/{tablet.token}\n",
+    )
+
+
+def test_apikey_list_names_the_unit_by_code(run_cli: Cli, session: Session) -> None:
+    unit = make_unit(session)
+    code, output = run_cli(
+        "apikey", "create", "--name", "Dasbor OPD", "--unit", unit.code,
+        "--scope", "ikm:read", "--scope", "responses:read",
+    )  # fmt: skip
+    assert code == 0, output
+    key = next(k for k in apikeys.list_keys(session=session) if k.name == "Dasbor OPD")
+    code, output = run_cli("apikey", "list")
+    assert (
+        f"{key.prefix}  Dasbor OPD  [ikm:read responses:read] unit={unit.code}  active  "
+        "last used never\n" in output
+    )
+
+
+# 23:30 WIB on 30 June (semester I) is 01:30 WIT on 1 July (semester II).
+LATE = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
+
+
+def test_db_redate_moves_responses_to_the_zones_day(run_cli: Cli, session: Session) -> None:
+    unit, other = make_unit(session, tz="WIB"), make_unit(session, tz="WIB")
+    for target in (unit, other):
+        items = [response((4,) * 9, LATE), response((3,) * 9, LATE - timedelta(hours=2))]
+        intake.record_responses(session=session, unit=target, items=items, channel="qr")
+    # A zone corrected before re-dating existed: the stored dates are still WIB's.
+    for target in (unit, other):
+        stale = sa.update(Unit).where(col(Unit.id) == target.id)
+        session.execute(stale.values(time_zone="Asia/Jayapura"))
+    session.commit()
+    session.expire_all()
+
+    def n(period: str) -> int:
+        code, output = run_cli("ikm", "--unit", unit.code, "--period", period, "--json")
+        assert code == 0, output
+        return int(json.loads(output)["n"])
+
+    assert (n("2026-S1"), n("2026-S2"), n("2026-06-30..2026-06-30")) == (2, 0, 2)
+    assert run_cli("db", "redate", "--unit", unit.code) == (
+        0,
+        "1 response(s) changed date in 1 unit(s) of 1 checked; their rollups were rebuilt\n",
+    )
+    assert (n("2026-S1"), n("2026-S2"), n("2026-07-01..2026-07-01")) == (1, 1, 1)
+    assert run_cli("db", "redate", "--unit", unit.code)[1].startswith("0 response(s) changed")
+    code, output = run_cli("db", "redate", "--all")
+    assert (code, output.startswith("1 response(s) changed date in 1 unit(s) of ")) == (0, True)
+
+
+@pytest.mark.parametrize("args", [[], ["--unit", "x", "--all"]])
+def test_db_redate_needs_one_unit_or_all(run_cli: Cli, args: list[str]) -> None:
+    assert run_cli("db", "redate", *args) == (
+        1,
+        "error: name one unit with --unit CODE, or pass --all\n",
+    )

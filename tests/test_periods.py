@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from app.core.periods import MAX_RANGE_DAYS, Period, PeriodError, parse_period, shift
+from app.core.periods import MAX_RANGE_DAYS, MONTHS, Period, PeriodError, parse_period, shift
+
+ROMAN = ("I", "II", "III", "IV")
+YEARS = st.integers(min_value=2000, max_value=2999)
+# How people vary what they write: case and the spaces around words.
+Case = Callable[[str], str]
+CASES: st.SearchStrategy[Case] = st.sampled_from(
+    (str.lower, str.upper, str.title, lambda text: text)
+)
+SPACES = st.sampled_from((" ", "  ", "\t"))
 
 
 @pytest.mark.parametrize(
@@ -48,6 +60,91 @@ def test_parse_period_valid_forms(text: str, kind: str, label: str, start: date,
     assert str(period) == label
 
 
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("2026-TW1", "2026-Q1"),
+        ("TW1-2026", "2026-Q1"),
+        ("Triwulan III 2026", "2026-Q3"),
+        ("Triwulan 3 Tahun 2026", "2026-Q3"),
+        ("Semester I 2026", "2026-S1"),
+        ("Semester 2 Tahun 2026", "2026-S2"),
+        ("S1-2026", "2026-S1"),
+        ("Q3-2026", "2026-Q3"),
+        ("Tahun 2026", "2026"),
+        ("Bulan Mei 2026", "2026-05"),
+        ("Mei 2026", "2026-05"),
+        ("Agustus Tahun 2026", "2026-08"),
+        ("2026-SII", "2026-S2"),
+        ("2026-01-01 .. 2026-03-31", "2026-01-01..2026-03-31"),
+    ],
+)
+def test_parse_period_written_forms_map_to_the_canonical_label(text: str, label: str) -> None:
+    assert parse_period(text) == parse_period(label)
+    assert parse_period(text).label == label
+
+
+@given(
+    year=YEARS,
+    quarter=st.integers(1, 4),
+    roman=st.booleans(),
+    word=st.sampled_from(("Triwulan {n} {y}", "Triwulan {n} Tahun {y}")),
+    case=CASES,
+    space=SPACES,
+)
+def test_parse_period_triwulan_in_words(
+    year: int, quarter: int, roman: bool, word: str, case: Case, space: str
+) -> None:
+    numeral = ROMAN[quarter - 1] if roman else str(quarter)
+    text = case(word.format(n=numeral, y=year)).replace(" ", space)
+    assert parse_period(text).label == f"{year}-Q{quarter}"
+
+
+@given(year=YEARS, quarter=st.integers(1, 4), tag=st.sampled_from(("TW", "Q")), case=CASES)
+def test_parse_period_tagged_quarter_either_way_round(
+    year: int, quarter: int, tag: str, case: Case
+) -> None:
+    for text in (f"{year}-{tag}{quarter}", f"{tag}{quarter}-{year}"):
+        assert parse_period(case(text)).label == f"{year}-Q{quarter}"
+
+
+@given(
+    year=YEARS,
+    half=st.integers(1, 2),
+    roman=st.booleans(),
+    with_tahun=st.booleans(),
+    case=CASES,
+    space=SPACES,
+)
+def test_parse_period_semester_in_words_and_tags(
+    year: int, half: int, roman: bool, with_tahun: bool, case: Case, space: str
+) -> None:
+    numeral = ROMAN[half - 1] if roman else str(half)
+    words = f"Semester {numeral} {'Tahun ' if with_tahun else ''}{year}"
+    for text in (case(words).replace(" ", space), case(f"S{half}-{year}"), f"{year}-S{numeral}"):
+        assert parse_period(text).label == f"{year}-S{half}"
+
+
+@given(year=YEARS, case=CASES, space=SPACES)
+def test_parse_period_tahun(year: int, case: Case, space: str) -> None:
+    assert parse_period(case(f"Tahun{space}{year}")).label == f"{year}"
+
+
+@given(
+    year=YEARS,
+    month=st.sampled_from(sorted(MONTHS.items())),
+    bulan=st.booleans(),
+    tahun=st.booleans(),
+    case=CASES,
+)
+def test_parse_period_indonesian_month_names(
+    year: int, month: tuple[str, int], bulan: bool, tahun: bool, case: Case
+) -> None:
+    name, number = month
+    text = f"{'Bulan ' if bulan else ''}{name} {'Tahun ' if tahun else ''}{year}"
+    assert parse_period(case(text)).label == f"{year}-{number:02d}"
+
+
 def test_parse_period_leap_february_ends_on_29() -> None:
     assert parse_period("2024-02").end == date(2024, 2, 29)
     assert parse_period("2100-02").end == date(2100, 2, 28)
@@ -59,17 +156,24 @@ def test_parse_period_leap_february_ends_on_29() -> None:
     [
         ("2026-13", "month must be 1..12, got 13"),
         ("2026-00", "month must be 1..12, got 0"),
-        ("2026-Q5", "expected 2026, 2026-S1, 2026-Q3, 2026-05 or 2026-01-01..2026-03-31"),
-        ("2026-S3", "expected 2026, 2026-S1"),
-        ("garbage", "expected 2026, 2026-S1"),
-        ("", "expected 2026, 2026-S1"),
+        ("2026-Q5", "quarter must be 1..4, got 5"),
+        ("2026-S3", "semester must be 1..2, got 3"),
+        ("Triwulan V 2026", "'V' is not a Roman numeral I to IV"),
+        ("Semester 3 Tahun 2026", "semester must be 1..2, got 3"),
+        ("Mie 2026", "expected 2026 \\(Tahun 2026\\), 2026-S1 \\(Semester I 2026"),
+        ("garbage", "expected 2026 \\(Tahun 2026\\), 2026-S1"),
+        ("", "expected 2026 \\(Tahun 2026\\), 2026-S1"),
         ("26", "expected 2026"),
+        ("Tahun 1999", "years 2000 to 2999 only"),
         ("0000", "year 0 is out of range"),
         ("0001", "years 2000 to 2999 only"),
         ("1999-S2", "years 2000 to 2999 only"),
         ("2999-12-01..3000-01-31", "years 2000 to 2999 only"),
         ("2026-02-30..2026-03-01", "day is out of range for month"),
-        ("2026-03-31..2026-01-01", "2026-01-01 is before 2026-03-31"),
+        (
+            "2026-03-31..2026-01-01",
+            "the range ends \\(2026-01-01\\) before it starts \\(2026-03-31\\)",
+        ),
         ("2026-01-01..2029-12-31", f"a range may span at most {MAX_RANGE_DAYS} days"),
     ],
 )

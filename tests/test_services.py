@@ -12,7 +12,7 @@ from app.config import REPO_ROOT
 from app.core import ikm
 from app.core.periods import parse_period
 from app.db import store_new
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ServiceCreate, Unit, UnitCreate, UnitUpdate
 from app.services import intake, org, questionnaires, results, rollups, scopes
 from tests.factories import CODES, make_unit, response
@@ -23,7 +23,9 @@ JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
 def test_create_unit_duplicate_code_conflicts(session: Session) -> None:
     unit = make_unit(session)
     with pytest.raises(Conflict, match="already exists"):
-        org.create_unit(session=session, data=UnitCreate(code=unit.code, name="Again"))
+        org.create_unit(
+            session=session, data=UnitCreate(code=unit.code, name="Again", time_zone="WIB")
+        )
 
 
 def test_create_unit_unknown_parent_not_found(session: Session) -> None:
@@ -32,10 +34,26 @@ def test_create_unit_unknown_parent_not_found(session: Session) -> None:
         org.create_unit(session=session, data=data)
 
 
-def test_create_unit_time_zone_aliases_and_default() -> None:
-    assert UnitCreate(code="x", name="X").time_zone == "Asia/Makassar"
+def test_create_unit_time_zone_aliases_and_no_default() -> None:
+    assert UnitCreate(code="x", name="X").time_zone is None
     assert UnitCreate(code="x", name="X", time_zone="wib").time_zone == "Asia/Jakarta"
     assert UnitCreate(code="x", name="X", time_zone="WIT").time_zone == "Asia/Jayapura"
+
+
+def test_create_unit_takes_the_parents_zone_and_refuses_none_at_the_top(
+    session: Session,
+) -> None:
+    parent = make_unit(session, tz="WIT")
+    child = org.create_unit(
+        session=session, data=UnitCreate(code="anak", name="Anak", parent_code=parent.code)
+    )
+    assert child.time_zone == "Asia/Jayapura"
+    with pytest.raises(InvalidInput) as refused:
+        org.create_unit(session=session, data=UnitCreate(code="atas", name="Atas"))
+    assert refused.value.detail == (
+        "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
+        "(a unit with a parent takes its parent's)"
+    )
 
 
 def test_create_unit_rejects_unknown_time_zone() -> None:

@@ -340,13 +340,31 @@ def rotate_token(
 
 
 QR_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+AllowLocal = Annotated[
+    bool,
+    Query(
+        description="Print even though SKM_PUBLIC_BASE_URL is a loopback address, which phones "
+        "cannot reach (a local trial); the setting SKM_ALLOW_LOCAL_BASE_URL=true does the same"
+    ),
+]
+LOCAL: dict[int | str, dict[str, Any]] = {
+    409: {"description": "`local_base_url`: SKM_PUBLIC_BASE_URL is a loopback address"}
+}
+
+
+def _printable_base_url(settings: SettingsDep, allow_local: bool) -> str:
+    return org.printable_base_url(
+        base_url=settings.public_base_url,
+        allow_local=allow_local or settings.allow_local_base_url,
+        to_allow="add ?allow_local=true",
+    )
 
 
 @router.get(
     "/{unit}/counters/{counter}/qr.{image_format}",
     response_class=Response,
     tags=["qr"],
-    responses={200: {"content": {t: {} for t in QR_TYPES.values()}}},
+    responses={200: {"content": {t: {} for t in QR_TYPES.values()}}, **LOCAL},
 )
 def counter_qr(
     request: Request,
@@ -356,16 +374,20 @@ def counter_qr(
     session: ReadSession,
     settings: SettingsDep,
     key: AdminKey,
+    allow_local: AllowLocal = False,
 ) -> Response:
     """The counter's QR code, encoding its survey URL: `qr.png` to print at once, `qr.svg`
-    for print shops and banners (scope admin)."""
+    for print shops and banners (scope admin). Refused (409 `local_base_url`) while
+    SKM_PUBLIC_BASE_URL is a loopback address, unless `allow_local=true`."""
     _, found = _find_counter(session, key, unit, counter)
-    url = qr.survey_url(settings.public_base_url, found.token)
+    url = qr.survey_url(_printable_base_url(settings, allow_local), found.token)
     image = qr.qr_png(url) if image_format == "png" else qr.qr_svg(url)
     return etag_bytes(request, image, QR_TYPES[image_format])
 
 
-@router.get("/{unit}/counters/{counter}/poster.pdf", response_class=Response, tags=["qr"])
+@router.get(
+    "/{unit}/counters/{counter}/poster.pdf", response_class=Response, tags=["qr"], responses=LOCAL
+)
 def counter_poster(
     request: Request,
     unit: str,
@@ -373,22 +395,30 @@ def counter_poster(
     session: ReadSession,
     settings: SettingsDep,
     key: AdminKey,
+    allow_local: AllowLocal = False,
 ) -> Response:
-    """An A5 poster for one counter: unit, counter, instruction, QR code, URL (scope admin)."""
+    """An A5 poster for one counter: unit, counter, instruction, QR code, URL (scope admin).
+    Refused (409 `local_base_url`) on a loopback SKM_PUBLIC_BASE_URL, as the QR code."""
     found_unit, found = _find_counter(session, key, unit, counter)
-    posters = org.posters(
-        session=session, unit=found_unit, counter=found, base_url=settings.public_base_url
-    )
+    base_url = _printable_base_url(settings, allow_local)
+    posters = org.posters(session=session, unit=found_unit, counter=found, base_url=base_url)
     return _posters_response(request, posters)
 
 
-@router.get("/{unit}/posters.pdf", response_class=Response, tags=["qr"])
+@router.get("/{unit}/posters.pdf", response_class=Response, tags=["qr"], responses=LOCAL)
 def unit_posters(
-    request: Request, unit: str, session: ReadSession, settings: SettingsDep, key: AdminKey
+    request: Request,
+    unit: str,
+    session: ReadSession,
+    settings: SettingsDep,
+    key: AdminKey,
+    allow_local: AllowLocal = False,
 ) -> Response:
-    """One A5 poster per active counter of a unit, in a single PDF (scope admin)."""
+    """One A5 poster per active counter of a unit, in a single PDF (scope admin). Refused
+    (409 `local_base_url`) on a loopback SKM_PUBLIC_BASE_URL, as the QR code."""
     found = visible_unit(session, key, unit)
-    posters = org.posters(session=session, unit=found, base_url=settings.public_base_url)
+    base_url = _printable_base_url(settings, allow_local)
+    posters = org.posters(session=session, unit=found, base_url=base_url)
     return _posters_response(request, posters)
 
 

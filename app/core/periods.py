@@ -13,14 +13,50 @@ from datetime import date, timedelta
 from typing import Literal
 
 PeriodKind = Literal["year", "semester", "quarter", "month", "range"]
-PERIOD_HELP = "2026, 2026-S1, 2026-Q3, 2026-05 or 2026-01-01..2026-03-31"
-_FORMS: tuple[tuple[PeriodKind, re.Pattern[str]], ...] = (
-    ("year", re.compile(r"^(\d{4})$")),
-    ("semester", re.compile(r"^(\d{4})-S([12])$", re.IGNORECASE)),
-    ("quarter", re.compile(r"^(\d{4})-Q([1-4])$", re.IGNORECASE)),
-    ("month", re.compile(r"^(\d{4})-(\d{2})$")),
-    ("range", re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")),
+PERIOD_HELP = (
+    "2026 (Tahun 2026), 2026-S1 (Semester I 2026, S1-2026), 2026-Q3 (Triwulan III 2026, "
+    "2026-TW3, Q3-2026), 2026-05 (Mei 2026) or 2026-01-01..2026-03-31"
 )
+# Written as people write them in reports and letters: "Triwulan III Tahun 2026", "TW1-2026",
+# "Semester 2 2026", "Bulan Mei 2026". The text is lower-cased and its spaces collapsed first.
+_NUMERAL = r"(\d{1,2}|[ivx]+)"
+_YEAR = r"(?:tahun )?(\d{4})"
+_TAGS: dict[str, PeriodKind] = {
+    "s": "semester",
+    "semester": "semester",
+    "q": "quarter",
+    "tw": "quarter",
+    "triwulan": "quarter",
+}
+_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4}
+MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("januari", "jan"),
+            ("februari", "feb", "pebruari"),
+            ("maret", "mar"),
+            ("april", "apr"),
+            ("mei",),
+            ("juni", "jun"),
+            ("juli", "jul"),
+            ("agustus", "agu", "agt", "ags"),
+            ("september", "sep", "sept"),
+            ("oktober", "okt"),
+            ("november", "nov", "nop", "nopember"),
+            ("desember", "des"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_YEAR_ONLY = re.compile(rf"^{_YEAR}$")
+_TAG_FIRST = re.compile(rf"^(s|q|tw){_NUMERAL}-(\d{{4}})$")
+_YEAR_FIRST = re.compile(rf"^(\d{{4}})-(s|q|tw){_NUMERAL}$")
+_WORDED = re.compile(rf"^(semester|triwulan) {_NUMERAL} {_YEAR}$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_NAMED = re.compile(rf"^(?:bulan )?([a-z]+) {_YEAR}$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2}) ?\.\. ?(\d{4}-\d{2}-\d{2})$")
 MAX_RANGE_DAYS = 3 * 366
 # Surveys date from KepmenPAN 25/2004 on; the bounds keep a trend's previous and next periods
 # (and their dates) representable.
@@ -53,23 +89,42 @@ class Period:
 
 
 def parse_period(text: str) -> Period:
-    value = text.strip()
-    for kind, pattern in _FORMS:
-        match = pattern.match(value)
-        if not match:
-            continue
-        try:
-            if kind == "range":
-                period = _range(date.fromisoformat(match[1]), date.fromisoformat(match[2]))
-            else:
-                index = int(match[2]) if kind != "year" else 1
-                period = _calendar_period(kind, int(match[1]), index)
-        except ValueError as exc:
-            raise PeriodError(f"invalid period {text!r}: {exc}") from None
-        if not FIRST_YEAR <= period.start.year <= period.end.year <= LAST_YEAR:
-            raise PeriodError(f"invalid period {text!r}: years {FIRST_YEAR} to {LAST_YEAR} only")
-        return period
-    raise PeriodError(f"invalid period {text!r}: expected {PERIOD_HELP}")
+    """A period from any of the forms in PERIOD_HELP (case does not matter, Roman or Arabic
+    numerals); the result carries the canonical label (``2026-Q3``)."""
+    value = " ".join(text.split()).lower()
+    try:
+        period = _match(value)
+    except ValueError as exc:
+        raise PeriodError(f"invalid period {text!r}: {exc}") from None
+    if period is None:
+        raise PeriodError(f"invalid period {text!r}: expected {PERIOD_HELP}")
+    if not FIRST_YEAR <= period.start.year <= period.end.year <= LAST_YEAR:
+        raise PeriodError(f"invalid period {text!r}: years {FIRST_YEAR} to {LAST_YEAR} only")
+    return period
+
+
+def _match(value: str) -> Period | None:
+    if match := _RANGE.match(value):
+        return _range(date.fromisoformat(match[1]), date.fromisoformat(match[2]))
+    if match := _YEAR_ONLY.match(value):
+        return _calendar_period("year", int(match[1]), 1)
+    if match := _MONTH.match(value):
+        return _calendar_period("month", int(match[1]), int(match[2]))
+    if match := _YEAR_FIRST.match(value):
+        return _calendar_period(_TAGS[match[2]], int(match[1]), _number(match[3]))
+    if match := _TAG_FIRST.match(value) or _WORDED.match(value):
+        return _calendar_period(_TAGS[match[1]], int(match[3]), _number(match[2]))
+    if (match := _MONTH_NAMED.match(value)) and match[1] in MONTHS:
+        return _calendar_period("month", int(match[2]), MONTHS[match[1]])
+    return None
+
+
+def _number(numeral: str) -> int:
+    if numeral.isdigit():
+        return int(numeral)
+    if numeral not in _ROMAN:
+        raise ValueError(f"{numeral.upper()!r} is not a Roman numeral I to IV")
+    return _ROMAN[numeral]
 
 
 def containing(day: date, kind: str) -> Period:
@@ -107,7 +162,7 @@ def _calendar_period(kind: PeriodKind, year: int, index: int) -> Period:
 
 def _range(start: date, end: date) -> Period:
     if end < start:
-        raise ValueError(f"{end} is before {start}")
+        raise ValueError(f"the range ends ({end}) before it starts ({start})")
     if (end - start).days >= MAX_RANGE_DAYS:
         raise ValueError(f"a range may span at most {MAX_RANGE_DAYS} days")
     return Period("range", f"{start.isoformat()}..{end.isoformat()}", start, end)

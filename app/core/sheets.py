@@ -1,15 +1,17 @@
 """Reading response sheets: CSV or XLSX files of paper questionnaires.
 
-Columns are either ``U1..Uk`` (the form's element order) or element codes, plus optional
-profile columns (jenis_kelamin, usia, pendidikan, pekerjaan), ``tanggal`` and ``saran``.
-Answers are 1..4 (or a..d as printed on paper); a blank stays blank. Every bad cell is
-reported with its line number, and a file with any bad cell yields nothing.
+Columns are either ``U1..Uk`` or element codes, plus optional profile columns
+(jenis_kelamin, usia, pendidikan, pekerjaan), ``tanggal`` and ``saran``. ``U`` columns are
+read by position, in the form's order unless the caller gives another (published sheets
+disagree on the order of the last two elements). Answers are 1..4 (or a..d as printed on
+paper); a blank stays blank. Every bad cell is reported with its line number and the column
+as the sheet names it, and a file with any bad cell yields nothing.
 """
 
 import csv
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -55,6 +57,32 @@ class SheetRow:
 class Sheet:
     rows: list[SheetRow]
     warnings: list[str] = field(default_factory=list)
+    # The element codes the U1..Uk columns were read as, when the sheet has U columns.
+    positional: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Column:
+    target: str  # an element code, or profile:<field>
+    header: str  # as the sheet writes it, for messages
+
+
+def check_order(order: Sequence[str], form: Form) -> tuple[str, ...]:
+    """The element codes of U1..Uk, as given: each element of the form exactly once."""
+    codes = form.element_codes
+    problems = [f"{c!r} is not an element of form {form.code}" for c in order if c not in codes]
+    problems += [
+        f"{c!r} is given more than once" for c in dict.fromkeys(order) if order.count(c) > 1
+    ]
+    missing = [c for c in codes if c not in order]
+    if missing:
+        problems.append(f"{', '.join(missing)} missing")
+    if problems:
+        raise ValueError(
+            f"{'; '.join(problems)}: give each of the {len(codes)} elements of form {form.code} "
+            f"once, in the order of the U columns ({', '.join(codes)})"
+        )
+    return tuple(order)
 
 
 def _normalise(header: Any) -> str:
@@ -80,9 +108,16 @@ def _read_cells(path: Path) -> Iterator[list[Any]]:
     yield from csv.reader(io.StringIO(text), dialect)
 
 
-def read_sheet(path: Path, form: Form, *, strict: bool = True) -> Sheet:
+def read_sheet(
+    path: Path, form: Form, *, strict: bool = True, order: Sequence[str] | None = None
+) -> Sheet:
     """Parse a sheet against a form. With ``strict`` an unknown column is an error; without
-    it (``skm compute`` on an old spreadsheet) the column is ignored with a warning."""
+    it (``skm compute`` on an old spreadsheet) the column is ignored with a warning. ``order``
+    names the elements of the columns U1..Uk (default: the form's order)."""
+    try:
+        positions = check_order(order, form) if order is not None else form.element_codes
+    except ValueError as exc:
+        raise SheetError(path, [f"column order: {exc}"]) from None
     # The rows are read lazily, so a broken file can fail on any of them, not just the header.
     unreadable = (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error, BadZipFile)
     try:
@@ -90,7 +125,13 @@ def read_sheet(path: Path, form: Form, *, strict: bool = True) -> Sheet:
         header = next(cells, None)
         if header is None:
             raise SheetError(path, ["the file is empty"])
-        columns, problems, warnings = _map_columns(header, form, strict=strict)
+        columns, problems, warnings = _map_columns(header, form, positions, strict=strict)
+        positional = any(_normalise(h) in _u_names(positions) for h in header)
+        if order is not None and not positional:
+            problems.append(
+                f"line 1: a column order is given, but the sheet has no U1..U{len(positions)} "
+                "columns"
+            )
         if problems:
             raise SheetError(path, problems)
         rows: list[SheetRow] = []
@@ -109,33 +150,41 @@ def read_sheet(path: Path, form: Form, *, strict: bool = True) -> Sheet:
         raise SheetError(path, problems)
     if not rows:
         raise SheetError(path, ["no response rows"])
-    return Sheet(rows=rows, warnings=warnings)
+    return Sheet(rows=rows, warnings=warnings, positional=positions if positional else None)
+
+
+def _u_names(positions: Sequence[str]) -> dict[str, str]:
+    return {f"u{i}": code for i, code in enumerate(positions, start=1)}
 
 
 def _map_columns(
-    header: list[Any], form: Form, *, strict: bool
-) -> tuple[dict[int, str], list[str], list[str]]:
+    header: list[Any], form: Form, positions: Sequence[str], *, strict: bool
+) -> tuple[dict[int, _Column], list[str], list[str]]:
     codes = form.element_codes
-    by_name: dict[str, str] = {f"u{i}": code for i, code in enumerate(codes, start=1)}
+    by_name = _u_names(positions)
     by_name.update({code: code for code in codes})
     for target, aliases in PROFILE_ALIASES.items():
         by_name.update(dict.fromkeys(aliases, f"profile:{target}"))
-    columns: dict[int, str] = {}
+    columns: dict[int, _Column] = {}
+    seen: dict[str, str] = {}  # target -> the header that named it first
     problems: list[str] = []
     warnings: list[str] = []
     for index, raw in enumerate(header):
         name = _normalise(raw)
         if not name or name in IGNORED:
             continue
+        written = str(raw).strip()
         found = by_name.get(name)
         if found is None:
             message = f"line 1: unknown column {raw!r}"
             (problems if strict else warnings).append(message + ("" if strict else "; ignored"))
-        elif found in columns.values():
-            problems.append(f"line 1: column {raw!r} repeats {found.removeprefix('profile:')}")
+        elif found in seen:
+            problems.append(f"line 1: column {written!r} repeats column {seen[found]!r}")
         else:
-            columns[index] = found
-    missing = [code for code in codes if code not in columns.values()]
+            seen[found] = written
+            shown = f"{written} ({found})" if name in _u_names(positions) else written
+            columns[index] = _Column(found, shown)
+    missing = [code for code in codes if code not in seen]
     if missing:
         problems.append(
             f"line 1: no column for element(s) {', '.join(missing)} "
@@ -161,24 +210,27 @@ def _parse_answer(value: Any) -> int | None:
     raise ValueError(f"{value!r} is not an answer 1..4 (or a..d)")
 
 
+# The messages below follow the column's name, as the sheet writes it: "usia 'tiga' is ...".
+
+
 def _parse_profile(name: str, value: Any, form: Form) -> str | int:
     spec = form.profile_field(name)
     if spec is None:
-        raise ValueError(f"form {form.code} has no {name} field")
+        raise ValueError(f"is not a field of form {form.code}")
     if spec.type == "integer":
         try:
             number = int(float(str(value).strip()))
         except (ValueError, OverflowError):  # "tiga", or "inf" and "1e400"
-            raise ValueError(f"{name} {value!r} is not a whole number") from None
+            raise ValueError(f"{value!r} is not a whole number") from None
         if not spec.accepts(number):
-            raise ValueError(f"{name} {number} is outside {spec.min}..{spec.max}")
+            raise ValueError(f"{number} is outside {spec.min}..{spec.max}")
         return number
     text = str(value).strip()
     for option in spec.options:
         if text.lower() in {option.value.lower(), option.label.id.lower(), option.label.en.lower()}:
             return option.value
     allowed = ", ".join(o.value for o in spec.options)
-    raise ValueError(f"{name} {value!r} is not one of {allowed}")
+    raise ValueError(f"{value!r} is not one of {allowed}")
 
 
 def _parse_date(value: Any) -> date:
@@ -192,18 +244,19 @@ def _parse_date(value: Any) -> date:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise ValueError(f"tanggal {value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
+    raise ValueError(f"{value!r} is not a date (YYYY-MM-DD or DD/MM/YYYY)")
 
 
 def _parse_row(
-    line: int, values: list[Any], columns: dict[int, str], form: Form
+    line: int, values: list[Any], columns: dict[int, _Column], form: Form
 ) -> tuple[SheetRow | None, list[str]]:
     answers: dict[str, int | None] = {}
     profile: dict[str, str | int] = {}
     when: date | None = None
     suggestion: str | None = None
     problems: list[str] = []
-    for index, target in columns.items():
+    for index, column in columns.items():
+        target = column.target
         value = values[index] if index < len(values) else None
         try:
             if not target.startswith("profile:"):
@@ -218,7 +271,7 @@ def _parse_row(
                 name = target.removeprefix("profile:")
                 profile[name] = _parse_profile(name, value, form)
         except ValueError as exc:
-            problems.append(f"line {line}: {target.removeprefix('profile:')}: {exc}")
+            problems.append(f"line {line}: {column.header} {exc}")
     if problems:
         return None, problems
     ordered = tuple(answers[code] for code in form.element_codes)

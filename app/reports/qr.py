@@ -4,7 +4,9 @@ Rendering only: callers pass the texts and URLs, nothing here touches the databa
 """
 
 import io
+import ipaddress
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
@@ -17,6 +19,19 @@ QR_SIZE_MM = 100  # scannable from arm's length with an ordinary phone camera
 
 def survey_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}/s/{token}"
+
+
+def is_local_url(url: str) -> bool:
+    """Whether a URL points at the computer that opens it (127.0.0.1, ::1, localhost, or the
+    unspecified 0.0.0.0): printed on a poster, a phone would look for the survey on itself."""
+    host = (urlsplit(url).hostname or "").rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:  # a domain name
+        return False
+    return address.is_loopback or address.is_unspecified
 
 
 def _code(url: str) -> qrcode.QRCode:

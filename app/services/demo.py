@@ -57,6 +57,7 @@ class DemoUnit:
     coverage: tuple[float, float] = (1.0, 1.2)  # responses as a share of the minimum sample
 
 
+SHOWCASE_UNIT = "disdukcapil"  # `skm serve --demo` prints its survey pages (a QR loket, a kiosk)
 UNITS = (
     DemoUnit("kendari", "Pemerintah Kota Kendari"),
     DemoUnit(

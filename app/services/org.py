@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from app.core.periods import Period
 from app.db import is_postgresql, store_new, upsert
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, LocalBaseUrl, NotFound
 from app.models import (
     CODE_PATTERN,
     Counter,
@@ -57,13 +57,21 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
     parent = get_unit(session=session, code=data.parent_code) if data.parent_code else None
     if session.exec(select(Unit.id).where(Unit.code == data.code)).first() is not None:
         raise Conflict(f"a unit with code {data.code!r} already exists")
+    # No silent default: a wrong zone misdates every response sent near midnight.
+    time_zone = data.time_zone or (parent.time_zone if parent else None)
+    if time_zone is None:
+        raise InvalidInput(
+            "time_zone is required for a unit at the top of the tree: WIB, WITA or WIT "
+            "(a unit with a parent takes its parent's)",
+            loc=("time_zone",),
+        )
     if data.form_code is not None:
         check_form_code(session=session, code=data.form_code, loc=("form_code",))
     unit = Unit(
         code=data.code,
         name=data.name,
         address=data.address,
-        time_zone=data.time_zone,
+        time_zone=time_zone,
         parent_id=parent.id if parent else None,
         form_code=data.form_code,
     )
@@ -73,8 +81,10 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
 
 def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
     """Rename, re-address, move, change the form of or (de)activate a unit; a move may not
-    create a cycle. A null form_code returns the unit to the default form."""
+    create a cycle. A null form_code returns the unit to the default form. A new time zone
+    re-dates the unit's responses (and rebuilds its rollups) in the same commit."""
     changes = data.model_dump(exclude_unset=True)
+    rezoned = changes.get("time_zone") not in (None, unit.time_zone)
     if changes.get("form_code") is not None:
         check_form_code(session=session, code=changes["form_code"], loc=("form_code",))
     if "parent_code" in changes:
@@ -98,6 +108,11 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
         if name in changes:
             setattr(unit, name, changes[name])
     session.add(unit)
+    if rezoned:
+        # Imported here: datafix reaches this module again through rollups and scopes.
+        from app.services import datafix
+
+        datafix.redate(session=session, units=[unit], commit=False)
     session.commit()
     session.refresh(unit)
     return unit
@@ -299,6 +314,20 @@ def rotate_counter_token(*, session: Session, counter: Counter) -> Counter:
     session.commit()
     session.refresh(counter)
     return counter
+
+
+def printable_base_url(*, base_url: str, allow_local: bool, to_allow: str) -> str:
+    """The base URL to print in QR codes and on posters. A loopback one (the default
+    http://127.0.0.1:8000) is refused unless allowed: phones would open themselves, and the
+    mistake shows only once the posters hang at the counters. ``to_allow`` says how to allow it
+    anyway (the CLI option or the query parameter)."""
+    if qr.is_local_url(base_url) and not allow_local:
+        raise LocalBaseUrl(
+            f"the survey links would point at {base_url}, which phones cannot reach: set "
+            "SKM_PUBLIC_BASE_URL to the address phones can reach (this server's LAN address or "
+            f"its public domain), or {to_allow} for a local trial"
+        )
+    return base_url
 
 
 def posters(

@@ -98,9 +98,10 @@ def tally_aggregates(table: sa.Table, k: int) -> list[sa.ColumnElement[Any]]:
     ]
 
 
-def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None) -> int:
+def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: bool = True) -> int:
     """Recompute the rollups from the responses (a data fix), for every unit or only the
-    given ones; returns the number of rollup rows written."""
+    given ones; returns the number of rollup rows written. With ``commit=False`` the caller's
+    transaction goes on (a fix that changed the responses commits both at once)."""
     if is_postgresql(session):
         # Submissions wait until the rebuild commits: none slips in between the delete and
         # the re-count, and taking the response table first cannot deadlock with them (they
@@ -133,7 +134,8 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None) -> int:
         session.execute(
             response_rollup.insert().from_select([*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS], select_stmt)
         )
-    session.commit()
+    if commit:
+        session.commit()
     count = sa.select(sa.func.count()).select_from(response_rollup)
     if only is not None:
         count = count.where(_r.unit_id.in_(only))
