@@ -1,4 +1,5 @@
 from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from app.config import REPO_ROOT
 from app.core import ikm
 from app.core.periods import parse_period
 from app.db import store_new
-from app.errors import Conflict, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ServiceCreate, Unit, UnitCreate, UnitUpdate
 from app.services import intake, org, questionnaires, results, rollups, scopes
 from tests.factories import make_unit, response
@@ -263,3 +264,49 @@ def test_ordered_reads_select_a_leaf_by_equality(session: Session) -> None:
     )
     pooled_root = scopes.Scope(unit=root, period=year)
     assert scopes.ordered_reads(session=session, scope=pooled_root) == pooled_root
+
+
+def test_mean_of_children_says_what_it_leaves_out(session: Session) -> None:
+    root = make_unit(session)
+    child = make_unit(session, parent=root)
+    for unit, value in ((root, 1), (child, 4)):
+        items = [response((value,) * 9, JAN)]
+        intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    scope = scopes.Scope(unit=root, period=parse_period("2026"))
+    mean = results.scope_ikm(
+        session=session, scope=scope, method=ikm.DEFAULT_METHOD, aggregate="mean_of_children"
+    )
+    assert (mean.n, mean.nik) == (1, Fraction(100))
+    assert mean.coverage == ikm.Coverage((child.code,), 1)
+    assert mean.warnings[-1] == (
+        f"1 response(s) of {root.code} itself are not in the mean of its child units"
+    )
+    ktp = org.create_service(
+        session=session, data=ServiceCreate(unit_code=root.code, code="ktp", name="KTP")
+    )
+    with pytest.raises(InvalidInput, match="not a service or counter"):
+        results.scope_ikm(
+            session=session,
+            scope=scopes.Scope(unit=root, period=parse_period("2026"), service=ktp),
+            method=ikm.DEFAULT_METHOD,
+            aggregate="mean_of_children",
+        )
+
+
+def test_mean_of_children_on_different_forms_conflicts(session: Session) -> None:
+    root = make_unit(session)
+    current, legacy = make_unit(session, parent=root), make_unit(session, parent=root)
+    intake.record_responses(
+        session=session, unit=current, items=[response((3,) * 9, JAN)], channel="paper"
+    )
+    old = intake.ResponseIn(
+        idempotency_key="legacy-1", submitted_at=JAN, answers={"prosedur": 3, "keamanan": 4}
+    )
+    intake.record_responses(
+        session=session, unit=legacy, items=[old], channel="paper", form_code="kepmenpan-25-2004"
+    )
+    scope = scopes.Scope(unit=root, period=parse_period("2026"))
+    with pytest.raises(Conflict, match="the child units cannot be averaged: child results with"):
+        results.scope_ikm(
+            session=session, scope=scope, method=ikm.DEFAULT_METHOD, aggregate="mean_of_children"
+        )
