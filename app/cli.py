@@ -88,6 +88,21 @@ Columns = Annotated[
         "[default: the form's order]"
     ),
 ]
+IncludeChildren = Annotated[
+    bool,
+    typer.Option(
+        help="The unit and all its descendants, pooled by sums and counts (default); "
+        "--no-include-children: the unit's own responses only"
+    ),
+]
+Aggregate = Annotated[
+    str,
+    typer.Option(
+        help="pooled (every response, by sums and counts) or mean-of-children (the mean of "
+        "the direct child units' figures)"
+    ),
+]
+CODES_SHOWN = 10  # unit codes printed after the coverage counts; --json lists every one
 
 
 def fail(message: str) -> typer.Exit:
@@ -178,6 +193,16 @@ def _method(
         raise fail(str(exc)) from None
 
 
+def _aggregate(text: str) -> ikm.Aggregation:
+    choices: dict[str, ikm.Aggregation] = {
+        "pooled": "pooled",
+        "mean-of-children": "mean_of_children",
+    }
+    if text not in choices:
+        raise fail(f"--aggregate must be pooled or mean-of-children, got {text!r}")
+    return choices[text]
+
+
 def _print_result(
     result: ikm.IkmResult, heading: str, as_json: bool, extra: dict[str, Any]
 ) -> None:
@@ -186,6 +211,15 @@ def _print_result(
         return
     typer.echo(heading)
     typer.echo(f"method: {result.method.label}")
+    if result.aggregate.kind != "pooled":
+        typer.echo(f"aggregate: {result.aggregate.label}")
+    if result.coverage is not None:
+        codes = result.coverage.codes
+        more = f" and {len(codes) - CODES_SHOWN} more" if len(codes) > CODES_SHOWN else ""
+        typer.echo(
+            f"units: {result.coverage.units} ({result.coverage.units_with_responses} with "
+            f"responses): {', '.join(codes[:CODES_SHOWN])}{more}"
+        )
     typer.echo(f"{'element':<28}{'n':>7}{'sum':>9}{'NRR':>9}{'weighted':>10}{'x25':>8}  mutu")
     for e in result.elements:
         nrr = f"{ikm.to_decimal(e.nrr, 3)}" if e.nrr is not None else "-"
@@ -847,10 +881,11 @@ def ikm_command(
     period: Annotated[str, typer.Option(help=PERIOD_HELP)],
     service: Annotated[str | None, typer.Option(help="Service code")] = None,
     counter: Annotated[str | None, typer.Option(help="Counter code")] = None,
-    include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
+    include_children: IncludeChildren = True,
     include_flagged: Annotated[
         bool, typer.Option(help="Count responses flagged as suspicious (left out by default)")
     ] = False,
+    aggregate: Aggregate = "pooled",
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
@@ -858,8 +893,10 @@ def ikm_command(
     table: Table = None,
     as_json: AsJson = False,
 ) -> None:
-    """The IKM of a unit (optionally with its descendants, a service or a counter) in a period."""
+    """The IKM of a unit and its descendants (or its own responses only, a service or a
+    counter) in a period, with the units it covers."""
     method = _method(weight, round_nrr, round_weighted, round_total, table)
+    how = _aggregate(aggregate)
     parsed = _period(period)
 
     def action(session: Session) -> None:
@@ -873,8 +910,12 @@ def ikm_command(
             include_children=include_children,
             include_flagged=include_flagged,
         )
-        result = results.scope_ikm(session=session, scope=scope, method=method)
-        extra = {"unit": target.code, "period": parsed.label, "include_children": include_children}
+        result = results.scope_ikm(session=session, scope=scope, method=method, aggregate=how)
+        extra = {
+            "unit": target.code,
+            "period": parsed.label,
+            "include_children": scope.include_children,
+        }
         _print_result(result, f"{target.name} ({target.code}), {parsed}", as_json, extra)
 
     _run(ctx, action)
@@ -890,12 +931,13 @@ def report_command(
         str | None,
         typer.Option("--format", help="pdf, xlsx or csv [default: from the file name]"),
     ] = None,
-    include_children: Annotated[bool, typer.Option(help="Pool all descendant units")] = False,
+    include_children: IncludeChildren = True,
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
     round_total: RoundTotal = None,
     table: Table = None,
+    aggregate: Aggregate = "pooled",
 ) -> None:
     """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
     processing sheet with live formulas and the report's tables, or the CSV of respondents."""
@@ -905,9 +947,11 @@ def report_command(
     parsed = _period(period)
 
     def action(session: Session) -> None:
+        how = _aggregate(aggregate)
         target = org.get_unit(session=session, code=unit)
         if fmt == "csv":
             scope = scopes.Scope(unit=target, period=parsed, include_children=include_children)
+            scope = scopes.ordered_reads(session=session, scope=scope)
             total = export.summary(session=session, scope=scope)[0]
             chunks = export.csv_stream(_database(ctx).session, scope)
             with output.open("wb") as out, _progress(range(total), label="Rows") as bar:
@@ -922,12 +966,13 @@ def report_command(
             period=parsed,
             method=method,
             include_children=include_children,
+            aggregate=how,
         )
         if fmt == "pdf":
             write_pdf(data, output)
         else:
             rows = respondents(session, data, target)
-            with _progress(rows, length=data.result.n, label="Respondents") as bar:
+            with _progress(rows, length=data.sheet_rows, label="Rows") as bar:
                 write_xlsx(data, bar, output)
         typer.echo(f"wrote {output} ({output.stat().st_size} bytes, {data.result.n} response(s))")
 

@@ -163,13 +163,14 @@ async def test_responses_respect_scope_and_subtree(
     _, limited = apikeys.create_key(
         session=session, name="opd", scopes=["responses:read"], unit_code=root.code
     )
+    # The unit's descendants by default, as /ikm counts them.
     mine = await client.get(
-        f"/api/v1/responses?unit={root.code}&period=2026&include_children=true",
-        headers=bearer(limited),
-    )
-    assert {i["unit"] for i in mine.json()["items"]} == {child.code}
-    own_only = await client.get(
         f"/api/v1/responses?unit={root.code}&period=2026", headers=bearer(limited)
+    )
+    assert [i["unit"] for i in mine.json()["items"]] == [child.code, child.code]
+    own_only = await client.get(
+        f"/api/v1/responses?unit={root.code}&period=2026&include_children=false",
+        headers=bearer(limited),
     )
     assert own_only.json() == {"items": [], "next_cursor": None}
     theirs = await client.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
 from decimal import Decimal
 from fractions import Fraction
@@ -15,13 +16,17 @@ from hypothesis import strategies as st
 
 from app.core.ikm import (
     DEFAULT_METHOD,
+    POOLED,
+    Aggregate,
     ConfidenceInterval,
+    Coverage,
     IkmResult,
     Method,
     SampleAdequacy,
     Tally,
     compute,
     grade,
+    mean_of_children,
     round_half_up,
     sample_size,
     to_decimal,
@@ -470,6 +475,18 @@ def test_tally_add_pools_sums_and_counts() -> None:
     assert pooled.complete == 2
 
 
+def test_tally_reordered_matches_elements_by_code() -> None:
+    tally = Tally.of(("a", "b", "c"), [(1, 2, None), (3, 4, 4)])
+    again = tally.reordered(("c", "a", "b"))
+    assert (again.codes, again.answered, again.sums) == (("c", "a", "b"), (1, 2, 2), (4, 4, 6))
+    assert again.reordered(("a", "b", "c")) == tally
+
+
+def test_tally_reordered_other_elements_raises() -> None:
+    with pytest.raises(ValueError, match="cannot reorder elements"):
+        Tally.of(("a", "b"), [(1, 2)]).reordered(("a", "c"))
+
+
 def test_tally_add_mismatched_codes_raises() -> None:
     with pytest.raises(ValueError, match="cannot pool element sets"):
         Tally(codes=("a", "b")) + Tally(codes=("b", "a"))
@@ -650,6 +667,22 @@ def test_result_to_dict_has_documented_keys() -> None:
     assert data["ci"]["level"] == 0.95
     assert data["ci"]["low"] < 78.74 < data["ci"]["high"]
     assert isinstance(data["warnings"], list)
+    assert data["aggregate"] == {
+        "kind": "pooled",
+        "children": None,
+        "label": "pooled: sums and counts of every response",
+    }
+    assert data["coverage"] is None  # read from a file: no units
+
+
+def test_coverage_to_dict_counts_units() -> None:
+    coverage = Coverage(codes=("opd", "upt-1", "upt-2"), units_with_responses=2)
+    assert coverage.units == 3
+    assert coverage.to_dict() == {
+        "units": 3,
+        "units_with_responses": 2,
+        "codes": ["opd", "upt-1", "upt-2"],
+    }
 
 
 def test_element_to_dict_without_answers_has_nones() -> None:
@@ -670,6 +703,134 @@ def test_element_to_dict_without_answers_has_nones() -> None:
 def test_confidence_interval_to_dict() -> None:
     ci = ConfidenceInterval(Decimal("70.10"), Decimal("80.20"), ("B", "C"))
     assert ci.to_dict() == {"level": 0.95, "low": 70.1, "high": 80.2, "grades": ["B", "C"]}
+
+
+# --- the mean of child units -------------------------------------------------------------------
+
+AB = ("a", "b")
+
+
+def _child(rows: list[Row], code: str | None = None, method: Method = DEFAULT_METHOD) -> IkmResult:
+    result = compute(Tally.of(AB if rows and len(rows[0]) == 2 else NINE, rows), method)
+    if code is None:
+        return result
+    return dataclasses.replace(result, coverage=Coverage((code, f"{code}-upt"), 1))
+
+
+def test_mean_of_children_averages_nrr_not_respondents() -> None:
+    first = _child([(4, 4), (2, 2)])  # NRR 3, 3: NIK 75.00
+    second = _child([(4, 3)])  # NRR 4, 3: NIK 87.50
+    result = mean_of_children([first, second])
+    assert [(e.code, e.n, e.sum, e.nrr) for e in result.elements] == [
+        ("a", 3, 10, Fraction(7, 2)),
+        ("b", 3, 9, Fraction(3)),
+    ]
+    # (75 + 87.5) / 2; pooling the three respondents would give 79.17.
+    assert (result.n, result.ikm, result.nik) == (3, Fraction(13, 4), Fraction(325, 4))
+    assert (result.nik_rounded, result.mutu, result.kinerja) == (Decimal("81.25"), "B", "Baik")
+    assert result.aggregate == Aggregate("mean_of_children", children=2, of=2)
+    assert result.aggregate.label == "mean of 2 child unit(s)"
+    assert (result.ci, result.sample, result.coverage) == (None, None, None)
+    assert result.method == Method(table="2017")
+    assert result.warnings == ("only 3 responses: too few for a reliable IKM",)
+
+
+def test_mean_of_children_leaves_out_children_without_responses() -> None:
+    empty = compute(Tally(codes=AB))
+    result = mean_of_children([_child([(4, 4)]), empty, _child([(2, 2)])], population=100)
+    assert (result.nik, result.aggregate.children, result.aggregate.of) == (Fraction(75), 2, 3)
+    assert result.aggregate.label == "mean of 2 child unit(s) (1 without responses left out)"
+    assert result.to_dict()["aggregate"] == {
+        "kind": "mean_of_children",
+        "children": 2,
+        "label": "mean of 2 child unit(s) (1 without responses left out)",
+    }
+    assert result.sample == SampleAdequacy(population=100, minimum=80, n=2)
+    assert result.warnings == (
+        "sample of 2 is below the minimum of 80 for a population of 100 (belum memenuhi)",
+        "1 of 3 child unit(s) have no responses and are left out of the mean",
+        "only 2 responses: too few for a reliable IKM",
+    )
+
+
+def test_mean_of_children_element_mean_over_children_that_answered_it() -> None:
+    result = mean_of_children([_child([(4, None)]), _child([(2, 3)])])
+    assert [e.nrr for e in result.elements] == [Fraction(3), Fraction(3)]
+    assert [e.n for e in result.elements] == [2, 1]
+    assert result.nik == 75
+
+
+def test_mean_of_children_element_nobody_answered_gives_no_ikm() -> None:
+    result = mean_of_children([_child([(4, None)]), _child([(2, None)])])
+    assert (result.nik, result.mutu, result.elements[1].nrr) == (None, None, None)
+    assert result.warnings == ("no answers for element(s) b: the IKM is undefined",)
+
+
+def test_mean_of_children_none_with_responses() -> None:
+    result = mean_of_children([compute(Tally(codes=AB, table="2004"))])
+    assert (result.n, result.nik, result.method.table) == (0, None, "2004")
+    assert result.warnings == (
+        "1 of 1 child unit(s) have no responses and are left out of the mean",
+        "no responses",
+    )
+
+
+def test_mean_of_children_follows_the_method_path() -> None:
+    method = Method(weight="0.111", round_nrr=3, round_weighted=4, round_total=3)
+    children = [
+        _child(_sekadau_rows()[:20], method=method),
+        _child(_sekadau_rows()[20:], method=method),
+        _child([(4, 3, 3, 4, 3, 3, 4, 3, 4)], method=method),
+    ]
+    result = mean_of_children(children, method)
+    for i, element in enumerate(result.elements):
+        nrrs = [c.elements[i].nrr for c in children]
+        nrr = round_half_up(sum((x for x in nrrs if x is not None), Fraction(0)) / 3, 3)
+        assert element.nrr == nrr
+        assert element.weighted == round_half_up(nrr * Fraction("0.111"), 4)
+    weighted = [e.weighted for e in result.elements if e.weighted is not None]
+    assert result.ikm == round_half_up(sum(weighted, Fraction(0)), 3)
+    assert result.nik == result.ikm * 25
+    assert result.method == dataclasses.replace(method, table="2017")
+
+
+def test_mean_of_children_mismatched_weight_warns() -> None:
+    result = mean_of_children([_child([(4, 4)], method=Method(weight="0.11"))], Method("0.11"))
+    assert result.warnings[0] == "weight 0.11 does not fit 2 elements (1/2 expected)"
+
+
+def test_mean_of_children_joins_coverage_in_code_order() -> None:
+    empty = dataclasses.replace(compute(Tally(codes=AB)), coverage=Coverage(("opd-c",), 0))
+    children = [_child([(4, 4)], "opd-b"), empty, _child([(3, 3)], "opd-a")]
+    coverage = mean_of_children(children).coverage
+    assert coverage == Coverage(("opd-a", "opd-a-upt", "opd-b", "opd-b-upt", "opd-c"), 2)
+    assert mean_of_children([children[0], _child([(1, 1)])]).coverage is None
+
+
+@pytest.mark.parametrize(
+    ("children", "message"),
+    [
+        ([], "no child results to average"),
+        ([compute(Tally.of(AB, [(4, 4)])), compute(Tally.of(("a", "c"), [(4, 4)]))], "element"),
+        (
+            [compute(Tally.of(AB, [(4, 4)])), compute(Tally.of(AB, [(4, 4)], table="2004"))],
+            "different interval tables",
+        ),
+    ],
+)
+def test_mean_of_children_invalid_raises(children: list[IkmResult], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        mean_of_children(children)
+
+
+def test_mean_of_children_named_table_grades_mixed_children() -> None:
+    children = [compute(Tally.of(AB, [(3, 3)])), compute(Tally.of(AB, [(3, 3)], table="2004"))]
+    result = mean_of_children(children, Method(table="2004"))
+    assert (result.nik_rounded, result.mutu) == (Decimal("75.00"), "B")
+
+
+def test_pooled_aggregate_is_the_default() -> None:
+    assert _sekadau().aggregate == POOLED == Aggregate()
 
 
 # --- properties --------------------------------------------------------------------------------
@@ -731,3 +892,70 @@ def test_property_nik_is_25_times_mean_of_element_means(rows: list[Row]) -> None
         assert result.nik is None
         return
     assert result.nik == 25 * sum(means, Fraction(0)) / 9
+
+
+methods = st.sampled_from(
+    [
+        DEFAULT_METHOD,
+        Method(weight="0.111"),
+        Method(weight="0.11", round_nrr=2),
+        Method(weight="0.111", round_nrr=3, round_weighted=3, round_total=2),
+    ]
+)
+children_strategy = st.lists(rows_strategy, min_size=1, max_size=6)
+
+
+@PROPERTY_SETTINGS
+@given(rows=rows_strategy, count=st.integers(min_value=1, max_value=5), method=methods)
+def test_property_mean_of_identical_children_is_the_child(
+    rows: list[Row], count: int, method: Method
+) -> None:
+    child = compute(Tally.of(NINE, rows), method)
+    mean = mean_of_children([child] * count, method)
+    assert [e.nrr for e in mean.elements] == [e.nrr for e in child.elements]
+    assert [e.weighted for e in mean.elements] == [e.weighted for e in child.elements]
+    assert (mean.ikm, mean.nik, mean.nik_rounded, mean.mutu) == (
+        child.ikm,
+        child.nik,
+        child.nik_rounded,
+        child.mutu,
+    )
+    assert mean.n == count * child.n
+
+
+@PROPERTY_SETTINGS
+@given(children=children_strategy, method=methods)
+def test_property_mean_of_children_within_25_and_100(
+    children: list[list[Row]], method: Method
+) -> None:
+    mean = mean_of_children([compute(Tally.of(NINE, rows), method) for rows in children], method)
+    if mean.nik is not None:
+        assert 25 <= mean.nik <= 100
+        assert mean.nik_rounded is not None
+        assert Decimal("25.00") <= mean.nik_rounded <= Decimal("100.00")
+
+
+@PROPERTY_SETTINGS
+@given(children=children_strategy, method=methods, data=st.data())
+def test_property_mean_of_children_ignores_their_order(
+    children: list[list[Row]], method: Method, data: st.DataObject
+) -> None:
+    results = [
+        dataclasses.replace(compute(Tally.of(NINE, rows), method), coverage=Coverage((f"u{i}",), 1))
+        for i, rows in enumerate(children)
+    ]
+    shuffled = data.draw(st.permutations(results))
+    assert mean_of_children(shuffled, method) == mean_of_children(results, method)
+
+
+complete_rows = st.lists(
+    st.tuples(*[st.integers(min_value=1, max_value=4)] * 9), min_size=1, max_size=30
+)
+
+
+@PROPERTY_SETTINGS
+@given(children=st.lists(complete_rows, min_size=1, max_size=6))
+def test_property_exact_mean_nik_is_the_mean_of_child_niks(children: list[list[Row]]) -> None:
+    results = [compute(Tally.of(NINE, rows)) for rows in children]
+    niks = [r.nik for r in results if r.nik is not None]
+    assert mean_of_children(results).nik == sum(niks, Fraction(0)) / len(results)

@@ -4,7 +4,10 @@ values LibreOffice recalculates from its formulas), the API route and the CLI.""
 import csv
 import dataclasses
 import io
+import signal
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -12,7 +15,8 @@ from pathlib import Path
 import httpx
 import openpyxl
 import pytest
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from app.core import ikm
 from app.core.periods import parse_period
@@ -67,13 +71,20 @@ def _seed(session: Session) -> Unit:
 
 
 def _report(session: Session, unit: Unit, method: ikm.Method = ikm.DEFAULT_METHOD) -> ReportData:
-    return build_report(session=session, unit=unit, period=parse_period("2026"), method=method)
+    """The unit's own responses only (the five ROWS), whose sheet rows the tests know."""
+    return build_report(
+        session=session,
+        unit=unit,
+        period=parse_period("2026"),
+        method=method,
+        include_children=False,
+    )
 
 
 def test_report_data_holds_every_table(session: Session) -> None:
     unit = _seed(session)
     data = _report(session, unit)
-    scope = scopes.Scope(unit=unit, period=parse_period("2026"))
+    scope = scopes.Scope(unit=unit, period=parse_period("2026"), include_children=False)
     assert data.result == results.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
     assert data.result.n == 5
     assert data.result.sample is not None and data.result.sample.verdict == "belum memenuhi"
@@ -88,12 +99,22 @@ def test_report_data_holds_every_table(session: Session) -> None:
     assert ("Tidak diisi", 2, "40.00") in tables["Jenis layanan"]
     assert [(g.code, g.result.n) for g in data.services] == [("kk", 0), ("ktp", 3)]
     assert [(g.code, g.result.n) for g in data.counters] == [("loket-1", 3)]
+    # The population is the unit's: a service or counter gets no verdict of its own.
+    assert [g.result.sample for g in (*data.services, *data.counters)] == [None] * 3
+    assert all(results.SUB_SCOPE_SAMPLE_NOTE in g.result.warnings for g in data.services)
     assert [(g.result.n, str(g.result.nik_rounded)) for g in data.children] == [(1, "100.00")]
     assert data.weakest[0].code == "waktu"  # (2 + 3 + 1 + 2) / 4 = 2.00
     weakest = [line.result.nrr or 0 for line in data.weakest]
     assert weakest == sorted(weakest)
     assert data.strongest[0].code == "biaya"  # all 4 but one 3
     assert [(p.period.label, p.result.n) for p in data.trend] == [("2025", 1), ("2026", 5)]
+    same = results.trend(
+        session=session,
+        scope=scope,
+        periods=[parse_period(p) for p in ("2025", "2026")],
+        method=ikm.DEFAULT_METHOD,
+    )
+    assert [(p.period, p.result) for p in data.trend] == same
     assert data.suggestions[0].startswith("saran ke-") and len(data.suggestions) == 5
     assert [len(r) for r in respondents(session, data, unit)] == [9] * 5
 
@@ -109,13 +130,10 @@ def test_pooled_report_adds_up_the_subtree(session: Session, tmp_path: Path) -> 
     intake.record_responses(session=session, unit=child, items=items, channel="paper", service=ktp)
     org.set_population(session=session, unit=child, period=parse_period("2026"), population=10)
     data = build_report(
-        session=session,
-        unit=unit,
-        period=parse_period("2026"),
-        method=ikm.DEFAULT_METHOD,
-        include_children=True,
-    )
+        session=session, unit=unit, period=parse_period("2026"), method=ikm.DEFAULT_METHOD
+    )  # the unit and its descendants by default
     assert data.result.n == 5 + 1 + 2
+    assert data.result.coverage == ikm.Coverage((unit.code, child.code), 2)
     assert data.result.sample is not None and data.result.sample.population == 40 + 10
     services_table = next(t for t in data.profile if t.title == "Jenis layanan")
     rows = [(r.label, r.count, str(r.percent)) for r in services_table.rows]
@@ -124,8 +142,16 @@ def test_pooled_report_adds_up_the_subtree(session: Session, tmp_path: Path) -> 
     pdf = tmp_path / "pooled.pdf"
     write_pdf(data, pdf)
     body = " ".join(pdf_text(pdf).split())
-    assert "beserta unit di bawahnya" in body
+    assert "beserta unit di bawahnya (1 unit)" in body
     assert "Populasi (pengguna layanan) periode ini 50 orang (jumlah populasi unit-unit" in body
+    assert f"Cakupan: 2 unit, 2 di antaranya dengan responden ({unit.code}, {child.code})." in body
+    book = tmp_path / "pooled.xlsx"
+    write_xlsx(data, respondents(session, data, unit), book)
+    sheet = openpyxl.load_workbook(book)["Pengolahan Data"]
+    assert sheet["B6"].value == (
+        f": 2 unit, 2 di antaranya dengan responden ({unit.code}, {child.code})"
+    )
+    assert [c.value for c in sheet[8 + 7][:1]] == [8]  # the last of the eight respondents
 
 
 def test_ranking_judges_each_branch_against_its_populations(session: Session) -> None:
@@ -222,7 +248,8 @@ async def test_report_routes_and_subtree(client: httpx.AsyncClient, session: Ses
         session=session, name="bagor", scopes=["ikm:read"], unit_code=unit.code
     )
     xlsx = await client.get(
-        f"/api/v1/reports/{unit.code}/2026.xlsx?weight=0.111", headers=bearer(key)
+        f"/api/v1/reports/{unit.code}/2026.xlsx?weight=0.111&include_children=false",
+        headers=bearer(key),
     )
     assert xlsx.status_code == 200, xlsx.text
     assert xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
@@ -232,7 +259,7 @@ async def test_report_routes_and_subtree(client: httpx.AsyncClient, session: Ses
     assert xlsx.headers["etag"]
     rows = await client.get(f"/api/v1/reports/{unit.code}/2026-Q1.csv", headers=bearer(key))
     assert rows.status_code == 200
-    assert len(list(csv.DictReader(io.StringIO(rows.text)))) == 5
+    assert len(list(csv.DictReader(io.StringIO(rows.text)))) == 5 + 1  # the child's too
     for url in (f"{outside.code}/2026.xlsx", f"{outside.code}/2026.csv"):
         hidden = await client.get(f"/api/v1/reports/{url}", headers=bearer(key))
         assert hidden.status_code == 404
@@ -254,7 +281,8 @@ def test_report_cli_writes_xlsx_and_csv(run_cli: Cli, session: Session, tmp_path
         "report", "--unit", unit.code, "--period", "2026", "--format", "csv", "-o", str(rows)
     )
     assert code == 0, output
-    assert len(rows.read_text().splitlines()) == 6  # the header and 2026's five responses
+    # the header, 2026's five responses and the child unit's one (descendants by default)
+    assert len(rows.read_text().splitlines()) == 7
 
 
 @pytest.mark.slow
@@ -342,3 +370,159 @@ async def test_an_unchanged_report_is_the_same_file_and_answers_304(
     )
     changed = await client.get(url, headers={**bearer(admin), "If-None-Match": etag})
     assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    """Fail instead of hanging: an endless walk would otherwise take the run (and the memory
+    of the machine) with it."""
+
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_build_report_ends_on_a_loop_in_the_tree(session: Session, tmp_path: Path) -> None:
+    first = make_unit(session)
+    second = make_unit(session, parent=first)
+    items = [response((4,) * 9, datetime(2026, 2, 1, 3, tzinfo=UTC))]
+    intake.record_responses(session=session, unit=second, items=items, channel="paper")
+    # Two moves racing on an older version could close a loop; make one by hand.
+    session.execute(sa.update(Unit).where(col(Unit.id) == first.id).values(parent_id=second.id))
+    session.commit()
+    with _deadline(20):
+        data = _report(session, first)
+        pooled = build_report(
+            session=session, unit=first, period=parse_period("2026"), method=ikm.DEFAULT_METHOD
+        )
+    assert [p.code for p in data.parents] == [second.code]
+    assert pooled.result.n == 1
+    assert pooled.result.coverage == ikm.Coverage((first.code, second.code), 1)
+    write_pdf(pooled, tmp_path / "loop.pdf")
+
+
+def _city(session: Session) -> Unit:
+    """A parent with no responses of its own and three children: one with ROWS[:3], one with
+    ROWS[3:] and a grandchild's all-4 response, one without responses."""
+    city = make_unit(session)
+    first, second, _silent = (make_unit(session, parent=city) for _ in range(3))
+    grandchild = make_unit(session, parent=second)
+    when = datetime(2026, 3, 2, 3, tzinfo=UTC)
+    for unit, rows in ((first, ROWS[:3]), (second, ROWS[3:]), (grandchild, [(4,) * 9])):
+        items = [response(answers, when) for answers in rows]
+        intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    org.set_population(session=session, unit=first, period=parse_period("2026"), population=40)
+    return city
+
+
+def _mean_report(session: Session, city: Unit, method: ikm.Method) -> ReportData:
+    return build_report(
+        session=session,
+        unit=city,
+        period=parse_period("2026"),
+        method=method,
+        aggregate="mean_of_children",
+    )
+
+
+def test_report_mean_of_children_says_so_and_the_sheet_averages_them(
+    session: Session, tmp_path: Path
+) -> None:
+    city = _city(session)
+    method = ikm.Method(weight="0.111")
+    data = _mean_report(session, city, method)
+    scope = scopes.Scope(unit=city, period=parse_period("2026"))
+    assert data.result == results.scope_ikm(
+        session=session, scope=scope, method=method, aggregate="mean_of_children"
+    )
+    averaged = [g.result for g in data.children if g.result.n]
+    assert (data.mean_of_children, data.sheet_rows, len(averaged), data.result.n) == (
+        True,
+        2,
+        2,
+        6,
+    )
+    assert data.aggregate_text == (
+        "rata-rata nilai 2 unit di bawahnya (setiap unit berbobot sama); 1 unit tanpa "
+        "responden tidak diikutkan"
+    )
+    assert data.result.sample is not None and data.result.sample.population == 40
+    pdf = tmp_path / "mean.pdf"
+    write_pdf(data, pdf)
+    body = pdf_text(pdf)
+    assert "rata-rata nilai unit di bawahnya (2 unit)" in body
+    assert f"Nilai IKM dihitung sebagai {data.aggregate_text}." in body
+    assert f"Nilai ini adalah {data.aggregate_text}." in body
+    book = tmp_path / "mean.xlsx"
+    write_xlsx(data, respondents(session, data, city), book)
+    sheet = openpyxl.load_workbook(book)["Pengolahan Data"]
+    assert sheet["A7"].value == "No. unit"
+    for row, child in zip((8, 9), averaged, strict=True):
+        nrrs = [sheet.cell(row=row, column=2 + i).value for i in range(9)]
+        assert nrrs == [float(e.nrr) for e in child.elements if e.nrr is not None]
+    assert [sheet.cell(row=r, column=1).value for r in (10, 11)] == [
+        "Σ NRR unit/unsur",
+        "Rata-rata NRR unit/unsur",
+    ]
+    assert (sheet["B10"].value, sheet["B11"].value) == ("=SUM(B8:B9)", "=SUM(B8:B9)/COUNT(B8:B9)")
+    assert sheet["B5"].value.endswith(f"; {data.aggregate_text}")
+    per_unit = openpyxl.load_workbook(book)["Per Unit"]
+    assert [c.value for c in per_unit[3]][6:] == ["Unit dicakup", "Unit dengan responden"]
+    pooled_units = [tuple(c.value for c in per_unit[4 + i])[6:] for i in range(3)]
+    assert pooled_units == [
+        (g.result.coverage.units, g.result.coverage.units_with_responses)
+        for g in data.children
+        if g.result.coverage
+    ]
+    assert sorted(pooled_units) == [(1, 0), (1, 1), (2, 2)]  # silent, first, second+grandchild
+    cached = openpyxl.load_workbook(book, data_only=True)["Pengolahan Data"]
+    assert cached["B11"].value == float(data.result.elements[0].nrr or 0)
+    assert _cents(cached["B14"].value) == data.result.nik_rounded
+
+
+@pytest.mark.slow
+def test_libreoffice_recalculates_the_mean_of_children(session: Session, tmp_path: Path) -> None:
+    city = _city(session)
+    method = ikm.Method(weight="0.111", round_nrr=3)
+    data = _mean_report(session, city, method)
+    pooled = build_report(session=session, unit=city, period=parse_period("2026"), method=method)
+    book = tmp_path / "mean.xlsx"
+    # The pooled figure's cached values: only a real recalculation gives the mean's NIK.
+    wrong = dataclasses.replace(
+        data, result=dataclasses.replace(data.result, nik=pooled.result.nik)
+    )
+    write_xlsx(wrong, respondents(session, data, city), book)
+    sheet = openpyxl.load_workbook(recalculate_xlsx(book, tmp_path), data_only=True)
+    nik = sheet["Pengolahan Data"]["B14"].value
+    assert _cents(nik) == data.result.nik_rounded != pooled.result.nik_rounded
+
+
+async def test_report_route_and_cli_take_the_aggregate(
+    client: httpx.AsyncClient, session: Session, admin: str, run_cli: Cli, tmp_path: Path
+) -> None:
+    city = _city(session)
+    url = f"/api/v1/reports/{city.code}/2026.xlsx?aggregate=mean_of_children"
+    found = await client.get(url, headers=bearer(admin))
+    assert found.status_code == 200, found.text
+    cached = openpyxl.load_workbook(io.BytesIO(found.content), data_only=True)["Pengolahan Data"]
+    mean = _mean_report(session, city, ikm.DEFAULT_METHOD)
+    assert _cents(cached["B14"].value) == mean.result.nik_rounded
+    book = tmp_path / "mean.xlsx"
+    code, output = run_cli(
+        "report", "--unit", city.code, "--period", "2026", "--format", "xlsx",
+        "--aggregate", "mean-of-children", "-o", str(book),
+    )  # fmt: skip
+    assert code == 0, output
+    assert book.read_bytes() == found.content
+    own = await client.get(
+        f"/api/v1/reports/{city.code}/2026.pdf?aggregate=mean_of_children&include_children=false",
+        headers=bearer(admin),
+    )
+    assert (own.status_code, own.json()["error"]) == (422, "validation_error")

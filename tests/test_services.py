@@ -1,11 +1,9 @@
-import random
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 from sqlmodel import Session, col
 
 from app.config import REPO_ROOT
@@ -15,7 +13,7 @@ from app.db import store_new
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ServiceCreate, Unit, UnitCreate, UnitUpdate
 from app.services import intake, org, questionnaires, results, rollups, scopes
-from tests.factories import CODES, make_unit, response
+from tests.factories import make_unit, response
 
 JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
 
@@ -99,7 +97,7 @@ def test_scope_ikm_pools_children_by_sums_not_averages(session: Session) -> None
     # (3 x 4 + 1 x 1) / 4 = 3.25 -> 81.25; averaging the two units' IKMs would give 62.50.
     assert result.n == 4
     assert result.nik_rounded is not None and str(result.nik_rounded) == "81.25"
-    alone = scopes.Scope(unit=root, period=parse_period("2026"))
+    alone = scopes.Scope(unit=root, period=parse_period("2026"), include_children=False)
     assert results.scope_ikm(session=session, scope=alone, method=ikm.Method()).n == 0
 
 
@@ -162,46 +160,6 @@ def test_current_form_unknown_code_not_found(session: Session) -> None:
         questionnaires.current_form(session=session, code="nope")
 
 
-answer = st.one_of(st.none(), st.integers(min_value=1, max_value=4))
-answered = st.tuples(*([answer] * 9)).filter(lambda row: any(a is not None for a in row))
-rows_strategy = st.lists(
-    st.tuples(answered, st.integers(0, 500), st.integers(0, 1)),
-    min_size=1,
-    max_size=40,
-)
-
-
-@settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
-@given(data=rows_strategy, period_text=st.sampled_from(["2025", "2025-S1", "2025-Q2", "2025-03"]))
-def test_sql_tally_equals_pure_tally(
-    session: Session, data: list[tuple[tuple[int | None, ...], int, int]], period_text: str
-) -> None:
-    """The rollup (SQL) path and the pure path agree on random data, children included."""
-    root = make_unit(session)
-    child = make_unit(session, parent=root, tz="WIT")
-    period = parse_period(period_text)
-    start = datetime.combine(date(2025, 1, 1), time(0), UTC) - timedelta(days=30)
-    expected: list[tuple[int | None, ...]] = []
-    for answers, day, which in data:
-        unit = (root, child)[which]
-        when = start + timedelta(days=day, hours=random.Random(day).randint(0, 23))
-        intake.record_responses(
-            session=session, unit=unit, channel="paper", items=[response(answers, when)]
-        )
-        if period.start <= when.astimezone(unit.zone).date() <= period.end:
-            expected.append(answers)
-    scope = scopes.Scope(unit=root, period=period, include_children=True)
-    found = rollups.tally(session=session, scope=scope)
-    if not expected:
-        assert found is None
-        return
-    pure = ikm.Tally.of(CODES, expected)
-    assert found == pure
-    assert ikm.compute(found) == ikm.compute(pure)
-
-
 def test_ranking_equals_each_childs_own_ikm(session: Session) -> None:
     root = make_unit(session)
     first, second, empty = (make_unit(session, parent=root) for _ in range(3))
@@ -261,3 +219,115 @@ def test_sync_forms_counts_only_new_versions(session: Session, tmp_path: Path) -
     (tmp_path / source.name).write_text(edited)
     assert questionnaires.sync_forms(session=session, forms_dir=tmp_path) == 1
     assert questionnaires.sync_forms(session=session, forms_dir=tmp_path) == 0
+
+
+def test_scope_units_lists_parents_first_and_ends_on_a_loop(session: Session) -> None:
+    for code, parent in (
+        ("tree-root", None),
+        ("tree-b", "tree-root"),
+        ("tree-a", "tree-root"),
+        ("tree-c", "tree-b"),
+    ):
+        data = UnitCreate(
+            code=code, name=code, parent_code=parent, time_zone=None if parent else "WITA"
+        )
+        org.create_unit(session=session, data=data)
+    root = org.get_unit(session=session, code="tree-root")
+    year = parse_period("2026")
+
+    def codes(scope: scopes.Scope) -> list[str]:
+        return [u.code for u in scopes.scope_units(session=session, scope=scope)]
+
+    assert codes(scopes.Scope(unit=root, period=year)) == [
+        "tree-root",
+        "tree-a",
+        "tree-b",
+        "tree-c",
+    ]
+    assert codes(scopes.Scope(unit=root, period=year, include_children=False)) == ["tree-root"]
+    ktp = org.create_service(
+        session=session, data=ServiceCreate(unit_code="tree-root", code="ktp", name="KTP")
+    )
+    by_service = scopes.Scope(unit=root, period=year, service=ktp)
+    assert (by_service.include_children, codes(by_service)) == (False, ["tree-root"])
+    leaf = org.get_unit(session=session, code="tree-c")
+    session.execute(sa.update(Unit).where(col(Unit.id) == root.id).values(parent_id=leaf.id))
+    session.commit()
+    assert codes(scopes.Scope(unit=root, period=year)) == [
+        "tree-root",
+        "tree-a",
+        "tree-b",
+        "tree-c",
+    ]
+
+
+def test_responses_by_unit_counts_each_unit_of_the_scope(session: Session) -> None:
+    root = make_unit(session)
+    child, silent = make_unit(session, parent=root), make_unit(session, parent=root)
+    for unit, count in ((root, 1), (child, 3)):
+        items = [response((3,) * 9, JAN) for _ in range(count)]
+        intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    year = parse_period("2026")
+    pooled = scopes.Scope(unit=root, period=year)
+    assert rollups.responses_by_unit(session=session, scope=pooled) == {root.id: 1, child.id: 3}
+    result = results.scope_ikm(session=session, scope=pooled, method=ikm.DEFAULT_METHOD)
+    assert result.coverage is not None and result.coverage.units_with_responses == 2
+    assert silent.code in result.coverage.codes
+
+
+def test_ordered_reads_select_a_leaf_by_equality(session: Session) -> None:
+    root = make_unit(session)
+    leaf = make_unit(session, parent=root)
+    year = parse_period("2026")
+    pooled_leaf = scopes.Scope(unit=leaf, period=year)
+    assert scopes.ordered_reads(session=session, scope=pooled_leaf) == scopes.Scope(
+        unit=leaf, period=year, include_children=False
+    )
+    pooled_root = scopes.Scope(unit=root, period=year)
+    assert scopes.ordered_reads(session=session, scope=pooled_root) == pooled_root
+
+
+def test_mean_of_children_says_what_it_leaves_out(session: Session) -> None:
+    root = make_unit(session)
+    child = make_unit(session, parent=root)
+    for unit, value in ((root, 1), (child, 4)):
+        items = [response((value,) * 9, JAN)]
+        intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    scope = scopes.Scope(unit=root, period=parse_period("2026"))
+    mean = results.scope_ikm(
+        session=session, scope=scope, method=ikm.DEFAULT_METHOD, aggregate="mean_of_children"
+    )
+    assert (mean.n, mean.nik) == (1, Fraction(100))
+    assert mean.coverage == ikm.Coverage((child.code,), 1)
+    assert mean.warnings[-1] == (
+        f"1 response(s) of {root.code} itself are not in the mean of its child units"
+    )
+    ktp = org.create_service(
+        session=session, data=ServiceCreate(unit_code=root.code, code="ktp", name="KTP")
+    )
+    with pytest.raises(InvalidInput, match="not a service or counter"):
+        results.scope_ikm(
+            session=session,
+            scope=scopes.Scope(unit=root, period=parse_period("2026"), service=ktp),
+            method=ikm.DEFAULT_METHOD,
+            aggregate="mean_of_children",
+        )
+
+
+def test_mean_of_children_on_different_forms_conflicts(session: Session) -> None:
+    root = make_unit(session)
+    current, legacy = make_unit(session, parent=root), make_unit(session, parent=root)
+    intake.record_responses(
+        session=session, unit=current, items=[response((3,) * 9, JAN)], channel="paper"
+    )
+    old = intake.ResponseIn(
+        idempotency_key="legacy-1", submitted_at=JAN, answers={"prosedur": 3, "keamanan": 4}
+    )
+    intake.record_responses(
+        session=session, unit=legacy, items=[old], channel="paper", form_code="kepmenpan-25-2004"
+    )
+    scope = scopes.Scope(unit=root, period=parse_period("2026"))
+    with pytest.raises(Conflict, match="the child units cannot be averaged: child results with"):
+        results.scope_ikm(
+            session=session, scope=scope, method=ikm.DEFAULT_METHOD, aggregate="mean_of_children"
+        )

@@ -16,6 +16,17 @@ from app.services import results, scopes
 router = APIRouter(tags=["ikm"])
 
 
+INCLUDE_CHILDREN = (
+    "The unit and all its descendants, pooled by sums and counts (default); false: the "
+    "unit's own responses only. A service or counter is always the unit's own"
+)
+AGGREGATE = (
+    "pooled: every response of the units covered, by sums and counts (default); "
+    "mean_of_children: the mean of the direct child units' figures (each child pooled with "
+    "its subtree), as many Bagian Organisasi publish for a pemda"
+)
+
+
 class IkmQuery(MethodQuery):
     """Which responses and which method; unknown parameters are refused."""
 
@@ -23,8 +34,9 @@ class IkmQuery(MethodQuery):
     period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
     service: str | None = Field(default=None, description="Service code of the unit")
     counter: str | None = Field(default=None, description="Counter code of the unit")
-    include_children: bool = Field(default=False, description="Pool all descendant units")
+    include_children: bool = Field(default=True, description=INCLUDE_CHILDREN)
     include_flagged: bool = Field(default=False, description="Count flagged responses too")
+    aggregate: ikm.Aggregation = Field(default="pooled", description=AGGREGATE)
 
 
 class ElementOut(BaseModel):
@@ -44,12 +56,27 @@ class IntervalOut(BaseModel):
     grades: list[str]
 
 
+class CoverageCount(BaseModel):
+    units: int = Field(description="Units in scope: the unit and, pooled, its descendants")
+    units_with_responses: int = Field(description="Of those, units with responses counted")
+
+
+class CoverageOut(CoverageCount):
+    codes: list[str] = Field(description="Codes of the units in scope, parents first")
+
+
+class AggregateOut(BaseModel):
+    kind: ikm.Aggregation
+    children: int | None = Field(description="Child units averaged (mean_of_children only)")
+    label: str
+
+
 class IkmOut(BaseModel):
     """The engine's full result for one unit and period (the same as ``skm ikm --json``)."""
 
     unit: str
     period: str
-    include_children: bool
+    include_children: bool = Field(description="Descendants pooled, or the unit's own only")
     n: int = Field(description="Responses counted")
     ikm: float | None = Field(description="Sum of NRR tertimbang, 1..4")
     nik: float | None = Field(description="IKM x 25, exact")
@@ -57,8 +84,13 @@ class IkmOut(BaseModel):
     mutu: str | None = Field(description="Grade A-D read from nik_rounded")
     kinerja: str | None
     method: MethodOut
+    aggregate: AggregateOut = Field(description="Responses pooled, or child units averaged")
+    coverage: CoverageOut = Field(description="The units the figure covers")
     elements: list[ElementOut]
-    sample: SampleOut | None = Field(description="n against the Krejcie-Morgan minimum")
+    sample: SampleOut | None = Field(
+        description="n against the Krejcie-Morgan minimum for the population of the units "
+        "covered; null for a service or counter (populations are recorded per unit)"
+    )
     ci: IntervalOut | None = Field(description="Approximate 95% interval of the NIK")
     warnings: list[str]
 
@@ -67,9 +99,11 @@ class IkmOut(BaseModel):
 def get_ikm(
     request: Request, query: Annotated[IkmQuery, Query()], session: ReadSession, key: IkmReader
 ) -> Response:
-    """The IKM of a unit in a period (scope ikm:read): per element n, sum, NRR, NRR tertimbang
-    and grade; the IKM, the NIK and its grade; the method; sample adequacy against the unit's
-    population; and a 95% interval of the NIK."""
+    """The IKM of a unit in a period (scope ikm:read), covering the unit and all its
+    descendants unless `include_children=false`: per element n, sum, NRR, NRR tertimbang and
+    grade; the IKM, the NIK and its grade; the method; how the units were aggregated and
+    which units are covered; sample adequacy against the population of the units covered;
+    and a 95% interval of the NIK."""
     period = period_or_422(query.period)
     unit = visible_unit(session, key, query.unit)
     scope = scopes.resolve_scope(
@@ -81,16 +115,25 @@ def get_ikm(
         include_children=query.include_children,
         include_flagged=query.include_flagged,
     )
-    result = results.scope_ikm(session=session, scope=scope, method=query.method())
+    result = results.scope_ikm(
+        session=session, scope=scope, method=query.method(), aggregate=query.aggregate
+    )
     payload = IkmOut.model_validate(
         {
             "unit": unit.code,
             "period": period.label,
-            "include_children": query.include_children,
+            "include_children": scope.include_children,
             **result.to_dict(),
         }
     )
     return etag_json(request, payload)
+
+
+class RankingQuery(MethodQuery):
+    """Whose children, which period and which method; unknown parameters are refused."""
+
+    parent: str = Field(description="Parent unit code", examples=["kendari"])
+    period: str = Field(description=PERIOD_HELP, examples=["2026"])
 
 
 class RankingRow(BaseModel):
@@ -101,6 +144,7 @@ class RankingRow(BaseModel):
     mutu: str | None
     kinerja: str | None
     sample: SampleOut | None
+    coverage: CoverageCount = Field(description="The child and its descendants, pooled")
 
 
 class RankingOut(BaseModel):
@@ -112,17 +156,15 @@ class RankingOut(BaseModel):
 
 @router.get("/ikm/ranking", response_model=RankingOut)
 def get_ranking(
-    request: Request,
-    parent: Annotated[str, Query(description="Parent unit code", examples=["kendari"])],
-    period: Annotated[str, Query(description=PERIOD_HELP, examples=["2026"])],
-    session: ReadSession,
-    key: IkmReader,
+    request: Request, query: Annotated[RankingQuery, Query()], session: ReadSession, key: IkmReader
 ) -> Response:
-    """Every direct child of a unit with its IKM (its own subtree pooled), NIK, grade, n and
-    sample adequacy, best first; units without responses last (scope ikm:read)."""
-    parsed = period_or_422(period)
-    root = visible_unit(session, key, parent)
-    ranked = results.ranking(session=session, parent=root, period=parsed, method=ikm.DEFAULT_METHOD)
+    """Every direct child of a unit with its IKM (its own subtree pooled), NIK, grade, n,
+    the units it covers and sample adequacy, best first; units without responses last (scope
+    ikm:read). The method parameters are those of /ikm: each row is the child's /ikm figure."""
+    parsed = period_or_422(query.period)
+    root = visible_unit(session, key, query.parent)
+    method = query.method()
+    ranked = results.ranking(session=session, parent=root, period=parsed, method=method)
     rows = []
     for child, result in ranked:
         data = result.to_dict()
@@ -135,13 +177,30 @@ def get_ranking(
                 mutu=result.mutu,
                 kinerja=result.kinerja,
                 sample=data["sample"],
+                coverage=data["coverage"],
             )
         )
     rows.sort(key=lambda r: (r.nik_rounded is None, -(r.nik_rounded or 0), r.unit))
-    method = MethodOut.model_validate(ikm.DEFAULT_METHOD.to_dict())
     return etag_json(
-        request, RankingOut(parent=root.code, period=parsed.label, method=method, units=rows)
+        request,
+        RankingOut(
+            parent=root.code,
+            period=parsed.label,
+            method=MethodOut.model_validate(method.to_dict()),
+            units=rows,
+        ),
     )
+
+
+class TrendQuery(MethodQuery):
+    """Which unit, which periods and which method; unknown parameters are refused."""
+
+    unit: str = Field(description="Unit code")
+    from_: str = Field(alias="from", description="First period, e.g. 2024-Q1")
+    to: str = Field(description="Last period, e.g. 2026-Q2")
+    granularity: Literal["month", "quarter", "semester", "year"]
+    include_children: bool = Field(default=True, description=INCLUDE_CHILDREN)
+    aggregate: ikm.Aggregation = Field(default="pooled", description=AGGREGATE)
 
 
 class TrendPoint(BaseModel):
@@ -149,43 +208,56 @@ class TrendPoint(BaseModel):
     n: int
     nik_rounded: float | None
     mutu: str | None
+    coverage: CoverageCount
 
 
 class TrendOut(BaseModel):
     unit: str
     granularity: str
+    include_children: bool
+    aggregate: ikm.Aggregation
     method: MethodOut
     points: list[TrendPoint]
 
 
 @router.get("/ikm/trend", response_model=TrendOut)
 def get_trend(
-    request: Request,
-    unit: Annotated[str, Query(description="Unit code")],
-    from_: Annotated[str, Query(alias="from", description="First period, e.g. 2024-Q1")],
-    to: Annotated[str, Query(description="Last period, e.g. 2026-Q2")],
-    granularity: Annotated[Literal["quarter", "semester", "year"], Query()],
-    session: ReadSession,
-    key: IkmReader,
-    include_children: bool = False,
+    request: Request, query: Annotated[TrendQuery, Query()], session: ReadSession, key: IkmReader
 ) -> Response:
-    """The NIK and grade of a unit per quarter, semester or year between two periods
-    (scope ikm:read); at most 60 points."""
-    first, last = period_or_422(from_, ("query", "from")), period_or_422(to, ("query", "to"))
-    periods = results.periods_between(first, last, granularity)
-    target = visible_unit(session, key, unit)
-    scope = scopes.Scope(unit=target, period=periods[0], include_children=include_children)
-    found = results.trend(session=session, scope=scope, periods=periods, method=ikm.DEFAULT_METHOD)
-    points = [
-        TrendPoint(
-            period=period.label,
-            n=result.n,
-            mutu=result.mutu,
-            nik_rounded=result.to_dict()["nik_rounded"],
+    """The NIK and grade of a unit (with its descendants unless `include_children=false`)
+    per month, quarter, semester or year between two periods (scope ikm:read); at most 60
+    points. The method and aggregate parameters are those of /ikm."""
+    periods = results.periods_between(
+        period_or_422(query.from_, ("query", "from")),
+        period_or_422(query.to, ("query", "to")),
+        query.granularity,
+    )
+    target = visible_unit(session, key, query.unit)
+    scope = scopes.Scope(unit=target, period=periods[0], include_children=query.include_children)
+    method = query.method()
+    found = results.trend(
+        session=session, scope=scope, periods=periods, method=method, aggregate=query.aggregate
+    )
+    points = []
+    for period, result in found:
+        data = result.to_dict()
+        points.append(
+            TrendPoint(
+                period=period.label,
+                n=result.n,
+                mutu=result.mutu,
+                nik_rounded=data["nik_rounded"],
+                coverage=data["coverage"],
+            )
         )
-        for period, result in found
-    ]
-    method = MethodOut.model_validate(ikm.DEFAULT_METHOD.to_dict())
     return etag_json(
-        request, TrendOut(unit=target.code, granularity=granularity, method=method, points=points)
+        request,
+        TrendOut(
+            unit=target.code,
+            granularity=query.granularity,
+            include_children=scope.include_children,
+            aggregate=query.aggregate,
+            method=MethodOut.model_validate(method.to_dict()),
+            points=points,
+        ),
     )

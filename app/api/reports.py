@@ -9,11 +9,12 @@ from pydantic import Field
 
 from app.api.deps import IkmReader, csv_download, etag_bytes, period_or_422, visible_unit
 from app.api.schemas import MethodQuery
+from app.core import ikm
 from app.deps import DatabaseDep, ReadSession
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
 from app.services.report_data import build_report, respondents
-from app.services.scopes import Scope
+from app.services.scopes import Scope, ordered_reads
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 MEDIA_TYPES = {
@@ -24,7 +25,16 @@ MEDIA_TYPES = {
 
 
 class ReportQuery(MethodQuery):
-    include_children: bool = Field(default=False, description="Pool all descendant units")
+    include_children: bool = Field(
+        default=True,
+        description="The unit and all its descendants, pooled (default); false: the unit's "
+        "own responses only",
+    )
+    aggregate: ikm.Aggregation = Field(
+        default="pooled",
+        description="pooled (default) or mean_of_children: the headline figure as the mean "
+        "of the direct child units' figures; the report says which it shows",
+    )
 
 
 @router.get(
@@ -44,12 +54,14 @@ def get_report(
 ) -> Response:
     """The SKM report of a unit for a period (scope ikm:read): `.pdf` the report in the
     regulation's shape (BAB I-V, tables, charts, questionnaire), `.xlsx` the processing sheet
-    with live formulas and the report's tables, `.csv` the respondent rows. The method
+    with live formulas and the report's tables, `.csv` the respondent rows. The report covers
+    the unit and its descendants unless `include_children=false`; the method and aggregate
     parameters apply to every figure."""
     parsed = period_or_422(period, ("path", "period"))
     found = visible_unit(session, key, unit)
-    scope = Scope(unit=found, period=parsed, include_children=query.include_children)
     if file_format == "csv":
+        scope = Scope(unit=found, period=parsed, include_children=query.include_children)
+        scope = ordered_reads(session=session, scope=scope)
         return csv_download(request, session, database, scope, "skm")
     data = build_report(
         session=session,
@@ -57,6 +69,7 @@ def get_report(
         period=parsed,
         method=query.method(),
         include_children=query.include_children,
+        aggregate=query.aggregate,
     )
     out = io.BytesIO()
     if file_format == "pdf":

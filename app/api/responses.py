@@ -37,7 +37,11 @@ class ResponsesQuery(BaseModel):
     period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
     service: str | None = Field(default=None, description="Service code of the unit")
     counter: str | None = Field(default=None, description="Counter code of the unit")
-    include_children: bool = Field(default=False, description="Responses of descendants too")
+    include_children: bool = Field(
+        default=True,
+        description="Responses of the unit's descendants too (default, as /ikm counts them); "
+        "false: the unit's own only. A service or counter is always the unit's own",
+    )
     include_flagged: bool = Field(default=False, description="Flagged responses too")
     cursor: str | None = Field(default=None, description="next_cursor of the previous page")
     limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="Page size")
@@ -67,7 +71,7 @@ class ResponsePage(BaseModel):
 
 
 def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> scopes.Scope:
-    return scopes.resolve_scope(
+    scope = scopes.resolve_scope(
         session=session,
         unit=visible_unit(session, key, query.unit),
         period=period_or_422(query.period),
@@ -76,6 +80,7 @@ def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> scopes.Scope
         include_children=query.include_children,
         include_flagged=query.include_flagged,
     )
+    return scopes.ordered_reads(session=session, scope=scope)
 
 
 @router.get(

@@ -16,6 +16,10 @@ All of it is done in :class:`fractions.Fraction`, so all-4 answers give exactly 
 from the regulation's printed sheet, so a published figure can be reproduced to the cent.
 Displayed figures are rounded half-up to two decimals, and the grade (mutu) is read from the
 rounded NIK, because the regulation's interval table has gaps (88.305 lies in no row).
+
+A figure over several units is pooled by default (their tallies added: the regulation's unit
+of analysis is the respondent); :func:`mean_of_children` gives instead the mean of child units'
+figures, which many Bagian Organisasi publish for a pemda, labelled as such.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ NIK_FACTOR = 25
 
 IntervalTable = Literal["2017", "2004"]
 WEIGHT_CHOICES = ("exact", "0.111", "0.11", "0.071")
+Aggregation = Literal["pooled", "mean_of_children"]
+AGGREGATIONS: tuple[Aggregation, ...] = ("pooled", "mean_of_children")
 
 # Lower bounds of A, B, C on the NIK rounded to two decimals; anything lower is D.
 GRADE_FLOORS: dict[str, tuple[tuple[Decimal, str], ...]] = {
@@ -332,8 +338,55 @@ class ElementResult:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """The units a result covers: their codes, parents first, and how many had responses."""
+
+    codes: tuple[str, ...]
+    units_with_responses: int
+
+    @property
+    def units(self) -> int:
+        return len(self.codes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "units": self.units,
+            "units_with_responses": self.units_with_responses,
+            "codes": list(self.codes),
+        }
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """How a figure over several units was formed: their responses pooled (sums and counts),
+    or the mean of child units' figures (``children`` averaged, of ``of`` child units)."""
+
+    kind: Aggregation = "pooled"
+    children: int | None = None
+    of: int | None = None
+
+    @property
+    def label(self) -> str:
+        if self.kind == "pooled":
+            return "pooled: sums and counts of every response"
+        left_out = (self.of or 0) - (self.children or 0)
+        without = f" ({left_out} without responses left out)" if left_out else ""
+        return f"mean of {self.children} child unit(s){without}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "children": self.children, "label": self.label}
+
+
+POOLED = Aggregate()
+
+
+@dataclass(frozen=True)
 class IkmResult:
-    """The outcome for one set of responses; figures are None when no IKM can be computed."""
+    """The outcome for one set of responses; figures are None when no IKM can be computed.
+
+    ``coverage`` names the units the figure covers (None for responses read from a file);
+    ``aggregate`` says whether their responses were pooled or child units' figures averaged.
+    """
 
     n: int
     elements: tuple[ElementResult, ...]
@@ -346,6 +399,8 @@ class IkmResult:
     sample: SampleAdequacy | None = None
     ci: ConfidenceInterval | None = None
     warnings: tuple[str, ...] = field(default=())
+    coverage: Coverage | None = None
+    aggregate: Aggregate = POOLED
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: exact values as floats, display values rounded to two decimals."""
@@ -357,6 +412,8 @@ class IkmResult:
             "mutu": self.mutu,
             "kinerja": self.kinerja,
             "method": self.method.to_dict(),
+            "aggregate": self.aggregate.to_dict(),
+            "coverage": self.coverage.to_dict() if self.coverage else None,
             "elements": [e.to_dict() for e in self.elements],
             "sample": self.sample.to_dict() if self.sample else None,
             "ci": self.ci.to_dict() if self.ci else None,
@@ -372,6 +429,60 @@ def _maybe_round(value: Fraction, decimals: int | None) -> Fraction:
     return value if decimals is None else round_half_up(value, decimals)
 
 
+def _element(
+    code: str, n_i: int, s_i: int, mean: Fraction | None, method: Method, weight: Fraction
+) -> ElementResult:
+    """One element from its mean answer (NRR before the method's rounding), if it has one."""
+    if mean is None:
+        return ElementResult(code, n_i, s_i, None, None, None, None)
+    assert method.table is not None  # resolved by the caller
+    nrr = _maybe_round(mean, method.round_nrr)
+    weighted = _maybe_round(nrr * weight, method.round_weighted)
+    element_nik = to_decimal(nrr * NIK_FACTOR)
+    return ElementResult(
+        code, n_i, s_i, nrr, weighted, element_nik, grade(element_nik, method.table)
+    )
+
+
+def _weight_warnings(method: Method, k: int) -> list[str]:
+    weight = method.weight_for(k)
+    if method.weight != "exact" and abs(weight - Fraction(1, k)) > Fraction(1, 100):
+        return [f"weight {method.weight} does not fit {k} elements (1/{k} expected)"]
+    return []
+
+
+def _sample(population: int | None, n: int, warnings: list[str]) -> SampleAdequacy | None:
+    if population is None:
+        return None
+    sample = SampleAdequacy(population, sample_size(population), n)
+    if not sample.sufficient:
+        warnings.append(
+            f"sample of {sample.n} is below the minimum of {sample.minimum} "
+            f"for a population of {population} (belum memenuhi)"
+        )
+    return sample
+
+
+def _undefined(n: int, elements: Sequence[ElementResult], warnings: list[str]) -> bool:
+    """True (with the reason among the warnings) when no IKM can be computed."""
+    missing = [e.code for e in elements if e.weighted is None]
+    if n and not missing:
+        return False
+    warnings.append(
+        "no responses"
+        if n == 0
+        else f"no answers for element(s) {', '.join(missing)}: the IKM is undefined"
+    )
+    return True
+
+
+def _total(elements: Sequence[ElementResult], method: Method) -> tuple[Fraction, Fraction]:
+    """The IKM (sum of NRR tertimbang, rounded as the method says) and the NIK = IKM x 25."""
+    weighted_values = [e.weighted for e in elements if e.weighted is not None]
+    ikm = _maybe_round(sum(weighted_values, Fraction(0)), method.round_total)
+    return ikm, ikm * NIK_FACTOR
+
+
 def compute(
     tally: Tally, method: Method = DEFAULT_METHOD, population: int | None = None
 ) -> IkmResult:
@@ -380,46 +491,19 @@ def compute(
     method = replace(method, table=table)  # the result names the table it was graded with
     k = len(tally.codes)
     weight = method.weight_for(k)
-    warnings: list[str] = []
-    if method.weight != "exact" and abs(weight - Fraction(1, k)) > Fraction(1, 100):
-        warnings.append(f"weight {method.weight} does not fit {k} elements (1/{k} expected)")
-
-    elements: list[ElementResult] = []
-    for code, n_i, s_i in zip(tally.codes, tally.answered, tally.sums, strict=True):
-        if n_i == 0:
-            elements.append(ElementResult(code, 0, 0, None, None, None, None))
-            continue
-        nrr = _maybe_round(Fraction(s_i, n_i), method.round_nrr)
-        weighted = _maybe_round(nrr * weight, method.round_weighted)
-        element_nik = to_decimal(nrr * NIK_FACTOR)
-        elements.append(
-            ElementResult(code, n_i, s_i, nrr, weighted, element_nik, grade(element_nik, table))
-        )
-
-    sample = None
-    if population is not None:
-        sample = SampleAdequacy(population, sample_size(population), tally.responses)
-        if not sample.sufficient:
-            warnings.append(
-                f"sample of {sample.n} is below the minimum of {sample.minimum} "
-                f"for a population of {population} (belum memenuhi)"
-            )
-
-    missing = [e.code for e in elements if e.weighted is None]
-    if tally.responses == 0 or missing:
-        warnings.append(
-            "no responses"
-            if tally.responses == 0
-            else f"no answers for element(s) {', '.join(missing)}: the IKM is undefined"
-        )
+    warnings = _weight_warnings(method, k)
+    elements = tuple(
+        _element(code, n_i, s_i, Fraction(s_i, n_i) if n_i else None, method, weight)
+        for code, n_i, s_i in zip(tally.codes, tally.answered, tally.sums, strict=True)
+    )
+    sample = _sample(population, tally.responses, warnings)
+    if _undefined(tally.responses, elements, warnings):
         return IkmResult(
-            tally.responses, tuple(elements), None, None, None, None, None, method, sample,
+            tally.responses, elements, None, None, None, None, None, method, sample,
             None, tuple(warnings),
         )  # fmt: skip
 
-    weighted_values = [e.weighted for e in elements if e.weighted is not None]
-    ikm = _maybe_round(sum(weighted_values, Fraction(0)), method.round_total)
-    nik = ikm * NIK_FACTOR
+    ikm, nik = _total(elements, method)
     nik_rounded = to_decimal(nik)
     mutu = grade(nik_rounded, table)
     ci = _confidence_interval(tally, weight, nik, population, table)
@@ -432,7 +516,7 @@ def compute(
         )
     return IkmResult(
         n=tally.responses,
-        elements=tuple(elements),
+        elements=elements,
         ikm=ikm,
         nik=nik,
         nik_rounded=nik_rounded,
@@ -441,6 +525,89 @@ def compute(
         method=method,
         sample=sample,
         ci=ci,
+        warnings=tuple(warnings),
+    )
+
+
+def mean_of_children(
+    children: Sequence[IkmResult], method: Method = DEFAULT_METHOD, population: int | None = None
+) -> IkmResult:
+    """The mean of child units' results, as many Bagian Organisasi publish for a pemda.
+
+    Children without responses are left out. For each element i::
+
+        NRR_i = mean of the children's NRR_i (over the children that have one)
+
+    and from there the method's own path (rounding, weight, sum, x 25, grade), so with the
+    exact method and every child answering every element, the NIK is the mean of the
+    children's NIKs. n and each n_i, sum_i are the children's totals; the sample is judged
+    on that n against ``population`` (the subtree's, as for the pooled figure). No interval:
+    its formula is for respondents, not for a mean of unit figures. The children's results
+    must come from the same method; coverage joins theirs (each child with its subtree).
+    """
+    if not children:
+        raise ValueError("no child results to average")
+    codes = tuple(e.code for e in children[0].elements)
+    if any(tuple(e.code for e in child.elements) != codes for child in children):
+        raise ValueError("child results with different element sets cannot be averaged")
+    # Sorted by the child's own code, so the mean never depends on the order it is given.
+    ordered = sorted(children, key=lambda c: c.coverage.codes[:1] if c.coverage else ())
+    answered = [c for c in ordered if c.n > 0]
+    tables = {c.method.table for c in answered} or {children[0].method.table}
+    if method.table is None and len(tables) > 1:
+        raise ValueError("children graded with different interval tables: name one")
+    table: IntervalTable = method.table or tables.pop() or "2017"
+    method = replace(method, table=table)
+    k = len(codes)
+    weight = method.weight_for(k)
+    warnings = _weight_warnings(method, k)
+    elements = []
+    for i, code in enumerate(codes):
+        means = [nrr for c in answered if (nrr := c.elements[i].nrr) is not None]
+        elements.append(
+            _element(
+                code,
+                sum(c.elements[i].n for c in answered),
+                sum(c.elements[i].sum for c in answered),
+                sum(means, Fraction(0)) / len(means) if means else None,
+                method,
+                weight,
+            )
+        )
+    n = sum(c.n for c in answered)
+    sample = _sample(population, n, warnings)
+    if len(answered) < len(children):
+        warnings.append(
+            f"{len(children) - len(answered)} of {len(children)} child unit(s) have no "
+            "responses and are left out of the mean"
+        )
+    coverage = None
+    if all(c.coverage is not None for c in ordered):
+        coverage = Coverage(
+            codes=tuple(code for c in ordered if c.coverage for code in c.coverage.codes),
+            units_with_responses=sum(
+                c.coverage.units_with_responses for c in answered if c.coverage
+            ),
+        )
+    aggregate = Aggregate("mean_of_children", children=len(answered), of=len(children))
+    empty = IkmResult(
+        n, tuple(elements), None, None, None, None, None, method, sample, None, (), coverage,
+        aggregate,
+    )  # fmt: skip
+    if _undefined(n, elements, warnings):
+        return replace(empty, warnings=tuple(warnings))
+    ikm, nik = _total(elements, method)
+    nik_rounded = to_decimal(nik)
+    mutu = grade(nik_rounded, table)
+    if n < LOW_N:
+        warnings.append(f"only {n} responses: too few for a reliable IKM")
+    return replace(
+        empty,
+        ikm=ikm,
+        nik=nik,
+        nik_rounded=nik_rounded,
+        mutu=mutu,
+        kinerja=KINERJA[mutu],
         warnings=tuple(warnings),
     )
 

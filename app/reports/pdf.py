@@ -142,7 +142,10 @@ class _Report(FPDF):
         self.ln(2)
 
     def method_note(self) -> None:
-        self.caption(f"Metode perhitungan: {self.data.method.label}.")
+        note = f"Metode perhitungan: {self.data.method.label}."
+        if self.data.mean_of_children:
+            note += f" Agregasi: {self.data.aggregate_text}."
+        self.caption(note)
 
     def grid(
         self, headings: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]
@@ -183,10 +186,15 @@ class _Report(FPDF):
             0, 8, text(data.unit.name.upper()), align="C", new_x="LMARGIN", new_y="NEXT"
         )
         self.set_font("Helvetica", "", 11)
-        if data.include_children:
-            self.multi_cell(
-                0, 6, "beserta unit di bawahnya", align="C", new_x="LMARGIN", new_y="NEXT"
-            )
+        coverage = result.coverage
+        if data.mean_of_children:
+            below = f"rata-rata nilai unit di bawahnya ({result.aggregate.children} unit)"
+        elif data.include_children and coverage is not None and coverage.units > 1:
+            below = f"beserta unit di bawahnya ({coverage.units - 1} unit)"
+        else:
+            below = ""
+        if below:
+            self.multi_cell(0, 6, below, align="C", new_x="LMARGIN", new_y="NEXT")
         for parent in reversed(data.parents):
             self.multi_cell(0, 6, text(parent.name), align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(6)
@@ -259,16 +267,19 @@ class _Report(FPDF):
             f"Data dikumpulkan dengan kuesioner {len(data.form.elements)} unsur pelayanan sesuai "
             f"{data.form.regulation.id}, diisi responden melalui kode QR di loket, tablet (kiosk) "
             "atau formulir kertas. Setiap jawaban bernilai 1 (tidak baik) sampai 4 (sangat baik). "
-            f"Metode perhitungan: {data.method.label}."
+            f"Metode perhitungan: {data.method.label}. Nilai IKM dihitung sebagai "
+            f"{data.aggregate_text}."
         )
         self.section("2.3 Lokasi dan Waktu")
         loket = ", ".join(g.name for g in data.counters) or "seluruh loket pelayanan"
-        if data.include_children:
+        if data.include_children and data.children:
             below = ", ".join(g.name for g in data.children)
-            loket += f"; beserta unit di bawahnya ({below}), yang hasilnya digabungkan"
+            joined = "dirata-ratakan" if data.mean_of_children else "digabungkan"
+            loket += f"; beserta unit di bawahnya ({below}), yang hasilnya {joined}"
         self.para(
             f"Lokasi: {loket}. Waktu: {long_date(data.period.start)} sampai "
-            f"{long_date(data.period.end)} (periode {data.period.label})."
+            f"{long_date(data.period.end)} (periode {data.period.label}). Cakupan: "
+            f"{data.coverage_text}."
         )
         self.section("2.4 Penentuan Jumlah Responden")
         sample = result.sample
@@ -332,24 +343,41 @@ class _Report(FPDF):
             if result.mutu
             else "Belum ada jawaban yang cukup untuk menghitung IKM periode ini."
         )
+        if result.mutu and data.mean_of_children:
+            verdict += f" Nilai ini adalah {data.aggregate_text}."
         self.para(verdict)
         self.bar_chart()
         groups = [
-            ("3.3 IKM per Jenis Layanan", data.services),
-            ("3.4 IKM per Loket", data.counters),
-            ("3.5 IKM Unit di Bawahnya", data.children),
+            ("3.3 IKM per Jenis Layanan", data.services, False),
+            ("3.4 IKM per Loket", data.counters, False),
+            ("3.5 IKM Unit di Bawahnya", data.children, True),  # each pools its subtree
         ]
-        for title, found in groups:
+        for title, found, units in groups:
             if found:
                 self.section(title)
-                self.group_table(found)
+                self.group_table(found, units=units)
 
-    def group_table(self, groups: Sequence[GroupIkm]) -> None:
-        rows = [
-            (g.name, str(g.result.n), number(g.result.nik_rounded), g.result.mutu or "-")
-            for g in groups
-        ]
-        self.grid(("Nama", "Responden", "NIK", "Mutu"), rows, (90, 25, 25, 20))
+    def group_table(self, groups: Sequence[GroupIkm], units: bool = False) -> None:
+        """Name, respondents, NIK and grade; for child units also the units each pools."""
+        rows: list[tuple[str, ...]]
+        if not units:
+            rows = [
+                (g.name, str(g.result.n), number(g.result.nik_rounded), g.result.mutu or "-")
+                for g in groups
+            ]
+            self.grid(("Nama", "Responden", "NIK", "Mutu"), rows, (90, 25, 25, 20))
+        else:
+            rows = [
+                (
+                    g.name,
+                    str(g.result.coverage.units if g.result.coverage else 1),
+                    str(g.result.n),
+                    number(g.result.nik_rounded),
+                    g.result.mutu or "-",
+                )
+                for g in groups
+            ]
+            self.grid(("Nama", "Unit", "Responden", "NIK", "Mutu"), rows, (75, 15, 25, 25, 20))
         self.method_note()
 
     def bar_chart(self) -> None:

@@ -3,8 +3,10 @@
 Sheet "Pengolahan Data" is the annex sheet auditors know: one row per respondent, then the
 sums, NRR, NRR tertimbang, their total and the IKM as spreadsheet formulas over those rows,
 implementing the report's method (weight, roundings), so the arithmetic can be checked in the
-sheet itself. Each formula also carries its value from the IKM engine, which Excel shows
-before it recalculates. XlsxWriter's constant-memory mode writes rows as they come.
+sheet itself. For a mean of child units the rows are the children's NRR per element instead,
+and the same formulas (SUM / COUNT) give the mean NRR. Each formula also carries its value
+from the IKM engine, which Excel shows before it recalculates. XlsxWriter's constant-memory
+mode writes rows as they come.
 """
 
 import itertools
@@ -42,11 +44,11 @@ GRADE_TABLE = {
 
 
 def write_xlsx(
-    data: ReportData, respondents: Iterable[tuple[int | None, ...]], out: IO[bytes] | Path
+    data: ReportData, respondents: Iterable[tuple[float | None, ...]], out: IO[bytes] | Path
 ) -> None:
-    """Write the workbook. ``respondents`` yields each response's answers in element order
-    (as ``reports.data.respondents`` does); it is read once, a row at a time, and only its
-    first ``data.result.n`` rows are used (the rows the footer formulas cover)."""
+    """Write the workbook. ``respondents`` yields each row of the processing sheet in element
+    order (as ``report_data.respondents`` does); it is read once, a row at a time, and only
+    its first ``data.sheet_rows`` rows are used (the rows the footer formulas cover)."""
     with tempfile.TemporaryDirectory() as tmp:
         draft = Path(tmp) / "draft.xlsx"
         # strings_to_formulas off: a name or saran that starts with "=" stays text.
@@ -60,10 +62,10 @@ def write_xlsx(
         _profile_sheet(book, fmt, data)
         services = [*data.services, *data.counters]
         _groups_sheet(book, fmt, "Per Layanan", "Layanan dan loket", services)
-        _groups_sheet(book, fmt, "Per Unit", "Unit di bawahnya", list(data.children))
+        _groups_sheet(book, fmt, "Per Unit", "Unit di bawahnya", list(data.children), units=True)
         _suggestions_sheet(book, fmt, data)
         book.close()
-        rows = itertools.islice(respondents, data.result.n)
+        rows = itertools.islice(respondents, data.sheet_rows)
         _splice_respondents(draft, out, data, rows, fmt.cell.xf_index)
 
 
@@ -71,7 +73,7 @@ def _splice_respondents(
     draft: Path,
     out: IO[bytes] | Path,
     data: ReportData,
-    respondents: Iterable[tuple[int | None, ...]],
+    respondents: Iterable[tuple[float | None, ...]],
     style: int,
 ) -> None:
     """Copy the workbook, streaming the respondent rows into the processing sheet.
@@ -79,12 +81,12 @@ def _splice_respondents(
     XlsxWriter spends about 10 us per cell; a unit-year of 100,000 responses has a million
     answer cells. The rows are plain numbers in one style, so they are written here as the
     sheet XML they become, straight into the zip, between the header row and the footer."""
-    footer = f'<row r="{FIRST_ROW + data.result.n + 1}"'.encode()  # n > 0 where it is used
+    footer = f'<row r="{FIRST_ROW + data.sheet_rows + 1}"'.encode()  # rows > 0 where used
     columns = [xl_col_to_name(i) for i in range(len(data.form.elements) + 1)]
     with zipfile.ZipFile(draft) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
         for entry in source.infolist():
             body = source.read(entry)
-            if entry.filename != PROCESSING_SHEET or data.result.n == 0:
+            if entry.filename != PROCESSING_SHEET or data.sheet_rows == 0:
                 book.writestr(entry, body)
                 continue
             head, marker, tail = body.partition(footer)
@@ -96,7 +98,7 @@ def _splice_respondents(
                 sheet.write(marker + tail)
 
 
-def _row_xml(row: int, columns: list[str], values: tuple[int | None, ...], style: int) -> bytes:
+def _row_xml(row: int, columns: list[str], values: tuple[float | None, ...], style: int) -> bytes:
     cells = "".join(
         f'<c r="{col}{row}" s="{style}"/>'
         if value is None
@@ -146,22 +148,20 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     sheet.set_column(1, k, 9)
     sheet.write(0, 0, TITLE, fmt.title)
     sheet.write(2, 0, "Unit pelayanan", fmt.bold)
-    sheet.write(
-        2,
-        1,
-        f": {data.unit.name}" + (" (dengan unit di bawahnya)" if data.include_children else ""),
-    )
+    sheet.write(2, 1, f": {data.unit.name}")
     sheet.write(3, 0, "Alamat", fmt.bold)
     sheet.write(3, 1, f": {data.unit.address or '-'}")
     sheet.write(4, 0, "Periode / metode", fmt.bold)
-    sheet.write(4, 1, f": {data.period.label}; {method.label}")
-    sheet.write(6, 0, "No. resp", fmt.head)
+    sheet.write(4, 1, f": {data.period.label}; {method.label}; {data.aggregate_text}")
+    sheet.write(5, 0, "Cakupan", fmt.bold)
+    sheet.write(5, 1, f": {data.coverage_text}")
+    sheet.write(6, 0, "No. unit" if data.mean_of_children else "No. resp", fmt.head)
     for i in range(k):
         sheet.write(6, 1 + i, f"U{i + 1}", fmt.head)
 
     # The respondent rows are spliced in afterwards (see _splice_respondents): leave room,
     # and one blank row without respondents, so no formula's range takes in its own cell.
-    row = FIRST_ROW + max(result.n, 1)
+    row = FIRST_ROW + max(data.sheet_rows, 1)
     last = row - 1  # zero-based row of the last respondent
 
     # The footer, as the annex prints it. The weight sits in its own cell so the formulas show
@@ -171,10 +171,11 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     # Constant-memory mode flushes a row once a later one is written: write row by row.
     columns = [xl_col_to_name(1 + i) for i in range(k)]
     cells = [f"{col}{FIRST_ROW + 1}:{col}{last + 1}" for col in columns]
-    sheet.write(row, 0, "Σ nilai/unsur", fmt.label)
-    for i, element in enumerate(result.elements):
-        sheet.write_formula(row, 1 + i, f"=SUM({cells[i]})", fmt.cell, element.sum)
-    sheet.write(row + 1, 0, "NRR/unsur", fmt.label)
+    mean = data.mean_of_children
+    sheet.write(row, 0, "Σ NRR unit/unsur" if mean else "Σ nilai/unsur", fmt.label)
+    for i, column_sum in enumerate(_column_sums(data)):
+        sheet.write_formula(row, 1 + i, f"=SUM({cells[i]})", fmt.cell, column_sum)
+    sheet.write(row + 1, 0, "Rata-rata NRR unit/unsur" if mean else "NRR/unsur", fmt.label)
     for i, element in enumerate(result.elements):
         nrr = _rounded(f"SUM({cells[i]})/COUNT({cells[i]})", method.round_nrr)
         sheet.write_formula(row + 1, 1 + i, f"={nrr}", fmt.precise, _value(element.nrr))
@@ -204,13 +205,20 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
 
     row = weight_row + 2
     sheet.write(row, 0, "Keterangan:", fmt.bold)
+    rows_note = (
+        f"Baris 1 - {data.sheet_rows}: NRR per unsur setiap unit di bawahnya yang memiliki "
+        "responden (lembar Per Unit); NRR/unsur = rata-rata NRR unit"
+        if mean
+        else "NRR: nilai rata-rata unsur (Σ nilai / jumlah jawaban)"
+    )
     notes = [
         f"U1 - U{k}: unsur pelayanan",
-        "NRR: nilai rata-rata unsur (Σ nilai / jumlah jawaban)",
+        rows_note,
         "NRR tertimbang: NRR x bobot per unsur",
         "(*): Σ NRR tertimbang = IKM",
         "(**): IKM unit pelayanan = (*) x 25",
         f"Metode: {method.label}",
+        f"Agregasi: {data.aggregate_text}",
     ]
     for offset, note in enumerate(notes, start=1):
         sheet.write(row + offset, 0, note)
@@ -233,17 +241,30 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
             sheet.write(row + offset, col, text, fmt.cell)
 
 
+def _column_sums(data: ReportData) -> list[float]:
+    """The cached values of the first footer row: each element's sum of answers, or for a
+    mean of child units the sum of the averaged children's NRR."""
+    if not data.mean_of_children:
+        return [element.sum for element in data.result.elements]
+    averaged = [c.result for c in data.children if c.result.n]
+    return [
+        sum(float(nrr) for c in averaged if (nrr := c.elements[i].nrr) is not None)
+        for i in range(len(data.result.elements))
+    ]
+
+
 def _summary_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Ringkasan")
     sheet.set_column(0, 0, 6)
     sheet.set_column(1, 1, 40)
     sheet.set_column(2, 7, 14)
     sheet.write(0, 0, f"IKM per unsur: {data.unit.name}, {data.period.label}", fmt.title)
-    sheet.write(1, 0, f"Metode: {data.method.label}")
+    sheet.write(1, 0, f"Metode: {data.method.label}; {data.aggregate_text}")
+    sheet.write(2, 0, f"Cakupan: {data.coverage_text}")
     headings = ("No.", "Unsur pelayanan", "n", "Σ nilai", "NRR", "NRR tertimbang", "NIK", "Mutu")
     for col, heading in enumerate(headings):
-        sheet.write(3, col, heading, fmt.head)
-    row = 4
+        sheet.write(4, col, heading, fmt.head)
+    row = 5
     for i, element in enumerate(data.result.elements):
         values: list[Any] = [
             f"U{i + 1}",
@@ -294,14 +315,23 @@ def _profile_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -
 
 
 def _groups_sheet(
-    book: xlsxwriter.Workbook, fmt: _Formats, name: str, title: str, groups: list[GroupIkm]
+    book: xlsxwriter.Workbook,
+    fmt: _Formats,
+    name: str,
+    title: str,
+    groups: list[GroupIkm],
+    units: bool = False,
 ) -> None:
+    """One row per group; for child units (``units``) also the units each figure pools."""
     sheet = book.add_worksheet(name)
     sheet.set_column(0, 0, 20)
     sheet.set_column(1, 1, 40)
     sheet.set_column(2, 5, 14)
     sheet.write(0, 0, title, fmt.title)
-    for col, heading in enumerate(("Kode", "Nama", "n", "NIK", "Mutu", "Kinerja")):
+    headings = ["Kode", "Nama", "n", "NIK", "Mutu", "Kinerja"]
+    if units:
+        headings += ["Unit dicakup", "Unit dengan responden"]
+    for col, heading in enumerate(headings):
         sheet.write(2, col, heading, fmt.head)
     for row, group in enumerate(groups, start=3):
         result = group.result
@@ -313,6 +343,8 @@ def _groups_sheet(
             result.mutu or "-",
             result.kinerja or "-",
         ]
+        if units and result.coverage:
+            values += [result.coverage.units, result.coverage.units_with_responses]
         for col, value in enumerate(values):
             sheet.write(row, col, value, fmt.number if col == 3 else fmt.text)
     if not groups:

@@ -1,10 +1,10 @@
 """The report's data, assembled once per request from the database; every renderer takes it.
 
-Every figure comes from the IKM engine (``results.scope_ikm`` / ``results.ranking``) or from
-GROUP BY counts in SQL; the renderers only lay it out.
+Every figure comes from the IKM engine (``results.scope_ikm`` / ``results.ranking`` /
+``results.trend``) or from GROUP BY counts in SQL; the renderers only lay it out.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -21,6 +21,7 @@ from app.models import ANSWER_COLUMNS, Counter, FormVersion, Response, Service, 
 from app.services import org, questionnaires, results, scopes
 
 TREND_PERIODS = 4  # earlier periods of the same length shown beside the current one
+COVERAGE_CODES = 20  # unit codes named in the report's scope line; the count says the rest
 SUGGESTIONS_MAX = 500
 RESPONDENT_CHUNK = 2_000
 AGE_BANDS: tuple[tuple[int, int, str], ...] = (
@@ -83,7 +84,7 @@ class ReportData:
     parents: tuple[UnitInfo, ...]  # the top of the tree first
     period: Period
     method: ikm.Method
-    include_children: bool
+    include_children: bool  # the unit's descendants too (the default), or its own responses
     form: Form
     result: ikm.IkmResult
     population: int | None
@@ -102,6 +103,47 @@ class ReportData:
     def element_name(self, code: str) -> str:
         return next(e.name.id for e in self.form.elements if e.code == code)
 
+    @property
+    def mean_of_children(self) -> bool:
+        return self.result.aggregate.kind == "mean_of_children"
+
+    @property
+    def sheet_rows(self) -> int:
+        """Rows of the processing sheet: one per respondent, or per child unit averaged."""
+        if self.mean_of_children:
+            return self.result.aggregate.children or 0
+        return self.result.n
+
+    @property
+    def aggregate_text(self) -> str:
+        """How the figure was formed, as the report says it."""
+        aggregate = self.result.aggregate
+        if not self.mean_of_children:
+            return (
+                "gabungan seluruh responden yang dicakup (jumlah nilai dibagi jumlah jawaban, "
+                "bukan rata-rata nilai unit)"
+            )
+        left_out = (aggregate.of or 0) - (aggregate.children or 0)
+        return (
+            f"rata-rata nilai {aggregate.children} unit di bawahnya (setiap unit berbobot sama)"
+            + (f"; {left_out} unit tanpa responden tidak diikutkan" if left_out else "")
+        )
+
+    @property
+    def coverage_text(self) -> str:
+        """Which units the figure covers, as the report says it."""
+        coverage = self.result.coverage
+        assert coverage is not None  # results name the units of every result
+        if not self.include_children:
+            return "responden unit ini saja, tanpa unit di bawahnya"
+        named = ", ".join(coverage.codes[:COVERAGE_CODES])
+        if coverage.units > COVERAGE_CODES:
+            named += f" dan {coverage.units - COVERAGE_CODES} unit lainnya"
+        return (
+            f"{coverage.units} unit, {coverage.units_with_responses} di antaranya dengan "
+            f"responden ({named})"
+        )
+
 
 def _today() -> datetime:
     return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
@@ -113,11 +155,13 @@ def build_report(
     unit: Unit,
     period: Period,
     method: ikm.Method,
-    include_children: bool = False,
+    include_children: bool = True,
+    aggregate: ikm.Aggregation = "pooled",
 ) -> ReportData:
-    """Everything a report shows about a unit (optionally with its descendants) in a period."""
+    """Everything a report shows about a unit in a period: with its descendants pooled (by
+    default), its own responses only, or the mean of its child units' figures."""
     scope = scopes.Scope(unit=unit, period=period, include_children=include_children)
-    result = results.scope_ikm(session=session, scope=scope, method=method)
+    result = results.scope_ikm(session=session, scope=scope, method=method, aggregate=aggregate)
     form = _form_of(session, scope)
     lines = [
         ElementLine(e.code, next(x.name.id for x in form.elements if x.code == e.code), e)
@@ -127,7 +171,7 @@ def build_report(
     by_nrr = sorted(lines, key=lambda line: (line.result.nrr, line.code))
     return ReportData(
         unit=_info(unit),
-        parents=tuple(_info(u) for u in _parents(session, unit)),
+        parents=tuple(_info(u) for u in org.ancestors(session=session, unit=unit)),
         period=period,
         method=result.method,  # with the grade table resolved
         include_children=include_children,
@@ -135,8 +179,8 @@ def build_report(
         result=result,
         population=result.sample.population if result.sample else None,  # scope_ikm read it
         profile=_profile(session, scope, form, result.n),
-        services=_groups(session, scope, method, Service),
-        counters=_groups(session, scope, method, Counter),
+        services=_groups(session, scope, method, org.list_services(session=session, unit=unit)),
+        counters=_groups(session, scope, method, org.list_counters(session=session, unit=unit)),
         children=tuple(
             GroupIkm(child.code, child.name, child_result)
             for child, child_result in results.ranking(
@@ -145,15 +189,26 @@ def build_report(
         ),
         weakest=tuple(by_nrr[:3]),
         strongest=tuple(reversed(by_nrr[-3:])),
-        trend=_trend(session, scope, method),
+        trend=_trend(session, scope, method, aggregate),
         suggestions=_suggestions(session, scope),
     )
 
 
-def respondents(session: Session, data: ReportData, unit: Unit) -> Iterator[tuple[int | None, ...]]:
-    """The answers of every response in the report's scope, in element order, oldest first,
-    read a chunk at a time (constant memory for any number of respondents)."""
-    scope = scopes.Scope(unit=unit, period=data.period, include_children=data.include_children)
+def respondents(
+    session: Session, data: ReportData, unit: Unit
+) -> Iterator[tuple[float | None, ...]]:
+    """The rows of the processing sheet, in element order: the answers of every response in
+    the report's scope, oldest first, read a chunk at a time (constant memory for any number
+    of respondents); for a mean of child units, each averaged child's NRR per element."""
+    if data.mean_of_children:
+        for child in data.children:
+            if child.result.n:
+                yield tuple(None if e.nrr is None else float(e.nrr) for e in child.result.elements)
+        return
+    scope = scopes.ordered_reads(
+        session=session,
+        scope=scopes.Scope(unit=unit, period=data.period, include_children=data.include_children),
+    )
     r = Response.__table__.c  # type: ignore[attr-defined]
     columns = [r[c] for c in ANSWER_COLUMNS[: len(data.form.elements)]]
     conditions = scope.conditions(r, service=r.service_id, counter=r.counter_id)
@@ -172,17 +227,6 @@ def respondents(session: Session, data: ReportData, unit: Unit) -> Iterator[tupl
 
 def _info(unit: Unit) -> UnitInfo:
     return UnitInfo(code=unit.code, name=unit.name, address=unit.address)
-
-
-def _parents(session: Session, unit: Unit) -> list[Unit]:
-    chain: list[Unit] = []
-    current = unit
-    while current.parent_id is not None:
-        parent = session.get(Unit, current.parent_id)
-        assert parent is not None  # foreign key
-        chain.insert(0, parent)
-        current = parent
-    return chain
 
 
 def _form_of(session: Session, scope: scopes.Scope) -> Form:
@@ -263,39 +307,41 @@ def _profile(
 
 
 def _groups(
-    session: Session, scope: scopes.Scope, method: ikm.Method, model: Any
+    session: Session, scope: scopes.Scope, method: ikm.Method, rows: Sequence[Service | Counter]
 ) -> tuple[GroupIkm, ...]:
     """The IKM of each service or counter of the unit itself."""
-    groups = []
-    for row in session.exec(
-        select(model).where(model.unit_id == scope.unit.id).order_by(model.code)
-    ):
-        part = scopes.Scope(
-            unit=scope.unit,
-            period=scope.period,
-            service=row if model is Service else None,
-            counter=row if model is Counter else None,
+    return tuple(
+        GroupIkm(
+            row.code,
+            row.name,
+            results.scope_ikm(
+                session=session,
+                scope=scopes.Scope(
+                    unit=scope.unit,
+                    period=scope.period,
+                    service=row if isinstance(row, Service) else None,
+                    counter=row if isinstance(row, Counter) else None,
+                ),
+                method=method,
+            ),
         )
-        groups.append(
-            GroupIkm(
-                row.code, row.name, results.scope_ikm(session=session, scope=part, method=method)
-            )
-        )
-    return tuple(groups)
+        for row in rows
+    )
 
 
-def _trend(session: Session, scope: scopes.Scope, method: ikm.Method) -> tuple[TrendPoint, ...]:
+def _trend(
+    session: Session, scope: scopes.Scope, method: ikm.Method, aggregate: ikm.Aggregation
+) -> tuple[TrendPoint, ...]:
     periods = [scope.period]
     for _ in range(TREND_PERIODS):
         periods.insert(0, periods[0].previous())
-    points = []
-    for period in periods:
-        part = scopes.Scope(unit=scope.unit, period=period, include_children=scope.include_children)
-        points.append(
-            TrendPoint(period, results.scope_ikm(session=session, scope=part, method=method))
-        )
+    found = results.trend(
+        session=session, scope=scope, periods=periods, method=method, aggregate=aggregate
+    )
     # Earlier periods without responses say nothing: drop them, keep the report's own.
-    return tuple(p for p in points if p.result.n or p.period == scope.period)
+    return tuple(
+        TrendPoint(period, result) for period, result in found if result.n or period == scope.period
+    )
 
 
 def _suggestions(session: Session, scope: scopes.Scope) -> tuple[str, ...]:

@@ -167,12 +167,25 @@ def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
     return pool(session, session.execute(stmt).all())
 
 
+def responses_by_unit(*, session: Session, scope: Scope) -> dict[int, int]:
+    """How many responses each unit of the scope holds (units without any are absent)."""
+    stmt = (
+        sa.select(_r.unit_id, sa.func.sum(_r.responses))
+        .where(*scope.conditions(_r, service=_r.service_key, counter=_r.counter_key))
+        .group_by(_r.unit_id)
+    )
+    return {unit_id: int(n) for unit_id, n in session.execute(stmt).all() if n}
+
+
 def tallies_by_branch(
-    *, session: Session, parent: Unit, period: Period
+    *, session: Session, parent: Unit, period: Period, include_flagged: bool = False
 ) -> dict[int, ikm.Tally | None]:
     """The tally of each direct child of ``parent`` pooled with its own subtree, in one
     GROUP BY (a provincial table has hundreds of units); keyed by child id."""
     branch = branch_cte(parent)
+    conditions = [_r.local_date.between(period.start, period.end)]
+    if not include_flagged:
+        conditions.append(_r.flagged.is_(False))
     stmt = (
         sa.select(
             branch.c.top,
@@ -182,7 +195,7 @@ def tallies_by_branch(
             *_SUMS,
         )
         .join(branch, branch.c.id == _r.unit_id)
-        .where(_r.local_date.between(period.start, period.end), _r.flagged.is_(False))
+        .where(*conditions)
         .group_by(branch.c.top, _r.form_version_id)
     )
     rows: dict[int, list[Any]] = defaultdict(list)

@@ -1,12 +1,15 @@
-"""Which responses a figure covers: a unit (optionally with its descendants, one service or one
-counter), a period, flagged responses in or out. Every reader (rollups, exports, reports)
-selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
+"""Which responses a figure covers: a unit with its descendants (the default: one rule for the
+CLI, the API, reports, trends and rankings), or the unit's own responses only; one service or
+one counter of the unit; a period; flagged responses in or out. Every reader (rollups, exports,
+reports) selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from app.core.periods import Period
 from app.models import Counter, Service, Unit
@@ -15,14 +18,23 @@ from app.services.org import get_counter, get_service, subtree_ids
 
 @dataclass(frozen=True)
 class Scope:
-    """Which responses an IKM covers."""
+    """Which responses an IKM covers.
+
+    ``include_children`` (default) takes in every descendant of the unit: a result for an OPD
+    is the result of the OPD and its units, pooled by sums and counts. A service or a counter
+    belongs to one unit, so its scope is that unit's own service or counter.
+    """
 
     unit: Unit
     period: Period
-    include_children: bool = False
+    include_children: bool = True
     service: Service | None = None
     counter: Counter | None = None
     include_flagged: bool = False
+
+    def __post_init__(self) -> None:
+        if self.service is not None or self.counter is not None:
+            object.__setattr__(self, "include_children", False)
 
     def conditions(
         self, table: Any, *, service: sa.ColumnElement[Any], counter: sa.ColumnElement[Any]
@@ -60,7 +72,7 @@ def resolve_scope(
     period: Period,
     service_code: str | None = None,
     counter_code: str | None = None,
-    include_children: bool = False,
+    include_children: bool = True,
     include_flagged: bool = False,
 ) -> Scope:
     """A scope from the codes a person or a client system gives (404 for unknown codes)."""
@@ -76,3 +88,45 @@ def resolve_scope(
         if counter_code
         else None,
     )
+
+
+def ordered_reads(*, session: Session, scope: Scope) -> Scope:
+    """The same responses, selected by an equality on the unit when it has no descendants:
+    the (unit_id, local_date, id) index then also gives the order of row-by-row reads (pages,
+    exports, respondent rows) instead of a sort per chunk."""
+    if not scope.include_children:
+        return scope
+    below = session.exec(select(Unit.id).where(Unit.parent_id == scope.unit.id).limit(1)).first()
+    return scope if below is not None else replace(scope, include_children=False)
+
+
+def scope_units(*, session: Session, scope: Scope) -> list[Unit]:
+    """The units whose responses the scope selects, parents first, siblings by code."""
+    if not scope.include_children:
+        return [scope.unit]
+    return subtree(session=session, unit=scope.unit)
+
+
+def subtree(*, session: Session, unit: Unit) -> list[Unit]:
+    """The unit and its descendants (the ids ``Scope.conditions`` selects), parents first."""
+    ids = sa.select(subtree_ids(unit).c.id)
+    return preorder(unit, session.exec(select(Unit).where(col(Unit.id).in_(ids))).all())
+
+
+def preorder(root: Unit, units: Iterable[Unit]) -> list[Unit]:
+    """``root`` and those of ``units`` below it, each parent before its children, siblings by
+    code; ends even should a loop get into the tree (each unit is listed once)."""
+    below: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in sorted(units, key=lambda u: u.code):
+        below[unit.parent_id].append(unit)
+    ordered: list[Unit] = []
+    seen: set[int | None] = set()
+    stack = [root]
+    while stack:
+        unit = stack.pop()
+        if unit.id in seen:
+            continue
+        seen.add(unit.id)
+        ordered.append(unit)
+        stack.extend(reversed(below[unit.id]))
+    return ordered
