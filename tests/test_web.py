@@ -17,8 +17,9 @@ from app.models import (
     Response,
     ServiceCreate,
     Unit,
+    UnitUpdate,
 )
-from app.services import citizen, org
+from app.services import citizen, org, questionnaires
 from tests.conftest import Cli
 from tests.factories import CODES, bearer, make_unit
 
@@ -464,3 +465,22 @@ async def test_landing_page_explains_the_service_in_bahasa_indonesia(
     assert (await client.get("/docs")).status_code == 200
     head = await client.head("/")
     assert (head.status_code, head.content) == (200, b"")
+
+
+async def test_survey_asks_the_units_own_form(client: httpx.AsyncClient, session: Session) -> None:
+    """A unit whose form is set (here the 14-element KepmenPAN 25/2004 form) shows and records
+    that form, not the default one."""
+    counter = _counter(session)
+    unit = session.get(Unit, counter.unit_id)
+    assert unit is not None
+    org.update_unit(session=session, unit=unit, data=UnitUpdate(form_code="kepmenpan-25-2004"))
+    version, form = questionnaires.current_form(session=session, code="kepmenpan-25-2004")
+    page = await client.get(f"/s/{counter.token}")
+    assert page.status_code == 200
+    assert page.text.count("<fieldset") == len(form.elements) + 2  # 14 unsur, profile, saran
+    fields = dict.fromkeys(form.element_codes, "3")
+    fields.update(form_token=_token(counter), service="svc-0")
+    sent = await _post(client, counter, fields)
+    assert sent.status_code == 303, sent.text
+    stored = session.exec(select(Response).where(Response.counter_id == counter.id)).one()
+    assert (stored.form_version_id, stored.a14) == (version.id, 3)

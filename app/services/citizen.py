@@ -74,7 +74,7 @@ def load_survey(*, session: Session, token: str) -> SurveyContext:
     assert unit is not None  # foreign key
     if not counter.active or not unit.active:
         raise Gone("this survey is closed")
-    _, form = questionnaires.current_form(session=session)
+    _, form = questionnaires.unit_form(session=session, unit=unit)
     unit_services = list(
         session.exec(
             select(Service)
