@@ -331,3 +331,13 @@ def test_mean_of_children_on_different_forms_conflicts(session: Session) -> None
         results.scope_ikm(
             session=session, scope=scope, method=ikm.DEFAULT_METHOD, aggregate="mean_of_children"
         )
+
+
+def test_an_empty_scope_lists_the_elements_of_the_units_own_form(session: Session) -> None:
+    unit = make_unit(session)
+    org.update_unit(session=session, unit=unit, data=UnitUpdate(form_code="kepmenpan-25-2004"))
+    scope = scopes.Scope(unit=unit, period=parse_period("2026"))
+    result = results.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
+    _, form = questionnaires.current_form(session=session, code="kepmenpan-25-2004")
+    assert (result.n, [e.code for e in result.elements]) == (0, list(form.element_codes))
+    assert result.method.table == "2004"

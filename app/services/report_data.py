@@ -230,7 +230,7 @@ def _info(unit: Unit) -> UnitInfo:
 
 
 def _form_of(session: Session, scope: scopes.Scope) -> Form:
-    """The form the scope's responses answered (the newest of its versions), or the default."""
+    """The form the scope's responses answered (the newest of its versions), or the unit's."""
     r = Response.__table__.c  # type: ignore[attr-defined]
     used = (
         sa.select(sa.func.max(r.form_version_id))
@@ -239,9 +239,7 @@ def _form_of(session: Session, scope: scopes.Scope) -> Form:
     )
     version = session.exec(select(FormVersion).where(FormVersion.id == used)).first()
     if version is None:
-        return questionnaires.current_form(
-            session=session, code=questionnaires.default_form_code()
-        )[1]
+        return questionnaires.unit_form(session=session, unit=scope.unit)[1]
     return parse_form(version.definition, f"form_version {version.id}")
 
 

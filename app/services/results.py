@@ -18,7 +18,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import Population, Unit
 from app.services import rollups
 from app.services.org import children, get_population, subtree_ids
-from app.services.questionnaires import current_form
+from app.services.questionnaires import unit_form
 from app.services.scopes import Scope, preorder, scope_units, subtree
 
 MAX_TREND_POINTS = 60
@@ -40,7 +40,7 @@ def scope_ikm(
     scope's population for the period."""
     if aggregate == "mean_of_children":
         return _mean_of_children(session, scope, method)
-    found = rollups.tally(session=session, scope=scope) or _empty_tally(session)
+    found = rollups.tally(session=session, scope=scope) or _empty_tally(session, scope.unit)
     result = ikm.compute(found, method, scope_population(session=session, scope=scope))
     units = scope_units(session=session, scope=scope)
     # The pooled counts also tell an own-only result what it leaves out below the unit.
@@ -118,8 +118,9 @@ def scope_population(*, session: Session, scope: Scope) -> int | None:
     return None if total is None else int(total)
 
 
-def _empty_tally(session: Session) -> ikm.Tally:
-    _, form = current_form(session=session)
+def _empty_tally(session: Session, unit: Unit) -> ikm.Tally:
+    """No responses: the elements of the form the unit asks."""
+    _, form = unit_form(session=session, unit=unit)
     return ikm.Tally(codes=form.element_codes, table=form.interval_table)
 
 
@@ -154,7 +155,7 @@ def ranking(
     result = []
     for child in children(session=session, unit=parent):
         assert child.id is not None  # stored
-        found = tallies.get(child.id) or _empty_tally(session)
+        found = tallies.get(child.id) or _empty_tally(session, child)
         computed = ikm.compute(found, method, populations.get(child.id))
         coverage = _coverage(preorder(child, units), counts)
         result.append((child, replace(computed, coverage=coverage)))
