@@ -30,7 +30,7 @@ AGGREGATE = (
 class IkmQuery(MethodQuery):
     """Which responses and which method; unknown parameters are refused."""
 
-    unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
+    unit: str = Field(description="Unit code", examples=["disdukcapil"])
     period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
     service: str | None = Field(default=None, description="Service code of the unit")
     counter: str | None = Field(default=None, description="Counter code of the unit")

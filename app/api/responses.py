@@ -33,7 +33,7 @@ class ResponsesQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
+    unit: str = Field(description="Unit code", examples=["disdukcapil"])
     period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
     service: str | None = Field(default=None, description="Service code of the unit")
     counter: str | None = Field(default=None, description="Counter code of the unit")
@@ -176,7 +176,7 @@ class ResponseBatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    unit: str = Field(description="Unit code", examples=["dukcapil-kantor"])
+    unit: str = Field(description="Unit code", examples=["disdukcapil"])
     service: str | None = Field(default=None, description="Service code of the unit")
     counter: str | None = Field(default=None, description="Counter code of the unit")
     channel: Literal["paper", "kiosk", "api"] = Field(

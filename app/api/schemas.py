@@ -37,7 +37,7 @@ class ErrorOut(BaseModel):
     """Every error: a stable code and one readable sentence."""
 
     error: str = Field(examples=["not_found"])
-    detail: str = Field(examples=["no unit with code 'dukcapil-kantor'"])
+    detail: str = Field(examples=["no unit with code 'disdukcapil'"])
 
 
 class FieldError(BaseModel):

@@ -1,6 +1,6 @@
 """The organisation over the API: units, their services and counters, populations, QR codes.
 
-Objects are addressed by code (``/units/dukcapil-kantor/counters/loket-1``), as staff name
+Objects are addressed by code (``/units/disdukcapil/counters/loket``), as staff name
 them. Nothing is ever deleted, since stored responses refer to it: ``active: false``
 retires a unit, service or counter.
 """
@@ -50,7 +50,7 @@ TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The code is alre
 
 
 class UnitOut(BaseModel):
-    code: str = Field(examples=["dukcapil-kantor"])
+    code: str = Field(examples=["disdukcapil"])
     name: str = Field(examples=["Dinas Kependudukan dan Pencatatan Sipil"])
     address: str | None
     time_zone: Annotated[str, BeforeValidator(zone_label)] = Field(
