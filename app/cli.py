@@ -790,7 +790,7 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     unit: Annotated[str, typer.Option(help="Unit code")],
     service: Annotated[str | None, typer.Option(help="Service code")] = None,
-    form: Annotated[str, typer.Option(help="Form code")] = questionnaires.default_form_code(),
+    form: Annotated[str | None, typer.Option(help="Form code [default: the unit's form]")] = None,
     channel: Annotated[str, typer.Option(help="qr, kiosk, paper or api")] = "paper",
     on_date: Annotated[
         str | None,
@@ -807,15 +807,16 @@ def import_file(
         given_date = date.fromisoformat(on_date) if on_date else None
     except ValueError:
         raise fail(f"--date {on_date!r} is not a date (YYYY-MM-DD)") from None
-    parsed_form = _load_form(form)
-    sheet = _read_sheet(file, parsed_form, columns, strict=True)
     # The key derives from the unit, the file's bytes and the line: importing a file twice into
     # a unit adds nothing, and the same file may still be imported into another unit.
     digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
-    undated = sum(1 for row in sheet.rows if row.date is None)
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
+        form_code = form or target.form_code or questionnaires.default_form_code()
+        parsed_form = _load_form(form_code)
+        sheet = _read_sheet(file, parsed_form, columns, strict=True)
+        undated = sum(1 for row in sheet.rows if row.date is None)
         svc = org.get_service(session=session, unit=target, code=service) if service else None
         # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
         default_date = given_date or utcnow().astimezone(target.zone).date()
@@ -836,7 +837,7 @@ def import_file(
             unit=target,
             items=items,
             channel=channel,  # type: ignore[arg-type]
-            form_code=form,
+            form_code=form_code,
             service=svc,
         )
         if undated:
@@ -852,7 +853,9 @@ def import_file(
 @cli.command()
 def compute(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    form: Annotated[str, typer.Option(help="Form code")] = questionnaires.default_form_code(),
+    form: Annotated[
+        str | None, typer.Option(help="Form code [default: setting SKM_DEFAULT_FORM]")
+    ] = None,
     weight: Weight = "exact",
     round_nrr: RoundNrr = None,
     round_weighted: RoundWeighted = None,
@@ -863,7 +866,7 @@ def compute(
 ) -> None:
     """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
     method = _method(weight, round_nrr, round_weighted, round_total, table)
-    parsed_form = _load_form(form)
+    parsed_form = _load_form(form or questionnaires.default_form_code())
     sheet = _read_sheet(file, parsed_form, columns, strict=False)
     tally = ikm.Tally.of(
         parsed_form.element_codes,

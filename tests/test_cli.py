@@ -15,7 +15,7 @@ from typer.testing import Result
 
 from app.cli import cli
 from app.config import REPO_ROOT, get_settings
-from app.models import Response, Unit
+from app.models import Response, Unit, UnitUpdate
 from app.services import apikeys, intake, org
 from tests.conftest import Cli
 from tests.factories import CODES, make_unit, response
@@ -711,3 +711,18 @@ def test_db_redate_needs_one_unit_or_all(run_cli: Cli, args: list[str]) -> None:
         1,
         "error: name one unit with --unit CODE, or pass --all\n",
     )
+
+
+def test_import_reads_the_sheet_against_the_units_own_form(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    org.update_unit(session=session, unit=unit, data=UnitUpdate(form_code="kepmenpan-25-2004"))
+    sheet = tmp_path / "kertas-2004.csv"
+    sheet.write_text(
+        ",".join(f"U{i}" for i in range(1, 15)) + ",tanggal\n" + "3," * 14 + "2026-02-03\n"
+    )
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert code == 0, output
+    stored = session.exec(select(Response).where(Response.unit_id == unit.id)).one()
+    assert stored.a14 == 3

@@ -12,13 +12,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, RootModel
 from sqlmodel import Session
 
-from app.api.schemas import ErrorOut, ValidationErrorOut
+from app.api.schemas import ErrorOut, ScopeQuery, ValidationErrorOut
 from app.core.periods import Period, parse_period
 from app.db import Database
 from app.deps import DatabaseDep
 from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Unit
-from app.services import apikeys, export, org
+from app.services import apikeys, export, org, scopes
 from app.services.scopes import Scope
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -90,6 +90,21 @@ def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:
         )
     except NotFound:
         raise NotFound(f"no unit with code {code!r}") from None
+
+
+def resolve_scope(session: Session, key: ApiKey, query: ScopeQuery) -> Scope:
+    """The scope a query names, inside the key's part of the tree (404 outside it); a bad
+    period is reported before an unknown unit."""
+    period = period_or_422(query.period, ("query", "period"))
+    return scopes.resolve_scope(
+        session=session,
+        unit=visible_unit(session, key, query.unit),
+        period=period,
+        service_code=query.service,
+        counter_code=query.counter,
+        include_children=query.include_children,
+        include_flagged=query.include_flagged,
+    )
 
 
 def etag_bytes(request: Request, body: bytes, media_type: str) -> Response:

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from app.api.deps import IkmReader, etag_json, period_or_422, visible_unit
-from app.api.schemas import MethodOut, MethodQuery, SampleOut
+from app.api.deps import IkmReader, etag_json, period_or_422, resolve_scope, visible_unit
+from app.api.schemas import INCLUDE_CHILDREN, MethodOut, MethodQuery, SampleOut, ScopeQuery
 from app.core import ikm
 from app.core.periods import PERIOD_HELP
 from app.deps import ReadSession
@@ -16,10 +16,6 @@ from app.services import results, scopes
 router = APIRouter(tags=["ikm"])
 
 
-INCLUDE_CHILDREN = (
-    "The unit and all its descendants, pooled by sums and counts (default); false: the "
-    "unit's own responses only. A service or counter is always the unit's own"
-)
 AGGREGATE = (
     "pooled: every response of the units covered, by sums and counts (default); "
     "mean_of_children: the mean of the direct child units' figures (each child pooled with "
@@ -27,15 +23,9 @@ AGGREGATE = (
 )
 
 
-class IkmQuery(MethodQuery):
+class IkmQuery(ScopeQuery, MethodQuery):
     """Which responses and which method; unknown parameters are refused."""
 
-    unit: str = Field(description="Unit code", examples=["disdukcapil"])
-    period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
-    service: str | None = Field(default=None, description="Service code of the unit")
-    counter: str | None = Field(default=None, description="Counter code of the unit")
-    include_children: bool = Field(default=True, description=INCLUDE_CHILDREN)
-    include_flagged: bool = Field(default=False, description="Count flagged responses too")
     aggregate: ikm.Aggregation = Field(default="pooled", description=AGGREGATE)
 
 
@@ -104,24 +94,14 @@ def get_ikm(
     grade; the IKM, the NIK and its grade; the method; how the units were aggregated and
     which units are covered; sample adequacy against the population of the units covered;
     and a 95% interval of the NIK."""
-    period = period_or_422(query.period)
-    unit = visible_unit(session, key, query.unit)
-    scope = scopes.resolve_scope(
-        session=session,
-        unit=unit,
-        period=period,
-        service_code=query.service,
-        counter_code=query.counter,
-        include_children=query.include_children,
-        include_flagged=query.include_flagged,
-    )
+    scope = resolve_scope(session, key, query)
     result = results.scope_ikm(
         session=session, scope=scope, method=query.method(), aggregate=query.aggregate
     )
     payload = IkmOut.model_validate(
         {
-            "unit": unit.code,
-            "period": period.label,
+            "unit": scope.unit.code,
+            "period": scope.period.label,
             "include_children": scope.include_children,
             **result.to_dict(),
         }

@@ -14,10 +14,10 @@ from app.api.deps import (
     body_errors,
     csv_download,
     etag_json,
-    period_or_422,
+    resolve_scope,
     visible_unit,
 )
-from app.core.periods import PERIOD_HELP
+from app.api.schemas import ScopeQuery
 from app.db import Database
 from app.deps import DatabaseDep, ReadSession, WriteSession
 from app.models import SUGGESTION_MAX, ApiKey, FormCode
@@ -28,21 +28,9 @@ MAX_PAGE = 1_000
 MAX_BATCH = 1_000
 
 
-class ResponsesQuery(BaseModel):
-    """Which responses; unknown parameters are refused."""
+class ResponsesQuery(ScopeQuery):
+    """Which responses, a page at a time; unknown parameters are refused."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    unit: str = Field(description="Unit code", examples=["disdukcapil"])
-    period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
-    service: str | None = Field(default=None, description="Service code of the unit")
-    counter: str | None = Field(default=None, description="Counter code of the unit")
-    include_children: bool = Field(
-        default=True,
-        description="Responses of the unit's descendants too (default, as /ikm counts them); "
-        "false: the unit's own only. A service or counter is always the unit's own",
-    )
-    include_flagged: bool = Field(default=False, description="Flagged responses too")
     cursor: str | None = Field(default=None, description="next_cursor of the previous page")
     limit: int = Field(default=100, ge=1, le=MAX_PAGE, description="Page size")
 
@@ -71,16 +59,7 @@ class ResponsePage(BaseModel):
 
 
 def _scope(session: Session, key: ApiKey, query: ResponsesQuery) -> scopes.Scope:
-    scope = scopes.resolve_scope(
-        session=session,
-        unit=visible_unit(session, key, query.unit),
-        period=period_or_422(query.period),
-        service_code=query.service,
-        counter_code=query.counter,
-        include_children=query.include_children,
-        include_flagged=query.include_flagged,
-    )
-    return scopes.ordered_reads(session=session, scope=scope)
+    return scopes.ordered_reads(session=session, scope=resolve_scope(session, key, query))
 
 
 @router.get(

@@ -5,6 +5,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.core import ikm
+from app.core.periods import PERIOD_HELP
 from app.errors import InvalidInput
 
 
@@ -75,3 +76,25 @@ class SampleOut(BaseModel):
     n: int
     sufficient: bool
     verdict: str
+
+
+INCLUDE_CHILDREN = (
+    "The unit and all its descendants, pooled by sums and counts (default); false: the "
+    "unit's own responses only. A service or counter is always the unit's own"
+)
+
+
+class ScopeQuery(BaseModel):
+    """Which responses: a unit (with its descendants by default), a period, optionally one
+    service or counter of the unit; unknown parameters are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    unit: str = Field(description="Unit code", examples=["disdukcapil"])
+    period: str = Field(description=PERIOD_HELP, examples=["2026-S1"])
+    service: str | None = Field(default=None, description="Service code of the unit")
+    counter: str | None = Field(default=None, description="Counter code of the unit")
+    include_children: bool = Field(default=True, description=INCLUDE_CHILDREN)
+    include_flagged: bool = Field(
+        default=False, description="Count responses flagged as repeats or automated too"
+    )
