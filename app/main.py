@@ -25,13 +25,13 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-# The citizen pages: no scripts at all, inline styles, forms back to this site only; never
-# cached, since each carries a one-time form token.
-SURVEY_HEADERS = {
+# The citizen pages (the landing page and the surveys): no scripts at all, inline styles,
+# forms back to this site only. A survey page is never cached: it carries a one-time token.
+PAGE_POLICY = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
     "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "Cache-Control": "no-store",
 }
+SURVEY_HEADERS = {**PAGE_POLICY, "Cache-Control": "no-store"}
 
 
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
@@ -131,7 +131,8 @@ def create_app() -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        extra = SURVEY_HEADERS if request.url.path.startswith("/s/") else {}
+        path = request.url.path
+        extra = SURVEY_HEADERS if path.startswith("/s/") else PAGE_POLICY if path == "/" else {}
         for name, value in {**SECURITY_HEADERS, **extra}.items():
             response.headers.setdefault(name, value)
         return response

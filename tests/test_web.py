@@ -462,6 +462,7 @@ async def test_landing_page_explains_the_service_in_bahasa_indonesia(
     assert "pindai kode QR yang terpasang di loket" in html
     assert re.findall(r'href="([^"]*)"', html) == ["/docs"]  # no console link until it exists
     assert "<script" not in html
+    assert "default-src 'none'" in response.headers["content-security-policy"]
     assert (await client.get("/docs")).status_code == 200
     head = await client.head("/")
     assert (head.status_code, head.content) == (200, b"")
