@@ -207,7 +207,7 @@ def test_import_without_date_uses_the_units_local_day(
     run_cli: Cli, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 07:30 WITA on 1 July is still 30 June in UTC: the rows belong to semester II.
-    monkeypatch.setattr("app.cli.utcnow", lambda: datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
+    monkeypatch.setattr("app.cli.data.utcnow", lambda: datetime(2026, 6, 30, 23, 30, tzinfo=UTC))
     unit = make_unit(session, tz="WITA")
     sheet = tmp_path / "undated.csv"
     sheet.write_text("U1,U2,U3,U4,U5,U6,U7,U8,U9\n4,4,4,4,4,4,4,4,4\n3,3,3,3,3,3,3,3,3\n")
@@ -553,7 +553,7 @@ class FakeUvicorn:
 def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUvicorn]:
     fake = FakeUvicorn()
     monkeypatch.setattr("uvicorn.run", fake)
-    monkeypatch.setattr("app.cli._prepare_schema", lambda url, is_sqlite: None)
+    monkeypatch.setattr("app.cli.server._prepare_schema", lambda url, is_sqlite: None)
     # Set, not deleted, so that undo() also removes what `serve --demo` sets.
     monkeypatch.setenv("SKM_ALLOW_LOCAL_BASE_URL", "false")
     monkeypatch.setenv("SKM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")

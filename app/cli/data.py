@@ -1,0 +1,257 @@
+"""Responses and figures from the command line: importing sheets, computing the IKM of a file
+or of stored responses, the report, the sample size."""
+
+import hashlib
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from sqlmodel import Session
+
+from app.cli.common import (
+    Aggregate,
+    AsJson,
+    Columns,
+    IncludeChildren,
+    RoundNrr,
+    RoundTotal,
+    RoundWeighted,
+    Table,
+    Weight,
+    aggregate_of,
+    cli,
+    database_of,
+    fail,
+    load_form,
+    method_of,
+    output_format,
+    period_of,
+    print_result,
+    progress,
+    read_form_sheet,
+    run_action,
+    writable,
+)
+from app.core import ikm
+from app.core.periods import PERIOD_HELP
+from app.models import (
+    utcnow,
+)
+from app.reports.pdf import write_pdf
+from app.reports.xlsx import write_xlsx
+from app.services import (
+    export,
+    intake,
+    org,
+    questionnaires,
+    results,
+    scopes,
+)
+from app.services.report_data import build_report, respondents
+
+
+@cli.command("import")
+def import_file(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    service: Annotated[str | None, typer.Option(help="Service code")] = None,
+    form: Annotated[str | None, typer.Option(help="Form code [default: the unit's form]")] = None,
+    channel: Annotated[str, typer.Option(help="qr, kiosk, paper or api")] = "paper",
+    on_date: Annotated[
+        str | None,
+        typer.Option(
+            "--date", help="Date of rows without tanggal (YYYY-MM-DD) [default: today, unit's zone]"
+        ),
+    ] = None,
+    columns: Columns = None,
+) -> None:
+    """Import a CSV/XLSX of paper questionnaires: all rows or none; re-importing is a no-op."""
+    if channel not in ("qr", "kiosk", "paper", "api"):
+        raise fail(f"--channel must be qr, kiosk, paper or api, got {channel!r}")
+    try:
+        given_date = date.fromisoformat(on_date) if on_date else None
+    except ValueError:
+        raise fail(f"--date {on_date!r} is not a date (YYYY-MM-DD)") from None
+    # The key derives from the unit, the file's bytes and the line: importing a file twice into
+    # a unit adds nothing, and the same file may still be imported into another unit.
+    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        form_code = form or target.form_code or questionnaires.default_form_code()
+        parsed_form = load_form(form_code)
+        sheet = read_form_sheet(file, parsed_form, columns, strict=True)
+        undated = sum(1 for row in sheet.rows if row.date is None)
+        svc = org.get_service(session=session, unit=target, code=service) if service else None
+        # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
+        default_date = given_date or utcnow().astimezone(target.zone).date()
+        items = []
+        with progress(sheet.rows, label="Reading rows") as rows:
+            for row in rows:
+                items.append(
+                    intake.ResponseIn(
+                        idempotency_key=f"import:{target.id}:{digest}:{row.line}",
+                        submitted_at=intake.local_noon(row.date or default_date, target.zone),
+                        answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
+                        suggestion=row.suggestion,
+                        **row.profile,
+                    )
+                )
+        result = intake.record_responses(
+            session=session,
+            unit=target,
+            items=items,
+            channel=channel,  # type: ignore[arg-type]
+            form_code=form_code,
+            service=svc,
+        )
+        if undated:
+            typer.echo(f"{undated} row(s) without tanggal were dated {default_date}")
+        typer.echo(
+            f"imported {result.inserted} response(s) into {target.code}; "
+            f"{result.duplicates} already imported"
+        )
+
+    run_action(ctx, action)
+
+
+@cli.command()
+def compute(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    form: Annotated[
+        str | None, typer.Option(help="Form code [default: setting SKM_DEFAULT_FORM]")
+    ] = None,
+    weight: Weight = "exact",
+    round_nrr: RoundNrr = None,
+    round_weighted: RoundWeighted = None,
+    round_total: RoundTotal = None,
+    table: Table = None,
+    as_json: AsJson = False,
+    columns: Columns = None,
+) -> None:
+    """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
+    method = method_of(weight, round_nrr, round_weighted, round_total, table)
+    parsed_form = load_form(form or questionnaires.default_form_code())
+    sheet = read_form_sheet(file, parsed_form, columns, strict=False)
+    tally = ikm.Tally.of(
+        parsed_form.element_codes,
+        (row.answers for row in sheet.rows),
+        parsed_form.interval_table,
+    )
+    result = ikm.compute(tally, method)
+    print_result(result, f"{file.name} ({parsed_form.code})", as_json, {"file": str(file)})
+
+
+@cli.command("ikm")
+def ikm_command(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    period: Annotated[str, typer.Option(help=PERIOD_HELP)],
+    service: Annotated[str | None, typer.Option(help="Service code")] = None,
+    counter: Annotated[str | None, typer.Option(help="Counter code")] = None,
+    include_children: IncludeChildren = True,
+    include_flagged: Annotated[
+        bool, typer.Option(help="Count responses flagged as suspicious (left out by default)")
+    ] = False,
+    aggregate: Aggregate = "pooled",
+    weight: Weight = "exact",
+    round_nrr: RoundNrr = None,
+    round_weighted: RoundWeighted = None,
+    round_total: RoundTotal = None,
+    table: Table = None,
+    as_json: AsJson = False,
+) -> None:
+    """The IKM of a unit and its descendants (or its own responses only, a service or a
+    counter) in a period, with the units it covers."""
+    method = method_of(weight, round_nrr, round_weighted, round_total, table)
+    how = aggregate_of(aggregate)
+    parsed = period_of(period)
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=unit)
+        scope = scopes.resolve_scope(
+            session=session,
+            unit=target,
+            period=parsed,
+            service_code=service,
+            counter_code=counter,
+            include_children=include_children,
+            include_flagged=include_flagged,
+        )
+        result = results.scope_ikm(session=session, scope=scope, method=method, aggregate=how)
+        extra = {
+            "unit": target.code,
+            "period": parsed.label,
+            "include_children": scope.include_children,
+        }
+        print_result(result, f"{target.name} ({target.code}), {parsed}", as_json, extra)
+
+    run_action(ctx, action)
+
+
+@cli.command("report")
+def report_command(
+    ctx: typer.Context,
+    unit: Annotated[str, typer.Option(help="Unit code")],
+    period: Annotated[str, typer.Option(help=PERIOD_HELP)],
+    output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="pdf, xlsx or csv [default: from the file name]"),
+    ] = None,
+    include_children: IncludeChildren = True,
+    weight: Weight = "exact",
+    round_nrr: RoundNrr = None,
+    round_weighted: RoundWeighted = None,
+    round_total: RoundTotal = None,
+    table: Table = None,
+    aggregate: Aggregate = "pooled",
+) -> None:
+    """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
+    processing sheet with live formulas and the report's tables, or the CSV of respondents."""
+    writable(output)
+    fmt = output_format(output, fmt, ("pdf", "xlsx", "csv"))
+    method = method_of(weight, round_nrr, round_weighted, round_total, table)
+    parsed = period_of(period)
+
+    def action(session: Session) -> None:
+        how = aggregate_of(aggregate)
+        target = org.get_unit(session=session, code=unit)
+        if fmt == "csv":
+            scope = scopes.Scope(unit=target, period=parsed, include_children=include_children)
+            scope = scopes.ordered_reads(session=session, scope=scope)
+            total = export.summary(session=session, scope=scope)[0]
+            chunks = export.csv_stream(database_of(ctx).session, scope)
+            with output.open("wb") as out, progress(range(total), label="Rows") as bar:
+                for chunk in chunks:
+                    out.write(chunk)
+                    bar.update(chunk.count(b"\r\n"))
+            typer.echo(f"wrote {output} ({total} response(s))")
+            return
+        data = build_report(
+            session=session,
+            unit=target,
+            period=parsed,
+            method=method,
+            include_children=include_children,
+            aggregate=how,
+        )
+        if fmt == "pdf":
+            write_pdf(data, output)
+        else:
+            rows = respondents(session, data, target)
+            with progress(rows, length=data.sheet_rows, label="Rows") as bar:
+                write_xlsx(data, bar, output)
+        typer.echo(f"wrote {output} ({output.stat().st_size} bytes, {data.result.n} response(s))")
+
+    run_action(ctx, action)
+
+
+@cli.command("sample-size")
+def sample_size(population: int) -> None:
+    """The Krejcie-Morgan minimum number of respondents for a population N."""
+    if population < 1:
+        raise fail(f"population must be at least 1, got {population}")
+    typer.echo(ikm.sample_size(population))
