@@ -145,21 +145,11 @@ def get_ranking(
     root = visible_unit(session, key, query.parent)
     method = query.method()
     ranked = results.ranking(session=session, parent=root, period=parsed, method=method)
-    rows = []
-    for child, result in ranked:
-        data = result.to_dict()
-        rows.append(
-            RankingRow(
-                unit=child.code,
-                name=child.name,
-                n=result.n,
-                nik_rounded=data["nik_rounded"],
-                mutu=result.mutu,
-                kinerja=result.kinerja,
-                sample=data["sample"],
-                coverage=data["coverage"],
-            )
-        )
+    # The rows take their fields from the engine's result, as /ikm does.
+    rows = [
+        RankingRow.model_validate({**result.to_dict(), "unit": child.code, "name": child.name})
+        for child, result in ranked
+    ]
     rows.sort(key=lambda r: (r.nik_rounded is None, -(r.nik_rounded or 0), r.unit))
     return etag_json(
         request,
@@ -218,18 +208,10 @@ def get_trend(
     found = results.trend(
         session=session, scope=scope, periods=periods, method=method, aggregate=query.aggregate
     )
-    points = []
-    for period, result in found:
-        data = result.to_dict()
-        points.append(
-            TrendPoint(
-                period=period.label,
-                n=result.n,
-                mutu=result.mutu,
-                nik_rounded=data["nik_rounded"],
-                coverage=data["coverage"],
-            )
-        )
+    points = [
+        TrendPoint.model_validate({**result.to_dict(), "period": period.label})
+        for period, result in found
+    ]
     return etag_json(
         request,
         TrendOut(
