@@ -451,3 +451,29 @@ async def test_trend_per_month_with_a_method_and_coverage(
     )
     # February: dinas 2.00 (upt-2), puskesmas 3.00: mean 2.50 -> 62.50.
     assert [(p["n"], p["nik_rounded"]) for p in mean.json()["points"]] == [(2, 62.5)]
+
+
+@pytest.mark.parametrize("granularity", ["month", "quarter", "year"])
+async def test_trend_that_ends_before_it_starts_is_a_422(
+    client: httpx.AsyncClient, session: Session, granularity: str
+) -> None:
+    _kota(session)
+    found = await _get(
+        client,
+        session,
+        f"/api/v1/ikm/trend?unit=dinas&from=2026-06&to=2026-01&granularity={granularity}",
+    )
+    assert (found.status_code, found.json()) == (
+        422,
+        {
+            "error": "validation_error",
+            "detail": "the trend ends (2026-01) before it starts (2026-06)",
+            "errors": [
+                {
+                    "loc": ["query", "to"],
+                    "msg": "the trend ends (2026-01) before it starts (2026-06)",
+                    "type": "value_error",
+                }
+            ],
+        },
+    )

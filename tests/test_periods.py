@@ -76,6 +76,10 @@ def test_parse_period_valid_forms(text: str, kind: str, label: str, start: date,
         ("Mei 2026", "2026-05"),
         ("Agustus Tahun 2026", "2026-08"),
         ("2026-SII", "2026-S2"),
+        ("Q1 2026", "2026-Q1"),
+        ("TW3 2026", "2026-Q3"),
+        ("S2 Tahun 2026", "2026-S2"),
+        ("2026 Q4", "2026-Q4"),
         ("2026-01-01 .. 2026-03-31", "2026-01-01..2026-03-31"),
     ],
 )
@@ -175,6 +179,7 @@ def test_parse_period_leap_february_ends_on_29() -> None:
             "the range ends \\(2026-01-01\\) before it starts \\(2026-03-31\\)",
         ),
         ("2026-01-01..2029-12-31", f"a range may span at most {MAX_RANGE_DAYS} days"),
+        ("\u0662\u0660\u0662\u0666", "expected 2026"),  # Arabic-Indic digits are not a year
     ],
 )
 def test_parse_period_invalid_raises_period_error(text: str, message: str) -> None:
@@ -239,3 +244,10 @@ def test_period_is_frozen_value() -> None:
     period = Period("year", "2026", date(2026, 1, 1), date(2026, 12, 31))
     assert period == parse_period("2026")
     assert hash(period) == hash(parse_period("2026"))
+
+
+def test_parse_period_error_quotes_a_long_input_shortened() -> None:
+    with pytest.raises(PeriodError) as info:
+        parse_period("x" * 100_000)
+    assert str(info.value).startswith("invalid period '" + "x" * 40 + "...': expected 2026")
+    assert len(str(info.value)) < 400

@@ -50,13 +50,13 @@ MONTHS = {
     )
     for name in names
 }
-_YEAR_ONLY = re.compile(rf"^{_YEAR}$")
-_TAG_FIRST = re.compile(rf"^(s|q|tw){_NUMERAL}-(\d{{4}})$")
-_YEAR_FIRST = re.compile(rf"^(\d{{4}})-(s|q|tw){_NUMERAL}$")
-_WORDED = re.compile(rf"^(semester|triwulan) {_NUMERAL} {_YEAR}$")
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MONTH_NAMED = re.compile(rf"^(?:bulan )?([a-z]+) {_YEAR}$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2}) ?\.\. ?(\d{4}-\d{2}-\d{2})$")
+_YEAR_ONLY = re.compile(rf"^{_YEAR}$", re.ASCII)
+_TAG_FIRST = re.compile(rf"^(s|q|tw){_NUMERAL}[- ](?:tahun )?(\d{{4}})$", re.ASCII)
+_YEAR_FIRST = re.compile(rf"^(\d{{4}})[- ](s|q|tw){_NUMERAL}$", re.ASCII)
+_WORDED = re.compile(rf"^(semester|triwulan) {_NUMERAL} {_YEAR}$", re.ASCII)
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_MONTH_NAMED = re.compile(rf"^(?:bulan )?([a-z]+) {_YEAR}$", re.ASCII)
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2}) ?\.\. ?(\d{4}-\d{2}-\d{2})$", re.ASCII)
 MAX_RANGE_DAYS = 3 * 366
 # Surveys date from KepmenPAN 25/2004 on; the bounds keep a trend's previous and next periods
 # (and their dates) representable.
@@ -92,14 +92,16 @@ def parse_period(text: str) -> Period:
     """A period from any of the forms in PERIOD_HELP (case does not matter, Roman or Arabic
     numerals); the result carries the canonical label (``2026-Q3``)."""
     value = " ".join(text.split()).lower()
+    # A message quotes the input, but not a page of it.
+    shown = repr(text if len(text) <= 40 else text[:40] + "...")
     try:
         period = _match(value)
     except ValueError as exc:
-        raise PeriodError(f"invalid period {text!r}: {exc}") from None
+        raise PeriodError(f"invalid period {shown}: {exc}") from None
     if period is None:
-        raise PeriodError(f"invalid period {text!r}: expected {PERIOD_HELP}")
+        raise PeriodError(f"invalid period {shown}: expected {PERIOD_HELP}")
     if not FIRST_YEAR <= period.start.year <= period.end.year <= LAST_YEAR:
-        raise PeriodError(f"invalid period {text!r}: years {FIRST_YEAR} to {LAST_YEAR} only")
+        raise PeriodError(f"invalid period {shown}: years {FIRST_YEAR} to {LAST_YEAR} only")
     return period
 
 

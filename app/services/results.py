@@ -188,6 +188,10 @@ def trend(
 def periods_between(first: Period, last: Period, granularity: str) -> list[Period]:
     """The calendar periods of a granularity from the one holding ``first``'s start to the
     one holding ``last``'s end; at most MAX_TREND_POINTS."""
+    if last.end < first.start:
+        raise InvalidInput(
+            f"the trend ends ({last.label}) before it starts ({first.label})", loc=("query", "to")
+        )
     current = containing(first.start, granularity)
     points: list[Period] = []
     while current.start <= last.end:
