@@ -726,3 +726,56 @@ def test_import_reads_the_sheet_against_the_units_own_form(
     assert code == 0, output
     stored = session.exec(select(Response).where(Response.unit_id == unit.id)).one()
     assert stored.a14 == 3
+
+
+def test_reimport_with_another_column_mapping_is_refused(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(HEADER + "1,4,3,3,4,3,3,4,1,4,L,34,2026-02-03,\n")
+    assert run_cli("import", str(sheet), "--unit", unit.code)[0] == 0
+    code, output = run_cli("import", str(sheet), "--unit", unit.code, "--columns", SWAPPED)
+    assert code == 1
+    assert output.endswith(
+        f"error: {sheet}: rows of this file were imported into {unit.code} before with other "
+        "values (another --columns mapping, or cells edited since); nothing was imported. "
+        "Stored responses are never changed: import a corrected file under a new name only if "
+        "the earlier rows were not counted\n"
+    )
+    stored = session.exec(select(Response).where(Response.unit_id == unit.id)).one()
+    assert (stored.a8, stored.a9) == (1, 4)  # as first imported
+
+
+@pytest.mark.parametrize(
+    ("cells", "problem"),
+    [
+        ("2999-01-01,", "line 2: tanggal: tanggal must lie between 2000-01-01 and now"),
+        ("2026-02-03," + "x" * 2001, "line 2: saran: String should have at most 2000 characters"),
+    ],
+)
+def test_import_row_errors_name_the_sheets_column_and_line(
+    run_cli: Cli, session: Session, tmp_path: Path, cells: str, problem: str
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(HEADER + f"1,4,3,3,4,3,3,4,3,4,L,34,{cells}\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output.splitlines()[-2:]) == (
+        1,
+        [f"error: {sheet}: 1 problem(s), nothing was imported:", f"  {problem}"],
+    )
+
+
+def test_import_partial_rows_on_a_qr_channel_name_the_line(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(HEADER + "1,4,3,3,4,3,3,4,3,4,L,34,2026-02-03,\n2,4,,3,4,3,3,4,3,4,,,,\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code, "--channel", "qr")
+    assert (code, output.splitlines()[-1]) == (
+        1,
+        "  line 3: element(s) prosedur not answered; only the paper channel may leave elements "
+        "blank",
+    )

@@ -4,9 +4,10 @@ or of stored responses, the report, the sample size."""
 import hashlib
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from sqlmodel import Session
 
 from app.cli.common import (
@@ -35,6 +36,7 @@ from app.cli.common import (
 )
 from app.core import ikm
 from app.core.periods import PERIOD_HELP
+from app.errors import Conflict, InvalidInput
 from app.models import (
     utcnow,
 )
@@ -87,26 +89,49 @@ def import_file(
         svc = org.get_service(session=session, unit=target, code=service) if service else None
         # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
         default_date = given_date or utcnow().astimezone(target.zone).date()
-        items = []
+        items: list[intake.ResponseIn] = []
+        problems: list[str] = []
         with progress(sheet.rows, label="Reading rows") as rows:
             for row in rows:
-                items.append(
-                    intake.ResponseIn(
-                        idempotency_key=f"import:{target.id}:{digest}:{row.line}",
-                        submitted_at=intake.local_noon(row.date or default_date, target.zone),
-                        answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
-                        suggestion=row.suggestion,
-                        **row.profile,
+                try:
+                    items.append(
+                        intake.ResponseIn(
+                            idempotency_key=f"import:{target.id}:{digest}:{row.line}",
+                            submitted_at=intake.local_noon(row.date or default_date, target.zone),
+                            answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
+                            suggestion=row.suggestion,
+                            **row.profile,
+                        )
                     )
-                )
-        result = intake.record_responses(
-            session=session,
-            unit=target,
-            items=items,
-            channel=channel,  # type: ignore[arg-type]
-            form_code=form_code,
-            service=svc,
-        )
+                except ValidationError as exc:
+                    problems.extend(f"line {row.line}: {_sheet_problem(e)}" for e in exc.errors())
+        if problems:
+            raise fail(_problems(file, problems))
+        try:
+            # Strict: a row stored before with other values (another --columns mapping, an
+            # edited cell) is refused rather than silently kept as it was.
+            result = intake.record_responses(
+                session=session,
+                unit=target,
+                items=items,
+                channel=channel,  # type: ignore[arg-type]
+                form_code=form_code,
+                service=svc,
+                strict_replay=True,
+            )
+        except InvalidInput as exc:
+            line = (
+                sheet.rows[exc.loc[1]].line if exc.loc[1:] and isinstance(exc.loc[1], int) else None
+            )
+            detail = exc.detail.split(": ", 1)[-1] if line else exc.detail
+            raise fail(_problems(file, [f"line {line}: {detail}" if line else detail])) from None
+        except Conflict:
+            raise fail(
+                f"{file}: rows of this file were imported into {target.code} before with other "
+                "values (another --columns mapping, or cells edited since); nothing was "
+                "imported. Stored responses are never changed: import a corrected file under "
+                "a new name only if the earlier rows were not counted"
+            ) from None
         if undated:
             typer.echo(f"{undated} row(s) without tanggal were dated {default_date}")
         typer.echo(
@@ -255,3 +280,28 @@ def sample_size(population: int) -> None:
     if population < 1:
         raise fail(f"population must be at least 1, got {population}")
     typer.echo(ikm.sample_size(population))
+
+
+# The sheet's own words for the fields a response carries (the columns `skm import` reads).
+SHEET_COLUMNS = {
+    "submitted_at": "tanggal",
+    "suggestion": "saran",
+    "age": "usia",
+    "sex": "jenis_kelamin",
+    "education": "pendidikan",
+    "occupation": "pekerjaan",
+}
+
+
+def _sheet_problem(error: Any) -> str:
+    """A validation error of one row, named by the sheet's column rather than the field."""
+    field = str(error["loc"][0]) if error["loc"] else ""
+    message = str(error["msg"]).removeprefix("Value error, ")
+    column = SHEET_COLUMNS.get(field, field)
+    return f"{column}: {message.replace(field, column)}" if column else message
+
+
+def _problems(file: Path, problems: list[str], shown: int = 20) -> str:
+    more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
+    listed = "\n".join(f"  {p}" for p in problems[:shown])
+    return f"{file}: {len(problems)} problem(s), nothing was imported:\n{listed}{more}"
