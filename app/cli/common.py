@@ -165,6 +165,7 @@ def aggregate_of(text: str) -> ikm.Aggregation:
     choices: dict[str, ikm.Aggregation] = {
         "pooled": "pooled",
         "mean-of-children": "mean_of_children",
+        "mean_of_children": "mean_of_children",  # as the API spells it
     }
     if text not in choices:
         raise fail(f"--aggregate must be pooled or mean-of-children, got {text!r}")

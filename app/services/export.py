@@ -26,8 +26,8 @@ from app.models import (
     Response,
     Service,
     Unit,
-    response_rollup,
 )
+from app.services import rollups
 from app.services.scopes import Scope
 
 CSV_CHUNK = 2_000
@@ -122,17 +122,9 @@ def summary(*, session: Session, scope: Scope) -> tuple[int, int]:
 
 def element_columns(*, session: Session, scope: Scope) -> list[str]:
     """The element codes of every form answered in the scope, in form order (CSV columns)."""
-    r = response_rollup.c
-    used = (
-        sa.select(r.form_version_id)
-        .where(*scope.conditions(r, service=r.service_key, counter=r.counter_key))
-        .distinct()
-    )
-    versions = FormVersion.__table__.c  # type: ignore[attr-defined]
-    stmt = sa.select(versions.element_codes).where(versions.id.in_(used)).order_by(versions.id)
     codes: dict[str, None] = {}
-    for element_codes in session.execute(stmt).scalars():
-        codes.update(dict.fromkeys(element_codes.split(",")))
+    for version in rollups.form_versions(session=session, scope=scope):
+        codes.update(dict.fromkeys(version.codes))
     return list(codes)
 
 

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from app.core import ikm
 from app.core.periods import Period
@@ -175,6 +175,20 @@ def responses_by_unit(*, session: Session, scope: Scope) -> dict[int, int]:
         .group_by(_r.unit_id)
     )
     return {unit_id: int(n) for unit_id, n in session.execute(stmt).all() if n}
+
+
+def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
+    """The form versions answered in the scope, oldest first."""
+    used = (
+        sa.select(_r.form_version_id)
+        .where(*scope.conditions(_r, service=_r.service_key, counter=_r.counter_key))
+        .distinct()
+    )
+    return list(
+        session.exec(
+            select(FormVersion).where(col(FormVersion.id).in_(used)).order_by(col(FormVersion.id))
+        )
+    )
 
 
 def tallies_by_branch(
