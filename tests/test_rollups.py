@@ -225,3 +225,56 @@ def test_pool_refuses_different_element_sets_naming_forms_and_dates(session: Ses
     quarter = scopes.Scope(unit=unit, period=parse_period("2026-Q2"))
     result = results.scope_ikm(session=session, scope=quarter, method=ikm.DEFAULT_METHOD)
     assert (result.n, result.nik_rounded) == (2, ikm.to_decimal(Fraction(100), 2))
+
+
+def test_a_mixed_branch_or_period_does_not_sink_a_ranking_or_trend(session: Session) -> None:
+    """A child that changed forms within a period has no figure there (and says why); its
+    siblings in the ranking and its other periods in the trend keep theirs."""
+    parent = make_unit(session)
+    mixed = make_unit(session, parent=parent)
+    steady = make_unit(session, parent=parent)
+    old = dict.fromkeys((*CODES[:8], "maklumat"), 3)
+    intake.record_responses(
+        session=session,
+        unit=mixed,
+        channel="paper",
+        form_code="permenpan-rb-16-2014",
+        items=[_item("m1", old, datetime(2026, 4, 10, 3, tzinfo=UTC))],
+    )
+    for key, unit, when in (
+        ("m2", mixed, datetime(2026, 5, 10, 3, tzinfo=UTC)),
+        ("m3", mixed, datetime(2026, 8, 10, 3, tzinfo=UTC)),
+        ("s1", steady, datetime(2026, 5, 10, 3, tzinfo=UTC)),
+    ):
+        intake.record_responses(
+            session=session,
+            unit=unit,
+            channel="paper",
+            items=[_item(key, dict.fromkeys(CODES, 4), when)],
+        )
+    q2 = parse_period("2026-Q2")
+    ranked = {
+        child.code: result
+        for child, result in results.ranking(
+            session=session, parent=parent, period=q2, method=ikm.DEFAULT_METHOD
+        )
+    }
+    assert ranked[steady.code].nik_rounded == ikm.to_decimal(Fraction(100), 2)
+    assert ranked[mixed.code].nik_rounded is None
+    assert (
+        ranked[mixed.code]
+        .warnings[0]
+        .startswith("the responses in this scope were answered on forms with different elements")
+    )
+    scope = scopes.Scope(unit=mixed, period=q2)
+    points = results.trend(
+        session=session,
+        scope=scope,
+        periods=[q2, parse_period("2026-Q3")],
+        method=ikm.DEFAULT_METHOD,
+    )
+    assert [(p.label, r.nik_rounded is None) for p, r in points] == [
+        ("2026-Q2", True),
+        ("2026-Q3", False),
+    ]
+    assert "different elements" in points[0][1].warnings[0]

@@ -155,8 +155,13 @@ def ranking(
     result = []
     for child in children(session=session, unit=parent):
         assert child.id is not None  # stored
-        found = tallies.get(child.id) or _empty_tally(session, child)
-        computed = ikm.compute(found, method, populations.get(child.id))
+        found = tallies.get(child.id)
+        if isinstance(found, Conflict):
+            computed = _no_single_ikm(session, child, method, found)
+        else:
+            computed = ikm.compute(
+                found or _empty_tally(session, child), method, populations.get(child.id)
+            )
         coverage = _coverage(preorder(child, units), counts)
         result.append((child, replace(computed, coverage=coverage)))
     return result
@@ -170,19 +175,30 @@ def trend(
     method: ikm.Method,
     aggregate: ikm.Aggregation = "pooled",
 ) -> list[tuple[Period, ikm.IkmResult]]:
-    """The scope's result in each of the given periods (the scope's own period is ignored)."""
-    return [
-        (
-            period,
-            scope_ikm(
+    """The scope's result in each of the given periods (the scope's own period is ignored).
+    A period whose responses mix element sets has no figure and says why; the others stand."""
+    points = []
+    for period in periods:
+        try:
+            result = scope_ikm(
                 session=session,
                 scope=replace(scope, period=period),
                 method=method,
                 aggregate=aggregate,
-            ),
-        )
-        for period in periods
-    ]
+            )
+        except Conflict as exc:
+            result = _no_single_ikm(session, scope.unit, method, exc)
+        points.append((period, result))
+    return points
+
+
+def _no_single_ikm(
+    session: Session, unit: Unit, method: ikm.Method, exc: Conflict
+) -> ikm.IkmResult:
+    """The place of a result that cannot be formed (its responses mix element sets): no
+    figures, and the reason among its warnings."""
+    empty = ikm.compute(_empty_tally(session, unit), method)
+    return replace(empty, warnings=(exc.detail,))
 
 
 def periods_between(first: Period, last: Period, granularity: str) -> list[Period]:

@@ -193,9 +193,10 @@ def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
 
 def tallies_by_branch(
     *, session: Session, parent: Unit, period: Period, include_flagged: bool = False
-) -> dict[int, ikm.Tally | None]:
+) -> dict[int, ikm.Tally | Conflict | None]:
     """The tally of each direct child of ``parent`` pooled with its own subtree, in one
-    GROUP BY (a provincial table has hundreds of units); keyed by child id."""
+    GROUP BY (a provincial table has hundreds of units); keyed by child id. A branch whose
+    responses mix element sets gets the Conflict that says so instead of a tally."""
     branch = branch_cte(parent)
     conditions = [_r.local_date.between(period.start, period.end)]
     if not include_flagged:
@@ -215,7 +216,13 @@ def tallies_by_branch(
     rows: dict[int, list[Any]] = defaultdict(list)
     for top, *rest in session.execute(stmt).all():
         rows[top].append(rest)
-    return {top: pool(session, found) for top, found in rows.items()}
+    tallies: dict[int, ikm.Tally | Conflict | None] = {}
+    for top, found in rows.items():
+        try:
+            tallies[top] = pool(session, found)
+        except Conflict as exc:  # one branch mixing forms must not sink the whole ranking
+            tallies[top] = exc
+    return tallies
 
 
 def branch_cte(parent: Unit) -> sa.CTE:
