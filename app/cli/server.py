@@ -173,9 +173,10 @@ def db_redate(
         else:
             units = [found for found, _ in org.unit_tree(session=session)]
         done = datafix.redate(session=session, units=units)
+        rebuilt = "; their rollups were rebuilt" if done.unit_ids else "; nothing to rebuild"
         typer.echo(
             f"{done.responses} response(s) changed date in {len(done.unit_ids)} unit(s) "
-            f"of {len(units)} checked; their rollups were rebuilt"
+            f"of {len(units)} checked{rebuilt}"
         )
 
     run_action(ctx, action)
