@@ -1,5 +1,5 @@
-"""The FastAPI application: health, OpenAPI and its /docs, the error envelope and security
-headers."""
+"""The FastAPI application: health, OpenAPI and its /docs, the error envelope, security
+headers and an access log without citizens' addresses."""
 
 import logging
 import re
@@ -22,7 +22,13 @@ from app.citizen.routes import router as citizen_router
 from app.citizen.routes import unavailable_page
 from app.config import get_settings, settings_problem
 from app.deps import DatabaseDep
-from app.errors import AppError, InvalidInput, validation_items, validation_summary
+from app.errors import (
+    AppError,
+    InvalidInput,
+    Unavailable,
+    validation_items,
+    validation_summary,
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -65,8 +71,11 @@ def _error(
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    # RFC 9110: a 401 names the scheme that would be accepted.
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    # RFC 9110: a 401 names the scheme that would be accepted, a 503 when to come back.
+    headers = {
+        401: {"WWW-Authenticate": "Bearer"},
+        503: {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    }.get(exc.status)
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
@@ -89,11 +98,10 @@ async def _database_unreachable(request: Request, exc: Exception) -> Response:
     # The statement and its parameters stay out of the log line (they may be citizens' text).
     orig = getattr(exc, "orig", None)
     logger.warning("database unreachable: %s", type(orig or exc).__name__)
-    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
     if request.url.path.startswith("/api/"):
-        detail = "the database is not reachable; try again shortly"
-        return _error(503, "unavailable", detail, headers)
-    return unavailable_page(request, headers)
+        unavailable = Unavailable("the database is not reachable; try again shortly")
+        return await _app_error(request, unavailable)
+    return unavailable_page(request, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

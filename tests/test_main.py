@@ -3,11 +3,14 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
 from uvicorn.logging import AccessFormatter
 
 from app.config import get_settings
@@ -338,3 +341,28 @@ def test_uvicorn_refuses_a_short_production_secret_in_one_line() -> None:
         "ERROR:    error: SKM_SECRET_KEY must be at least 32 characters in production; "
         "run `skm secret` to make one\n",
     )
+
+
+class LostSessions(Database):
+    """Sessions whose connection is lost as the request's session dependency opens one."""
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        raise sa.exc.OperationalError("SELECT 1", None, Exception("server closed the connection"))
+        yield  # a generator, as the real one
+
+
+async def test_a_connection_lost_in_the_session_dependency_is_503(database: Database) -> None:
+    app = create_app()
+    lost = LostSessions(database.engine)
+    app.dependency_overrides[get_database] = lambda: lost
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})
+        page = await client.get("/s/abc")
+    assert (api.status_code, api.headers["retry-after"]) == (503, "5")
+    assert api.json() == {
+        "error": "unavailable",
+        "detail": "the database is not reachable; try again shortly",
+    }
+    assert (page.status_code, page.headers["retry-after"]) == (503, "5")
