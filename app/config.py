@@ -4,11 +4,16 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.errors import validation_items, validation_summary
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDER_SECRET = "change-me"  # noqa: S105 (a placeholder, refused outside development)
+# Form tokens are signed and client addresses hashed with the key: in production it must be
+# long enough not to be guessed (`skm secret` prints one of 64 characters).
+MIN_SECRET_CHARS = 32
 
 
 class Settings(BaseSettings):
@@ -40,13 +45,16 @@ class Settings(BaseSettings):
     max_body_bytes: int = 4 * 1024 * 1024
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secret(self) -> "Settings":
-        # A production deployment signs form tokens and hashes client IPs with this key.
+    def _refuse_weak_secret(self) -> "Settings":
+        # The placeholder is shorter than the minimum, so it is refused too.
         if (
             self.environment == "production"
-            and self.secret_key.get_secret_value() == PLACEHOLDER_SECRET
+            and len(self.secret_key.get_secret_value()) < MIN_SECRET_CHARS
         ):
-            raise ValueError("SKM_SECRET_KEY must be set to a random value in production")
+            raise ValueError(
+                f"SKM_SECRET_KEY must be at least {MIN_SECRET_CHARS} characters in production; "
+                "run `skm secret` to make one"
+            )
         return self
 
     @property
@@ -57,3 +65,11 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """Settings that cannot be used, in one line naming the environment variables."""
+    items = validation_items(exc.errors())
+    for item in items:
+        item["loc"] = [f"SKM_{str(part).upper()}" for part in item["loc"][:1]]
+    return validation_summary(items)

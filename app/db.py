@@ -19,9 +19,15 @@ if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
 WRITE = {"skm_write": True}
+# The PostgreSQL advisory lock key that serialises schema migrations (any fixed 64-bit number;
+# this one spells "skm" in ASCII).
+MIGRATION_LOCK = 0x736B6D
 
 
 def create_db_engine(url: str, *, sqlite_busy_timeout_ms: int = 10_000, **kwargs: Any) -> sa.Engine:
+    # A statement's parameters are responses' text (saran): error messages, and so tracebacks
+    # in the server log, name the statement only.
+    kwargs.setdefault("hide_parameters", True)
     if not url.startswith("sqlite"):
         return sa.create_engine(url, pool_pre_ping=True, **kwargs)
     engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)

@@ -1,22 +1,34 @@
-"""The FastAPI application: health, OpenAPI and its /docs, the error envelope and security
-headers."""
+"""The FastAPI application: health, OpenAPI and its /docs, the error envelope, security
+headers and an access log without citizens' addresses."""
 
+import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 
+import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api import docs
 from app.api import router as api_router
 from app.citizen.routes import router as citizen_router
-from app.config import get_settings
+from app.citizen.routes import unavailable_page
+from app.config import get_settings, settings_problem
 from app.deps import DatabaseDep
-from app.errors import AppError, InvalidInput, validation_items, validation_summary
+from app.errors import (
+    AppError,
+    InvalidInput,
+    Unavailable,
+    validation_items,
+    validation_summary,
+)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -34,6 +46,20 @@ PAGE_POLICY = {
 SURVEY_HEADERS = {**PAGE_POLICY, "Cache-Control": "no-store"}
 
 
+logger = logging.getLogger(__name__)
+
+# The database is down, restarting or out of pooled connections: a moment later the same
+# request may succeed, so the client hears 503 and when to retry, never a bare 500.
+UNREACHABLE = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+)
+RETRY_AFTER_SECONDS = 5
+# The methods a 405's Allow header may name (RFC 9110 section 15.5.6).
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
 _CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}
 
 
@@ -45,8 +71,11 @@ def _error(
 
 async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    # RFC 9110: a 401 names the scheme that would be accepted.
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    # RFC 9110: a 401 names the scheme that would be accepted, a 503 when to come back.
+    headers = {
+        401: {"WWW-Authenticate": "Bearer"},
+        503: {"Retry-After": str(RETRY_AFTER_SECONDS)},
+    }.get(exc.status)
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
@@ -65,10 +94,69 @@ async def _data_error(request: Request, exc: Exception) -> JSONResponse:
     return await _app_error(request, refused)
 
 
-async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _database_unreachable(request: Request, exc: Exception) -> Response:
+    # The statement and its parameters stay out of the log line (they may be citizens' text).
+    orig = getattr(exc, "orig", None)
+    logger.warning("database unreachable: %s", type(orig or exc).__name__)
+    if request.url.path.startswith("/api/"):
+        unavailable = Unavailable("the database is not reachable; try again shortly")
+        return await _app_error(request, unavailable)
+    return unavailable_page(request, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _CODES.get(exc.status_code, "http_error")
-    return _error(exc.status_code, code, str(exc.detail), exc.headers)
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed_methods(request)
+    return _error(exc.status_code, code, str(exc.detail), headers)
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to: the router names only the first route matching the
+    path, though a path such as /s/{token} has one route for GET and another for POST."""
+    scope = request.scope
+    path = {"type": "http", "path": scope["path"], "root_path": scope.get("root_path", "")}
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**path, "headers": [], "method": method})[0] is Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
+
+
+class AccessLogPrivacy(logging.Filter):
+    """Uvicorn's access lines without the client's address and with survey tokens masked: the
+    survey page promises not to keep citizens' IP addresses, and a logged token would tie an
+    address and a time to a counter. Method, path and status stay."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # uvicorn logs '%s - "%s %s HTTP/%s" %d' (HTTP, on uvicorn.access) and
+        # '%s - "WebSocket %s" ...' (on uvicorn.error), the client address first.
+        if (
+            isinstance(record.msg, str)
+            and record.msg.startswith('%s - "')
+            and isinstance(record.args, tuple)
+            and record.args
+        ):
+            _client, *rest = record.args
+            record.args = ("-", *(mask_survey_token(a) if isinstance(a, str) else a for a in rest))
+        return True
+
+
+def mask_survey_token(text: str) -> str:
+    return re.sub(r"/s/[^/?#\s]+", "/s/…", text)
+
+
+def _install_access_log_filter() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        found = logging.getLogger(name)
+        if not any(isinstance(f, AccessLogPrivacy) for f in found.filters):
+            found.addFilter(AccessLogPrivacy())
 
 
 class BodyLimit:
@@ -109,6 +197,14 @@ class BodyLimit:
 
 
 def create_app() -> FastAPI:
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        # Under `uvicorn app.main:create_app --factory` this one line is what the operator sees,
+        # not a traceback through pydantic.
+        logging.getLogger("uvicorn.error").error("error: %s", settings_problem(exc))
+        raise SystemExit(1) from None
+    _install_access_log_filter()
     app = FastAPI(
         title="SKM: Survei Kepuasan Masyarakat",
         version="0.1.0",
@@ -121,10 +217,12 @@ def create_app() -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(DataError, _data_error)
+    for unreachable in UNREACHABLE:
+        app.add_exception_handler(unreachable, _database_unreachable)
 
     # Added before the headers middleware, so it runs inside it: an exception from the counted
     # body then reaches FastAPI directly rather than through a task group.
-    app.add_middleware(BodyLimit, limit=get_settings().max_body_bytes)
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
     @app.middleware("http")
     async def security_headers(

@@ -6,7 +6,7 @@ from sqlmodel import SQLModel
 
 import app.models  # noqa: F401 (registers the tables on SQLModel.metadata)
 from app.config import get_settings
-from app.db import create_db_engine
+from app.db import MIGRATION_LOCK, create_db_engine
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -48,6 +48,11 @@ def _run(connection: sa.Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Two upgrades at once (two deploy jobs, two replicas starting): the second waits
+            # here, then reads the version the first committed and finds nothing to do. The
+            # lock is released with the transaction.
+            connection.execute(sa.select(sa.func.pg_advisory_xact_lock(MIGRATION_LOCK)))
         context.run_migrations()
 
 

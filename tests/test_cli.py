@@ -1,23 +1,29 @@
 import json
 import os
+import queue
+import re
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from openpyxl import Workbook, load_workbook
 from sqlmodel import Session, col, func, select
 from typer.testing import Result
 
-from app.cli import cli
-from app.config import REPO_ROOT, get_settings
-from app.models import Response, Unit, UnitUpdate
+from app.cli import cli, main
+from app.config import REPO_ROOT, Settings, get_settings
+from app.db import Database, create_db_engine, upgrade_schema
+from app.models import CounterCreate, Response, ServiceCreate, Unit, UnitUpdate
 from app.services import apikeys, intake, org
-from tests.conftest import Cli
+from tests.conftest import Cli, fresh_database
 from tests.factories import CODES, make_unit, response
 
 # A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
@@ -538,6 +544,9 @@ def test_a_broken_sheet_is_a_message_not_a_traceback(
     assert message in output
 
 
+SECRET = "a-test-key-that-is-long-enough-for-production"
+
+
 class FakeUvicorn:
     """Stands in for uvicorn.run: records what the server would have started with."""
 
@@ -557,6 +566,7 @@ def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUvicorn]:
     # Set, not deleted, so that undo() also removes what `serve --demo` sets.
     monkeypatch.setenv("SKM_ALLOW_LOCAL_BASE_URL", "false")
     monkeypatch.setenv("SKM_PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+    monkeypatch.setenv("SKM_SECRET_KEY", SECRET)
     get_settings.cache_clear()
     yield fake
     monkeypatch.undo()
@@ -782,3 +792,198 @@ def test_import_partial_rows_on_a_qr_channel_name_the_line(
         "  line 3: element(s) prosedur not answered; only the paper channel may leave elements "
         "blank",
     )
+
+
+def test_serve_leaves_forwarded_headers_to_the_app(run_cli: Cli, fake_uvicorn: FakeUvicorn) -> None:
+    # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever
+    # SKM_TRUSTED_PROXIES says.
+    run_cli("serve", "--port", "8000")
+    (call,) = fake_uvicorn.calls
+    assert call["proxy_headers"] is False
+
+
+def test_serve_warns_about_the_placeholder_secret(
+    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SKM_SECRET_KEY", "change-me")
+    get_settings.cache_clear()
+    code, output = run_cli("serve", "--port", "8000")
+    assert (code, output.splitlines()[0]) == (
+        0,
+        "warning: SKM_SECRET_KEY is the development placeholder; production refuses it "
+        "(run `skm secret` to make a key)",
+    )
+    assert output.count("SKM_SECRET_KEY") == 1
+
+
+def test_secret_prints_a_new_key_long_enough_for_production(
+    run_cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = run_cli("secret"), run_cli("secret")
+    assert first[0] == second[0] == 0
+    key = first[1].removesuffix("\n")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{64}", key)
+    assert second[1] != first[1]
+    monkeypatch.setenv("SKM_ENVIRONMENT", "production")
+    monkeypatch.setenv("SKM_SECRET_KEY", key)
+    assert Settings().secret_key.get_secret_value() == key
+
+
+@pytest.mark.parametrize("key", ["", "x", "change-me", "k" * 31])
+def test_main_refuses_a_short_production_secret_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, key: str
+) -> None:
+    monkeypatch.setenv("SKM_ENVIRONMENT", "production")
+    monkeypatch.setenv("SKM_SECRET_KEY", key)
+    monkeypatch.setattr(sys, "argv", ["skm", "db", "check"])
+    get_settings.cache_clear()
+    with pytest.raises(SystemExit) as exited:
+        main()
+    get_settings.cache_clear()
+    assert exited.value.code == (
+        "error: SKM_SECRET_KEY must be at least 32 characters in production; "
+        "run `skm secret` to make one"
+    )
+
+
+def test_main_names_a_malformed_setting_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SKM_RATE_PER_CLIENT_HOUR", "many")
+    monkeypatch.setattr(sys, "argv", ["skm", "db", "check"])
+    get_settings.cache_clear()
+    with pytest.raises(SystemExit) as exited:
+        main()
+    get_settings.cache_clear()
+    assert exited.value.code == (
+        "error: SKM_RATE_PER_CLIENT_HOUR: Input should be a valid integer, unable to parse "
+        "string as an integer"
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Server:
+    """`skm serve` in a subprocess; its log lines are read as they come."""
+
+    def __init__(self, env: dict[str, str], *args: str) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "from app.cli import main; main()", *args],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, timeout: float = 60) -> list[str]:
+        """The lines up to and including the first that contains ``pattern``."""
+        seen: list[str] = []
+        while True:
+            try:
+                line = self.lines.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no {pattern!r} in {seen}") from None
+            seen.append(line)
+            if pattern in line:
+                return seen
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(timeout=20)  # it ends at the end of the output
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str, Server]]:
+    """A server on a free port over a new database with one counter, allowing one
+    submission per client and hour: its base URL, the counter's token, the server."""
+    with fresh_database(tmp_path) as url:
+        upgrade_schema(url)
+        database = Database(create_db_engine(url))
+        with database.session(write=True) as session:
+            unit = make_unit(session)
+            org.create_service(
+                session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP")
+            )
+            counter = org.create_counter(
+                session=session, data=CounterCreate(unit_code=unit.code, code="l1", name="Loket")
+            )
+            token = counter.token
+        database.engine.dispose()
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        env = {
+            "SKM_DATABASE_URL": url,
+            "SKM_SECRET_KEY": SECRET,
+            "SKM_PUBLIC_BASE_URL": base,
+            "SKM_TRUSTED_PROXIES": "[]",
+            "SKM_RATE_PER_CLIENT_HOUR": "1",
+            "SKM_SURVEY_MIN_SECONDS": "0",
+            # uvicorn's own default, spelled out: the server must ignore it.
+            "FORWARDED_ALLOW_IPS": "127.0.0.1",
+        }
+        server = Server(env, "serve", "--port", str(port))
+        try:
+            server.wait_for("Uvicorn running on")
+            yield base, token, server
+        finally:
+            server.stop()
+
+
+def _submit_from(base: str, token: str, forwarded_for: str) -> httpx.Response:
+    """A citizen's visit: the form, then the answers, from a browser of its own."""
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        page = browser.get(f"/s/{token}")
+        assert page.status_code == 200, page.text
+        found = re.search(r'name="form_token" value="([^"]+)"', page.text)
+        assert found is not None
+        fields = {**dict.fromkeys(CODES, "4"), "form_token": found.group(1), "service": "ktp"}
+        return browser.post(
+            f"/s/{token}",
+            data=fields,
+            headers={"X-Forwarded-For": forwarded_for, "Origin": base},
+        )
+
+
+@pytest.mark.slow
+def test_served_app_ignores_forwarded_for_without_trusted_proxies(
+    served: tuple[str, str, Server],
+) -> None:
+    base, token, _server = served
+    first = _submit_from(base, token, "203.0.113.1")
+    second = _submit_from(base, token, "203.0.113.2")
+    # Both came from 127.0.0.1: one client's bucket, whatever the header claims.
+    assert (first.status_code, second.status_code) == (303, 429)
+
+
+@pytest.mark.slow
+def test_served_access_log_keeps_no_address_and_no_token(
+    served: tuple[str, str, Server],
+) -> None:
+    base, token, server = served
+    with httpx.Client(base_url=base, timeout=30) as browser:
+        assert browser.get(f"/s/{token}?lang=en").status_code == 200
+        assert browser.get("/healthz").status_code == 200
+    lines = server.wait_for("/healthz")
+    access = [line for line in lines if '"GET ' in line]
+    assert access == [
+        'INFO:     - - "GET /s/…?lang=en HTTP/1.1" 200 OK',
+        'INFO:     - - "GET /healthz HTTP/1.1" 200 OK',
+    ]

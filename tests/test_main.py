@@ -1,10 +1,19 @@
+import logging
+import os
 import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from sqlmodel import Session
+from uvicorn.logging import AccessFormatter
 
+from app.config import get_settings
 from app.db import Database, create_db_engine, get_database
 from app.main import create_app
 
@@ -178,3 +187,182 @@ async def test_a_long_list_of_problems_is_summed_up(client: httpx.AsyncClient, a
         "required; body.responses.1.submitted_at: Field required; body.responses.1.answers: "
         "Field required; body.responses.2.submitted_at: Field required; and 3 more"
     )
+
+
+UNREACHABLE_DATABASES = [
+    "postgresql+psycopg://postgres@127.0.0.1:1/none",  # nothing listens on port 1
+    "sqlite:///{tmp}/missing/dir/skm.db",
+]
+
+
+@pytest.mark.parametrize("url", UNREACHABLE_DATABASES)
+async def test_unreachable_database_is_503_with_retry_after(tmp_path: Path, url: str) -> None:
+    app = create_app()
+    broken = Database(create_db_engine(url.format(tmp=tmp_path)))
+    app.dependency_overrides[get_database] = lambda: broken
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})
+        page = await client.get("/s/abc")
+        sent = await client.post("/s/abc?lang=en", content=b"form_token=x")
+        health = await client.get("/healthz")
+    broken.engine.dispose()
+    assert (api.status_code, api.headers["retry-after"]) == (503, "5")
+    assert api.json() == {
+        "error": "unavailable",
+        "detail": "the database is not reachable; try again shortly",
+    }
+    assert (page.status_code, page.headers["retry-after"]) == (503, "5")
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<p>Layanan sedang tidak tersedia. Mohon coba beberapa saat lagi.</p>" in page.text
+    assert page.headers["cache-control"] == "no-store"  # still a survey page's headers
+    assert (sent.status_code, sent.headers["retry-after"]) == (503, "5")
+    assert "<p>The service is unavailable at the moment. Please try again shortly.</p>" in sent.text
+    assert health.status_code == 503
+    assert health.json() == {
+        "error": "unavailable",
+        "detail": "database unreachable: OperationalError",
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "/s/abc", "GET, HEAD, POST"),
+        ("DELETE", "/api/v1/responses", "GET, POST"),
+        ("DELETE", "/api/v1/units/x", "GET, PATCH"),
+        ("POST", "/healthz", "GET"),
+    ],
+)
+async def test_method_not_allowed_names_every_allowed_method(
+    client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.json() == {"error": "method_not_allowed", "detail": "Method Not Allowed"}
+
+
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_create_app_refuses_a_short_production_secret_in_one_log_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Caught on the logger itself: once uvicorn has configured logging, nothing propagates.
+    caught = Records()
+    logging.getLogger("uvicorn.error").addHandler(caught)
+    monkeypatch.setenv("SKM_ENVIRONMENT", "production")
+    monkeypatch.setenv("SKM_SECRET_KEY", "x")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exited:
+            create_app()
+    finally:
+        get_settings.cache_clear()
+        logging.getLogger("uvicorn.error").removeHandler(caught)
+    assert exited.value.code == 1
+    assert [(r.levelname, r.getMessage()) for r in caught.records] == [
+        (
+            "ERROR",
+            "error: SKM_SECRET_KEY must be at least 32 characters in production; "
+            "run `skm secret` to make one",
+        )
+    ]
+
+
+def _uvicorn_access_line(client: str, path: str) -> str:
+    """An access record as uvicorn's HTTP protocol logs it, through the app's filter and
+    uvicorn's own access formatter."""
+    access = logging.getLogger("uvicorn.access")
+    record = access.makeRecord(
+        access.name,
+        logging.INFO,
+        __file__,
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        (client, "GET", path, "1.1", 200),
+        None,
+    )
+    assert access.filter(record)
+    return AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
+
+
+def test_access_log_keeps_no_client_address_and_no_survey_token() -> None:
+    create_app()  # installs the filter
+    assert _uvicorn_access_line("203.0.113.7:50312", "/s/Qx7_token-value?lang=en") == (
+        '- - "GET /s/…?lang=en HTTP/1.1" 200 OK'
+    )
+    assert _uvicorn_access_line("[2001:db8::1]:443", "/s/Qx7_token-value/terima-kasih") == (
+        '- - "GET /s/…/terima-kasih HTTP/1.1" 200 OK'
+    )
+    assert _uvicorn_access_line("203.0.113.7:50312", "/api/v1/ikm?unit=a&period=2026") == (
+        '- - "GET /api/v1/ikm?unit=a&period=2026 HTTP/1.1" 200 OK'
+    )
+
+
+def test_database_errors_do_not_echo_statement_parameters(db_url: str) -> None:
+    engine = create_db_engine(db_url)
+    saran = "Petugas loket 3 bernama Budi, nomor saya 0812-0000-0000"
+    with engine.connect() as connection:
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE echo (id INTEGER PRIMARY KEY, saran TEXT)"
+        )
+        insert = sa.text("INSERT INTO echo (id, saran) VALUES (1, :saran)")
+        connection.execute(insert, {"saran": "pertama"})
+        with pytest.raises(sa.exc.IntegrityError) as refused:
+            connection.execute(insert, {"saran": saran})
+        connection.rollback()
+    engine.dispose()
+    assert saran not in str(refused.value)
+    assert "[SQL parameters hidden due to hide_parameters=True]" in str(refused.value)
+
+
+@pytest.mark.slow
+def test_uvicorn_refuses_a_short_production_secret_in_one_line() -> None:
+    env = {**os.environ, "SKM_ENVIRONMENT": "production", "SKM_SECRET_KEY": "x"}
+    done = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (
+        1,
+        "",
+        "ERROR:    error: SKM_SECRET_KEY must be at least 32 characters in production; "
+        "run `skm secret` to make one\n",
+    )
+
+
+class LostSessions(Database):
+    """Sessions whose connection is lost as the request's session dependency opens one."""
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        raise sa.exc.OperationalError("SELECT 1", None, Exception("server closed the connection"))
+        yield  # a generator, as the real one
+
+
+async def test_a_connection_lost_in_the_session_dependency_is_503(database: Database) -> None:
+    app = create_app()
+    lost = LostSessions(database.engine)
+    app.dependency_overrides[get_database] = lambda: lost
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})
+        page = await client.get("/s/abc")
+    assert (api.status_code, api.headers["retry-after"]) == (503, "5")
+    assert api.json() == {
+        "error": "unavailable",
+        "detail": "the database is not reachable; try again shortly",
+    }
+    assert (page.status_code, page.headers["retry-after"]) == (503, "5")

@@ -48,6 +48,8 @@ TEXT = {
         "closed": "Survei ditutup",
         "closed_body": "Mohon maaf, survei untuk loket ini sudah ditutup. Terima kasih atas "
         "kesediaan Saudara.",
+        "unavailable": "Mohon maaf",
+        "unavailable_body": "Layanan sedang tidak tersedia. Mohon coba beberapa saat lagi.",
         "not_found": "Halaman tidak ditemukan",
         "not_found_body": "Tautan survei ini tidak dikenal. Mohon pindai kembali kode QR di loket.",
         "refused": "Jawaban tidak dapat diterima",
@@ -70,6 +72,8 @@ TEXT = {
         "thanks_body": "We have received your answers; they help improve this service.",
         "closed": "Survey closed",
         "closed_body": "Sorry, the survey for this counter is closed. Thank you for your time.",
+        "unavailable": "Sorry",
+        "unavailable_body": "The service is unavailable at the moment. Please try again shortly.",
         "not_found": "Page not found",
         "not_found_body": "This survey link is unknown. Please scan the QR code at the counter.",
         "refused": "Your answers could not be accepted",
@@ -102,6 +106,15 @@ def _error_page(request: Request, lang: str, exc: AppError) -> HTMLResponse:
     if exc.status == 410:
         return _message(request, lang, 410, t["closed"], t["closed_body"])
     return _message(request, lang, exc.status, t["refused"], exc.detail)
+
+
+def unavailable_page(request: Request, headers: dict[str, str]) -> HTMLResponse:
+    """The page a citizen sees while the database cannot be reached (503)."""
+    lang = "en" if request.query_params.get("lang") == "en" else "id"
+    t = TEXT[lang]
+    page = _message(request, lang, 503, t["unavailable"], t["unavailable_body"])
+    page.headers.update(headers)
+    return page
 
 
 def _render_form(

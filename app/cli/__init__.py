@@ -7,8 +7,10 @@ report, sample-size) register their commands on import.
 
 import alembic.util.exc
 import sqlalchemy as sa
+from pydantic import ValidationError
 
 from app.cli.common import cli
+from app.config import Settings, settings_problem
 
 # isort: off
 # Importing registers the commands; `skm --help` lists them in this order.
@@ -19,9 +21,13 @@ __all__ = ["cli", "data", "main", "org", "server"]
 
 
 def main() -> None:
-    # Failures a user can fix without a traceback: the database, a migration name.
+    # Failures a user can fix without a traceback: the settings, the database, a migration name.
     try:
         cli()
+    except ValidationError as exc:
+        if exc.title != Settings.__name__:
+            raise
+        raise SystemExit(f"error: {settings_problem(exc)}") from None
     except sa.exc.OperationalError as exc:
         raise SystemExit(f"error: cannot use the database: {exc.orig or exc}") from None
     except alembic.util.exc.CommandError as exc:

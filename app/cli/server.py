@@ -1,6 +1,7 @@
 """``skm serve`` and ``skm db``: running the service, its schema and data fixes."""
 
 import os
+import secrets
 from contextlib import suppress
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from app.cli.common import (
     fail,
     run_action,
 )
-from app.config import get_settings
+from app.config import PLACEHOLDER_SECRET, get_settings
 from app.db import Database, downgrade_schema, schema_is_current, upgrade_schema
 from app.errors import NotFound
 from app.reports import qr
@@ -102,6 +103,13 @@ def serve(
 
     settings = get_settings()
     _prepare_schema(settings.database_url, settings.is_sqlite)
+    if settings.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
+        typer.secho(
+            "warning: SKM_SECRET_KEY is the development placeholder; production refuses it "
+            "(run `skm secret` to make a key)",
+            fg=typer.colors.YELLOW,
+            err=True,
+        )
     for warning in _base_url_warnings(settings.public_base_url, port):
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
     database = database_of(ctx)
@@ -128,7 +136,22 @@ def serve(
         typer.echo("open in a browser on this computer:")
         for label, url in links:
             typer.echo(f"  {label:<{width}}  {url}")
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # SKM_TRUSTED_PROXIES alone decides whose X-Forwarded-For is believed (the app reads
+        # it); uvicorn's own handling would trust any client connecting from 127.0.0.1.
+        proxy_headers=False,
+    )
+
+
+@cli.command()
+def secret() -> None:
+    """Print a new random SKM_SECRET_KEY."""
+    typer.echo(secrets.token_urlsafe(48))
 
 
 @db_cli.command("upgrade")
