@@ -3,7 +3,7 @@ headers and an access log without citizens' addresses."""
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
@@ -196,6 +196,41 @@ class BodyLimit:
         return f"the request body is larger than {self.limit} bytes"
 
 
+def _raw(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+
+
+class SecurityHeaders:
+    """Adds the security headers (and the page policy on the citizen pages) to every HTTP
+    response, keeping any a route set itself. Pure ASGI: it edits the response start message
+    in passing, so bodies still stream untouched, without the task group and the extra
+    response stream Starlette's ``BaseHTTPMiddleware`` puts around every request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        # Encoded once, as ASGI sends them: lower-case names, bytes.
+        self.plain = _raw(SECURITY_HEADERS)
+        self.page = _raw({**SECURITY_HEADERS, **PAGE_POLICY})
+        self.survey = _raw({**SECURITY_HEADERS, **SURVEY_HEADERS})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        added = self.survey if path.startswith("/s/") else self.page if path == "/" else self.plain
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend(h for h in added if h[0] not in present)
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def create_app() -> FastAPI:
     try:
         settings = get_settings()
@@ -220,20 +255,10 @@ def create_app() -> FastAPI:
     for unreachable in UNREACHABLE:
         app.add_exception_handler(unreachable, _database_unreachable)
 
-    # Added before the headers middleware, so it runs inside it: an exception from the counted
-    # body then reaches FastAPI directly rather than through a task group.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
 
-    @app.middleware("http")
-    async def security_headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        path = request.url.path
-        extra = SURVEY_HEADERS if path.startswith("/s/") else PAGE_POLICY if path == "/" else {}
-        for name, value in {**SECURITY_HEADERS, **extra}.items():
-            response.headers.setdefault(name, value)
-        return response
+    # Outermost, so the 413 that BodyLimit sends itself carries the headers too.
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["health"])
     def healthz(database: DatabaseDep) -> JSONResponse:

@@ -1,21 +1,49 @@
+import asyncio
 import logging
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from sqlmodel import Session
+from starlette.types import Message
 from uvicorn.logging import AccessFormatter
 
 from app.config import get_settings
 from app.db import Database, create_db_engine, get_database
-from app.main import create_app
+from app.main import SecurityHeaders, create_app
+from app.models import CounterCreate
+from app.services import intake, org
+from tests.factories import bearer, make_unit, response
+
+PLAIN = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=()",
+    "cross-origin-opener-policy": "same-origin",
+}
+POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+PAGE = {**PLAIN, "content-security-policy": POLICY}
+SURVEY = {**PAGE, "cache-control": "no-store"}
+
+
+def _security_headers(response: httpx.Response) -> dict[str, str]:
+    """The response's security headers, each once (a duplicate would show as "a, b")."""
+    names = {*SURVEY}
+    return {name: value for name, value in response.headers.items() if name in names}
 
 
 async def test_healthz_reports_database_ok(client: httpx.AsyncClient) -> None:
@@ -366,3 +394,116 @@ async def test_a_connection_lost_in_the_session_dependency_is_503(database: Data
         "detail": "the database is not reachable; try again shortly",
     }
     assert (page.status_code, page.headers["retry-after"]) == (503, "5")
+
+
+async def test_every_kind_of_response_carries_the_security_headers(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    counter = org.create_counter(
+        session=session, data=CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1")
+    )
+    api = await client.get(f"/api/v1/ikm?unit={unit.code}&period=2026", headers=bearer(admin))
+    cached = await client.get(
+        f"/api/v1/ikm?unit={unit.code}&period=2026",
+        headers={**bearer(admin), "If-None-Match": api.headers["etag"]},
+    )
+    huge = {"Content-Length": str(100 * 1024 * 1024), "Content-Type": "application/json"}
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(6):
+            yield b" " * (1024 * 1024)
+
+    answers = {
+        "API": (api, 200, PLAIN),
+        "API 304": (cached, 304, PLAIN),
+        "survey page": (await client.get(f"/s/{counter.token}"), 200, SURVEY),
+        "unknown survey": (await client.get("/s/no-such-token"), 404, SURVEY),
+        "landing page": (await client.get("/"), 200, PAGE),
+        "landing HEAD": (await client.head("/"), 200, PAGE),
+        "404": (await client.get("/no-such-page"), 404, PLAIN),
+        "413 declared": (
+            await client.post("/api/v1/responses", content=b"{}", headers=huge),
+            413,
+            PLAIN,
+        ),
+        "413 declared, survey": (
+            await client.post(f"/s/{counter.token}", content=b"{}", headers=huge),
+            413,
+            SURVEY,
+        ),
+        "413 counted": (
+            await client.post(
+                "/api/v1/responses",
+                content=chunks(),
+                headers={**bearer(admin), "Content-Type": "application/json"},
+            ),
+            413,
+            PLAIN,
+        ),
+    }
+    seen = {name: (r.status_code, _security_headers(r)) for name, (r, _, _) in answers.items()}
+    assert seen == {name: (status, headers) for name, (_, status, headers) in answers.items()}
+
+
+async def test_security_headers_keep_a_routes_own_value() -> None:
+    app = FastAPI()
+    app.add_middleware(SecurityHeaders)
+
+    @app.get("/s/framed")
+    def framed() -> PlainTextResponse:
+        own = {"X-Frame-Options": "SAMEORIGIN", "Cache-Control": "max-age=60"}
+        return PlainTextResponse("ok", headers=own)
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/s/framed")
+    assert _security_headers(response) == {
+        **SURVEY,
+        "x-frame-options": "SAMEORIGIN",
+        "cache-control": "max-age=60",
+    }
+
+
+async def test_csv_export_still_streams_through_the_headers_middleware(
+    app: FastAPI, session: Session, admin: str
+) -> None:
+    """Driven at the ASGI level: the header line and the rows leave as separate body messages
+    (the middleware only edits the start message), and the start carries the headers."""
+    unit = make_unit(session)
+    item = response((4, 3, 2, 4, 3, 3, 4, 3, 1), datetime(2026, 5, 14, 1, tzinfo=UTC))
+    intake.record_responses(session=session, unit=unit, items=[item], channel="paper")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/api/v1/responses.csv",
+        "raw_path": b"/api/v1/responses.csv",
+        "root_path": "",
+        "query_string": f"unit={unit.code}&period=2026".encode(),
+        "headers": [(b"host", b"test"), (b"authorization", f"Bearer {admin}".encode())],
+        "client": ("127.0.0.1", 50000),
+        "server": ("test", 80),
+    }
+    sent: list[Message] = []
+    requests = [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive() -> Message:
+        if requests:
+            return requests.pop()
+        await asyncio.Event().wait()  # the client stays connected
+        raise AssertionError("unreachable")
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start, *bodies = sent
+    headers = {name.decode(): value.decode() for name, value in start["headers"]}
+    assert (start["status"], headers["content-type"]) == (200, "text/csv; charset=utf-8")
+    assert {name: headers[name] for name in PLAIN} == PLAIN
+    assert [b["more_body"] for b in bodies] == [True, True, False]
+    assert bodies[0]["body"].startswith(b"id,unit,service,counter,")
+    assert bodies[1]["body"].count(b"\r\n") == 1  # the one row

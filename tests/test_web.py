@@ -1,11 +1,14 @@
+import contextlib
 import json
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import httpx
 import pytest
-from sqlmodel import Session, col, func, select
+import sqlalchemy as sa
+from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import Select
 
 from app.config import get_settings
@@ -38,12 +41,26 @@ def _counter(session: Session, *, services_count: int = 1) -> Counter:
     )
 
 
-def _token(counter: Counter, age_seconds: int = 60) -> str:
+# The anonymous browser id every test client holds (as its cookie) unless a test says not.
+BROWSER = "test-browser-000000001"
+OTHER_BROWSER = "test-browser-000000002"
+
+
+def _token(counter: Counter, age_seconds: int = 60, browser: str = BROWSER) -> str:
     assert counter.id is not None
     issued = datetime.now(UTC) - timedelta(seconds=age_seconds)
-    return citizen.issue_form_token(
-        get_settings().secret_key.get_secret_value(), counter.id, issued
-    )
+    secret = get_settings().secret_key.get_secret_value()
+    return citizen.issue_form_token(secret, counter.id, issued, browser=browser)
+
+
+def _hold_browser_cookie(client: httpx.AsyncClient, browser: str | None) -> None:
+    """The client's browser cookie, where the server's Set-Cookie would put it (httpx files
+    a dotless host such as "test" under "test.local"); None: no cookie."""
+    if browser is not None:
+        client.cookies.set(citizen.BROWSER_COOKIE, browser, domain="test.local", path="/s/")
+        return
+    with contextlib.suppress(KeyError):  # there was none
+        client.cookies.jar.clear("test.local", "/s/", citizen.BROWSER_COOKIE)
 
 
 def _answers(counter: Counter, **overrides: str) -> dict[str, str]:
@@ -54,12 +71,21 @@ def _answers(counter: Counter, **overrides: str) -> dict[str, str]:
 
 
 async def _post(
-    client: httpx.AsyncClient, counter: Counter, fields: dict[str, str], query: str = ""
+    client: httpx.AsyncClient,
+    counter: Counter,
+    fields: dict[str, str],
+    query: str = "",
+    *,
+    browser: str | None = BROWSER,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
+    """A form POST from the browser whose cookie holds ``browser`` (the one ``_token`` signs
+    for unless told otherwise)."""
+    _hold_browser_cookie(client, browser)
     return await client.post(
         f"/s/{counter.token}{query}",
         content=urlencode(fields),
-        headers={"content-type": "application/x-www-form-urlencoded"},
+        headers={"content-type": "application/x-www-form-urlencoded", **(headers or {})},
     )
 
 
@@ -254,7 +280,7 @@ async def test_kiosk_is_set_by_staff_over_the_api_and_the_cli(
         ({"saran": "x" * 2001}, 422, "Saran paling banyak 2000 karakter."),
         ({"website": "http://spam.example"}, 400, "automated submission"),
         ({"form_token": "forged"}, 400, "invalid form token"),
-        ({"form_token": "1.abc.0123"}, 400, "invalid form token"),
+        ({"form_token": "1.abc.0123"}, 400, "Sesi formulir tidak dikenali."),
         ({"form_token": "fresh"}, 422, "Formulir dikirim terlalu cepat."),
         ({"form_token": "stale"}, 422, "Formulir sudah kedaluwarsa."),
     ],
@@ -485,3 +511,166 @@ async def test_survey_asks_the_units_own_form(client: httpx.AsyncClient, session
     assert sent.status_code == 303, sent.text
     stored = session.exec(select(Response).where(Response.counter_id == counter.id)).one()
     assert (stored.form_version_id, stored.a14) == (version.id, 3)
+
+
+def _form_token(html: str) -> str:
+    found = re.search(r'<input type="hidden" name="form_token" value="([^"]+)">', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _check(counter: Counter, token: str, browser: str | None) -> str:
+    """The nonce of a token served now, as if posted a minute later from ``browser``."""
+    assert counter.id is not None
+    return citizen.check_form_token(
+        get_settings().secret_key.get_secret_value(),
+        counter.id,
+        token,
+        datetime.now(UTC) + timedelta(seconds=60),
+        browser=browser,
+        min_seconds=5,
+        max_seconds=3600,
+    )
+
+
+async def test_survey_page_gives_a_new_browser_an_anonymous_id_once(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    counter = _counter(session)
+    first = await client.get(f"/s/{counter.token}")
+    cookie = first.headers["set-cookie"]
+    found = re.fullmatch(
+        r"skm_browser=([A-Za-z0-9_-]{22}); HttpOnly; Path=/s/; SameSite=lax", cookie
+    )
+    assert found is not None, cookie  # a session cookie for the survey pages only
+    browser, token = found.group(1), _form_token(first.text)
+    assert _check(counter, token, browser) == token.split(".")[1]  # this browser's token
+    with pytest.raises(citizen.FormSessionUnknown):
+        _check(counter, token, OTHER_BROWSER)
+    with pytest.raises(citizen.FormSessionUnknown):
+        _check(counter, token, None)
+    again = await client.get(f"/s/{counter.token}?lang=en")  # the client sends the cookie
+    assert "set-cookie" not in again.headers
+    token = _form_token(again.text)
+    assert _check(counter, token, browser) == token.split(".")[1]
+    _hold_browser_cookie(client, "not an id")
+    replaced = await client.get(f"/s/{counter.token}")
+    assert replaced.headers["set-cookie"].startswith("skm_browser=")
+    assert replaced.headers["set-cookie"] != cookie  # random, not derived from anything
+
+
+@pytest.mark.parametrize("browser", [None, OTHER_BROWSER])
+async def test_form_posted_without_its_browser_shows_a_fresh_form(
+    client: httpx.AsyncClient, session: Session, browser: str | None
+) -> None:
+    """No cookie (a cross-site POST carries none; a cleared browser) or another browser's:
+    400 with an empty form for this browser, nothing stored, nothing counted."""
+    counter = _counter(session)
+    before = _count(session)
+    response = await _post(client, counter, _answers(counter), browser=browser)
+    assert response.status_code == 400
+    html = response.text
+    assert (
+        '<p class="alert" role="alert">Sesi formulir tidak dikenali. Mohon muat ulang '
+        "halaman, lalu isi kembali.</p>"
+    ) in html
+    assert f'<form method="post" action="/s/{counter.token}?lang=id" novalidate>' in html
+    assert "checked" not in html and "Ruang tunggu panas" not in html  # not the posted answers
+    assert _count(session) == before
+    assert session.exec(select(RateLimit)).all() == []
+    # The form shown is valid from this browser: a new cookie, or the one it holds.
+    assert ("set-cookie" in response.headers) == (browser is None)
+    holds = response.cookies.get(citizen.BROWSER_COOKIE) if browser is None else browser
+    token = _form_token(html)
+    assert _check(counter, token, holds) == token.split(".")[1]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"sec-fetch-site": "cross-site"},
+        {"sec-fetch-site": "same-site"},
+        {"sec-fetch-site": "cross-site", "origin": "http://test"},
+        {"origin": "https://evil.example"},
+        {"origin": "null"},
+        {"origin": "https://test"},  # another scheme is another origin
+        {"origin": "http://test:8080"},
+        {"sec-fetch-site": "same-origin", "origin": "http://test.evil.example"},
+    ],
+)
+async def test_post_from_another_site_is_refused_and_not_counted(
+    client: httpx.AsyncClient, session: Session, headers: dict[str, str]
+) -> None:
+    counter = _counter(session)
+    before = _count(session)
+    response = await _post(client, counter, _answers(counter), headers=headers)
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    assert "<h1>Jawaban tidak dapat diterima</h1>" in response.text
+    assert citizen.CROSS_SITE in response.text
+    assert _count(session) == before
+    assert session.exec(select(RateLimit)).all() == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # an old browser, or a script: the token and the cookie still apply
+        {"sec-fetch-site": "same-origin", "origin": "http://test"},
+        {"sec-fetch-site": "none"},
+        {"origin": "HTTP://TEST:80"},
+        {"origin": "public base URL"},  # behind a proxy the server may see another origin
+    ],
+)
+async def test_post_from_this_site_is_accepted(
+    client: httpx.AsyncClient, session: Session, headers: dict[str, str]
+) -> None:
+    if headers.get("origin") == "public base URL":
+        headers = {"origin": get_settings().public_base_url.rstrip("/")}
+    counter = _counter(session)
+    response = await _post(client, counter, _answers(counter), headers=headers)
+    assert response.status_code == 303
+
+
+def test_origin_of_normalises_scheme_host_and_port() -> None:
+    assert [
+        citizen.origin_of(url)
+        for url in (
+            "http://test",
+            "HTTP://Test:80",
+            "https://skm.example.go.id/s/abc?lang=id",
+            "https://skm.example.go.id:8443",
+            "http://[2001:db8::1]:8000",
+            "null",
+            "ftp://test",
+            "http://test:99999",
+            "",
+        )
+    ] == [
+        "http://test:80",
+        "http://test:80",
+        "https://skm.example.go.id:443",
+        "https://skm.example.go.id:8443",
+        "http://[2001:db8::1]:8000",
+        None,
+        None,
+        None,
+        None,
+    ]
+
+
+async def test_browser_id_is_neither_stored_nor_logged(
+    client: httpx.AsyncClient, session: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    counter = _counter(session)
+    before = _count(session)
+    page = await client.get(f"/s/{counter.token}")
+    browser = page.cookies[citizen.BROWSER_COOKIE]
+    fields = _answers(counter, form_token=_token(counter, browser=browser))
+    assert (await _post(client, counter, fields, browser=browser)).status_code == 303
+    assert _count(session) == before + 1
+    for table in SQLModel.metadata.sorted_tables:
+        rows = session.connection().execute(sa.select(table)).all()
+        assert browser not in repr(rows), table.name
+    assert browser not in caplog.text

@@ -129,8 +129,14 @@ def _render_form(
     message: str | None = None,
 ) -> HTMLResponse:
     assert context.counter.id is not None
+    # The token is bound to this browser's id, which a new browser gets here with the form.
+    known = citizen.browser_id(request.cookies.get(citizen.BROWSER_COOKIE))
+    browser = known or citizen.new_browser_id()
     token = citizen.issue_form_token(
-        settings.secret_key.get_secret_value(), context.counter.id, datetime.now(UTC)
+        settings.secret_key.get_secret_value(),
+        context.counter.id,
+        datetime.now(UTC),
+        browser=browser,
     )
     title = context.form.title.model_dump()[lang]
     page: dict[str, Any] = {
@@ -152,7 +158,13 @@ def _render_form(
         "faces": FACES,
         "action": f"/s/{context.counter.token}?lang={lang}",
     }
-    return templates.TemplateResponse(request, "survey.html", page, status_code=status)
+    response = templates.TemplateResponse(request, "survey.html", page, status_code=status)
+    if known is None:
+        # No Max-Age: it ends with the browser session. A kiosk tablet's serves everyone.
+        response.set_cookie(
+            citizen.BROWSER_COOKIE, browser, path="/s/", httponly=True, samesite="lax"
+        )
+    return response
 
 
 async def form_fields(request: Request) -> dict[str, str]:
@@ -208,6 +220,10 @@ def survey_submit(
         peer=request.client.host if request.client else None,
         forwarded_for=request.headers.get("x-forwarded-for"),
         cookie=request.cookies.get(citizen.DEVICE_COOKIE),
+        browser=request.cookies.get(citizen.BROWSER_COOKIE),
+        url=str(request.url),
+        origin=request.headers.get("origin"),
+        fetch_site=request.headers.get("sec-fetch-site"),
     )
     try:
         accepted = citizen.accept(
@@ -217,6 +233,12 @@ def survey_submit(
             client=client,
             limits=citizen.Limits.from_settings(settings),
             now=datetime.now(UTC),
+        )
+    except citizen.FormSessionUnknown as exc:
+        # A fresh, empty form for this browser: answers posted with another browser's token
+        # are not shown back as if this person had chosen them.
+        return _render_form(
+            request, context, lang=lang, settings=settings, status=400, message=exc.detail
         )
     except AppError as exc:
         if exc.status != 422 or not isinstance(exc, citizen.SurveyRejected):

@@ -1,15 +1,18 @@
 """The citizen survey behind a counter's QR code: loading the page, checking and storing a
 submission. No personal data is kept: the one-time form token is random, not derived from
-the person or the device.
+the person or the device, and the browser id it is bound to is a random value that lives only
+in the browser's cookie.
 """
 
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -36,6 +39,18 @@ class SurveyRejected(AppError):
         super().__init__(detail)
         self.status = status
         self.errors = errors or {}
+
+
+class FormSessionUnknown(SurveyRejected):
+    """The form token was issued to another browser, or this browser's cookie is gone (a
+    cross-site POST carries no SameSite=Lax cookie): the form is shown again, with a token
+    for this browser, rather than an error page."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Sesi formulir tidak dikenali. Mohon muat ulang halaman, lalu isi kembali.",
+            status=400,
+        )
 
 
 @dataclass(frozen=True)
@@ -92,7 +107,21 @@ def load_survey(*, session: Session, token: str) -> SurveyContext:
     )
 
 
-# --- the signed one-time form token ---
+# --- the signed one-time form token, bound to the browser that fetched the form ---
+
+BROWSER_COOKIE = "skm_browser"
+_BROWSER_ID = re.compile(r"[A-Za-z0-9_-]{22}")
+
+
+def new_browser_id() -> str:
+    """A random id for one browser's cookie, derived from nothing about the person or the
+    device; it is never stored or logged here, only mixed into form tokens' signatures."""
+    return secrets.token_urlsafe(16)
+
+
+def browser_id(cookie: str | None) -> str | None:
+    """The browser id in ``cookie``, if it has the shape of one this service sets."""
+    return cookie if cookie is not None and _BROWSER_ID.fullmatch(cookie) else None
 
 
 def _signature(secret: str, counter_id: int, issued: int, nonce: str) -> str:
@@ -100,25 +129,43 @@ def _signature(secret: str, counter_id: int, issued: int, nonce: str) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
-def issue_form_token(secret: str, counter_id: int, now: datetime) -> str:
-    """A token naming when the form was served; its nonce becomes the idempotency key."""
+def _token_signature(secret: str, counter_id: int, issued: int, nonce: str, browser: str) -> str:
+    # Four dot-separated parts: never equal to a device cookie's message ("....device").
+    return _signature(secret, counter_id, issued, f"{nonce}.{browser}")
+
+
+def issue_form_token(secret: str, counter_id: int, now: datetime, *, browser: str) -> str:
+    """A token naming when the form was served, valid only from the browser whose id is
+    ``browser``; its nonce becomes the idempotency key."""
     issued = int(now.timestamp())
     nonce = secrets.token_urlsafe(12)
-    return f"{issued}.{nonce}.{_signature(secret, counter_id, issued, nonce)}"
+    return f"{issued}.{nonce}.{_token_signature(secret, counter_id, issued, nonce, browser)}"
 
 
 def check_form_token(
-    secret: str, counter_id: int, token: str, now: datetime, *, min_seconds: int, max_seconds: int
+    secret: str,
+    counter_id: int,
+    token: str,
+    now: datetime,
+    *,
+    browser: str | None,
+    min_seconds: int,
+    max_seconds: int,
 ) -> str:
-    """The token's nonce, if it is genuine, for this counter, and neither too fresh nor stale."""
+    """The token's nonce, if it is genuine, for this counter and this browser, and neither
+    too fresh nor stale. A well-formed token that does not verify is treated as another
+    browser's (``FormSessionUnknown``): the two cannot be told apart, and the answer to both
+    is a fresh form."""
     try:
         issued_text, nonce, signature = token.split(".")
         issued = int(issued_text)
     except ValueError:
         raise SurveyRejected("invalid form token", status=400) from None
-    expected = _signature(secret, counter_id, issued, nonce)
+    if browser is None:
+        raise FormSessionUnknown()
+    expected = _token_signature(secret, counter_id, issued, nonce, browser)
     if not hmac.compare_digest(expected, signature):
-        raise SurveyRejected("invalid form token", status=400)
+        raise FormSessionUnknown()
     age = now.timestamp() - issued
     if age < min_seconds:
         raise SurveyRejected(
@@ -128,6 +175,49 @@ def check_form_token(
     if age > max_seconds:
         raise SurveyRejected("Formulir sudah kedaluwarsa. Mohon isi kembali, lalu kirim.")
     return nonce
+
+
+# --- where a submission was sent from ---
+
+CROSS_SITE = (
+    "Jawaban hanya dapat dikirim dari halaman survei di situs ini. Mohon pindai kembali kode "
+    "QR di loket, lalu isi survei dari halaman yang terbuka."
+)
+# Sec-Fetch-Site of a form on this site ("none": the browser started the request itself).
+# "same-site" is refused too: the form is only ever served, and posts back, on one origin.
+_SAME_SITE = {"same-origin", "none"}
+
+
+def origin_of(url: str) -> str | None:
+    """The origin of an http(s) URL or Origin header, as ``scheme://host:port`` (lower case,
+    the default port spelled out), so that equal origins compare equal; None otherwise
+    (``null``, another scheme, a bad port)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    return f"{parts.scheme}://{host}:{port or (443 if parts.scheme == 'https' else 80)}"
+
+
+def check_origin(
+    *, fetch_site: str | None, origin: str | None, allowed: Collection[str | None]
+) -> None:
+    """Refuses (403) a POST a browser says came from another site: by Sec-Fetch-Site when
+    sent, and by Origin when sent, which must be one of the ``allowed`` origins (this
+    server's as the request names it, and the public base URL's behind a proxy). A request
+    with neither header (an old browser, a script) is let through to the token checks."""
+    if fetch_site is not None and fetch_site.strip().lower() not in _SAME_SITE:
+        raise SurveyRejected(CROSS_SITE, status=403)
+    if origin is not None:
+        expected = {origin_of(a) for a in allowed if a is not None} - {None}
+        if origin_of(origin) not in expected:
+            raise SurveyRejected(CROSS_SITE, status=403)
 
 
 # --- parsing and storing a submission ---
@@ -181,13 +271,15 @@ def screen(
     *,
     context: SurveyContext,
     fields: Mapping[str, str],
+    browser: str | None,
     secret: str,
     now: datetime,
     min_seconds: int,
     max_seconds: int,
 ) -> str:
-    """The honeypot and the signed form token, checked before anything is counted or stored
-    (so junk posts cannot use up a counter's hourly limit); returns the token's nonce."""
+    """The honeypot and the signed form token (bound to ``browser``), checked before anything
+    is counted or stored (so junk posts cannot use up a counter's hourly limit); returns the
+    token's nonce."""
     if fields.get(HONEYPOT, "").strip():
         raise SurveyRejected("automated submission", status=400)
     assert context.counter.id is not None
@@ -196,6 +288,7 @@ def screen(
         context.counter.id,
         fields.get("form_token", ""),
         now,
+        browser=browser,
         min_seconds=min_seconds,
         max_seconds=max_seconds,
     )
@@ -341,6 +434,7 @@ class Limits:
     per_counter_hour: int
     cooldown: timedelta
     trusted_proxies: tuple[str, ...] = ()
+    public_base_url: str | None = None  # its origin may post the form (behind a proxy)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Limits":
@@ -352,16 +446,22 @@ class Limits:
             per_counter_hour=settings.rate_per_counter_hour,
             cooldown=timedelta(hours=settings.device_cooldown_hours),
             trusted_proxies=tuple(settings.trusted_proxies),
+            public_base_url=settings.public_base_url,
         )
 
 
 @dataclass(frozen=True)
 class Client:
-    """Where a submission comes from, as HTTP sees it; the address is only ever hashed."""
+    """Where a submission comes from, as HTTP sees it; the address is only ever hashed, the
+    browser id only ever mixed into a signature."""
 
     peer: str | None
     forwarded_for: str | None = None
     cookie: str | None = None  # the device cookie an earlier answer left, if any
+    browser: str | None = None  # the anonymous browser id from its cookie, if any
+    url: str | None = None  # the URL posted to, as this server sees it (its origin)
+    origin: str | None = None  # the Origin header
+    fetch_site: str | None = None  # the Sec-Fetch-Site header
 
 
 @dataclass(frozen=True)
@@ -391,16 +491,24 @@ def accept(
     limits: Limits,
     now: datetime,
 ) -> Accepted:
-    """One citizen submission, start to end: screened (honeypot, form token) before anything
-    is counted, then the hourly limits per client and per counter, the repeat check, and the
-    store. Whether the counter is a kiosk comes from the counter alone (set by staff), never
-    from the request. Raises ``SurveyRejected`` (422 with ``errors`` per field, 400, 429)."""
+    """One citizen submission, start to end: screened (sent from this site, honeypot, form
+    token bound to this browser) before anything is counted, then the hourly limits per
+    client and per counter, the repeat check, and the store. Whether the counter is a kiosk
+    comes from the counter alone (set by staff), never from the request. Raises
+    ``SurveyRejected`` (422 with ``errors`` per field, 400, 403, 429), ``FormSessionUnknown``
+    (400) when the token is not this browser's."""
     counter = context.counter
     assert counter.id is not None
     counter_id, kiosk = counter.id, counter.kiosk  # read now: the commits below expire them
+    check_origin(
+        fetch_site=client.fetch_site,
+        origin=client.origin,
+        allowed=(client.url, limits.public_base_url),
+    )
     nonce = screen(
         context=context,
         fields=fields,
+        browser=browser_id(client.browser),
         secret=limits.secret,
         now=now,
         min_seconds=limits.min_seconds,
