@@ -278,8 +278,8 @@ async def test_kiosk_is_set_by_staff_over_the_api_and_the_cli(
         ({"age": "4" * 5000}, 422, "Isikan angka 10 sampai 110."),
         ({"sex": "X"}, 422, "Pilihan tidak dikenal."),
         ({"saran": "x" * 2001}, 422, "Saran paling banyak 2000 karakter."),
-        ({"website": "http://spam.example"}, 400, "automated submission"),
-        ({"form_token": "forged"}, 400, "invalid form token"),
+        ({"website": "http://spam.example"}, 400, citizen.AUTOMATED),
+        ({"form_token": "forged"}, 400, citizen.INVALID_FORM),
         ({"form_token": "1.abc.0123"}, 400, "Sesi formulir tidak dikenali."),
         ({"form_token": "fresh"}, 422, "Formulir dikirim terlalu cepat."),
         ({"form_token": "stale"}, 422, "Formulir sudah kedaluwarsa."),
@@ -318,7 +318,19 @@ async def test_oversized_body_is_refused(client: httpx.AsyncClient, session: Ses
     before = _count(session)
     response = await _post(client, counter, _answers(counter, filler="x" * 20_000))
     assert response.status_code == 413
+    assert response.headers["content-type"] == "text/html; charset=utf-8"  # a page, not JSON
+    assert f"<p>{citizen.TOO_LARGE}</p>" in response.text
     assert _count(session) == before
+
+
+@pytest.mark.parametrize("lang", ["fr", "", "ID", "x" * 300])
+async def test_an_unknown_language_gets_the_page_in_bahasa_indonesia(
+    client: httpx.AsyncClient, session: Session, lang: str
+) -> None:
+    counter = _counter(session)
+    response = await client.get(f"/s/{counter.token}", params={"lang": lang})
+    assert response.status_code == 200
+    assert '<html lang="id">' in response.text
 
 
 async def test_unknown_and_closed_links(client: httpx.AsyncClient, session: Session) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
@@ -82,7 +82,14 @@ TEXT = {
     },
 }
 
-Lang = Annotated[str, Query(pattern="^(id|en)$")]
+
+def page_lang(lang: str = "id") -> str:
+    """The page's language: ``?lang=en`` for English, anything else Bahasa Indonesia (a
+    citizen who edits the link gets a page, not an error)."""
+    return lang if lang in TEXT else "id"
+
+
+Lang = Annotated[str, Depends(page_lang)]
 
 
 def _message(
@@ -167,11 +174,12 @@ def _render_form(
     return response
 
 
-async def form_fields(request: Request) -> dict[str, str]:
-    """The urlencoded body, capped in size; later duplicates of a field are ignored."""
+async def form_fields(request: Request) -> dict[str, str] | None:
+    """The urlencoded body, capped in size (None when it is larger); later duplicates of a
+    field are ignored."""
     body = await request.body()
     if len(body) > MAX_FORM_BYTES:
-        raise citizen.SurveyRejected("the form is too large", status=413)
+        return None
     fields: dict[str, str] = {}
     for key, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
         fields.setdefault(key, value)
@@ -187,7 +195,7 @@ def home(request: Request) -> HTMLResponse:
 
 @router.api_route("/s/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def survey_page(
-    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang = "id"
+    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang
 ) -> Response:
     try:
         context = citizen.load_survey(session=session, token=token)
@@ -209,13 +217,15 @@ def survey_submit(
     token: str,
     session: WriteSession,
     settings: SettingsDep,
-    fields: Annotated[dict[str, str], Depends(form_fields)],
-    lang: Lang = "id",
+    fields: Annotated[dict[str, str] | None, Depends(form_fields)],
+    lang: Lang,
 ) -> Response:
     try:
         context = citizen.load_survey(session=session, token=token)
     except AppError as exc:
         return _error_page(request, lang, exc)
+    if fields is None:
+        return _error_page(request, lang, citizen.SurveyRejected(citizen.TOO_LARGE, status=413))
     client = citizen.Client(
         peer=request.client.host if request.client else None,
         forwarded_for=request.headers.get("x-forwarded-for"),
@@ -269,7 +279,7 @@ def survey_submit(
 
 @router.get("/s/{token}/terima-kasih", response_class=HTMLResponse)
 def survey_thanks(
-    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang = "id"
+    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang
 ) -> Response:
     try:
         context = citizen.load_survey(session=session, token=token)

@@ -29,6 +29,12 @@ HONEYPOT = "website"  # a field people never see; bots fill it in
 KIOSK_RATE_FACTOR = 10
 
 
+# Refusals a citizen may see, in the page's language of record.
+INVALID_FORM = "Formulir tidak dikenali. Mohon buka kembali halaman survei, lalu isi kembali."
+AUTOMATED = "Pengiriman ini tampak otomatis dan tidak dapat diterima."
+TOO_LARGE = "Isian formulir terlalu panjang. Mohon persingkat saran, lalu kirim kembali."
+
+
 class SurveyRejected(AppError):
     """A submission that is refused; the page is shown again with ``errors`` per field."""
 
@@ -160,7 +166,7 @@ def check_form_token(
         issued_text, nonce, signature = token.split(".")
         issued = int(issued_text)
     except ValueError:
-        raise SurveyRejected("invalid form token", status=400) from None
+        raise SurveyRejected(INVALID_FORM, status=400) from None
     if browser is None:
         raise FormSessionUnknown()
     expected = _token_signature(secret, counter_id, issued, nonce, browser)
@@ -281,7 +287,7 @@ def screen(
     is counted or stored (so junk posts cannot use up a counter's hourly limit); returns the
     token's nonce."""
     if fields.get(HONEYPOT, "").strip():
-        raise SurveyRejected("automated submission", status=400)
+        raise SurveyRejected(AUTOMATED, status=400)
     assert context.counter.id is not None
     return check_form_token(
         secret,
