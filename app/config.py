@@ -4,7 +4,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import SecretStr, ValidationError, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from app.errors import validation_items, validation_summary
@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     trusted_proxies: list[str] = []
     # Largest request body accepted (a batch of 1,000 responses with long saran fits).
     max_body_bytes: int = 4 * 1024 * 1024
+    # How long `skm serve --workers N` waits for a worker to answer its health check before it
+    # replaces it: a worker starting on a busy 2-core machine can take longer than uvicorn's 5 s.
+    worker_healthcheck_seconds: int = Field(default=30, ge=1, le=600)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> "Settings":

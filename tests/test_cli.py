@@ -802,6 +802,19 @@ def test_serve_leaves_forwarded_headers_to_the_app(run_cli: Cli, fake_uvicorn: F
     assert call["proxy_headers"] is False
 
 
+def test_serve_gives_starting_workers_the_configured_health_check_time(
+    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cli("serve", "--port", "8000", "--workers", "2")
+    monkeypatch.setenv("SKM_WORKER_HEALTHCHECK_SECONDS", "45")
+    get_settings.cache_clear()
+    run_cli("serve", "--port", "8000", "--workers", "2")
+    assert [(c["workers"], c["timeout_worker_healthcheck"]) for c in fake_uvicorn.calls] == [
+        (2, 30),  # uvicorn's own 5 s kills workers that start slowly on a busy machine
+        (2, 45),
+    ]
+
+
 def test_serve_warns_about_the_placeholder_secret(
     run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch
 ) -> None:

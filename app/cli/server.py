@@ -145,6 +145,7 @@ def serve(
         # SKM_TRUSTED_PROXIES alone decides whose X-Forwarded-For is believed (the app reads
         # it); uvicorn's own handling would trust any client connecting from 127.0.0.1.
         proxy_headers=False,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
     )
 
 
