@@ -7,6 +7,7 @@ Objects are found by code, as staff name them; nothing is deleted (responses ref
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -120,18 +121,38 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
 
 def unit_tree(*, session: Session) -> list[tuple[Unit, int]]:
     """Every unit with its depth, parents before children, siblings by code."""
-    units = session.exec(select(Unit).order_by(Unit.code)).all()
-    children: dict[int | None, list[Unit]] = defaultdict(list)
-    for unit in units:
-        children[unit.parent_id].append(unit)
+    units = session.exec(select(Unit)).all()
+    roots = [unit for unit in units if unit.parent_id is None]
+    return preorder(roots, units)
+
+
+def subtree(*, session: Session, unit: Unit) -> list[Unit]:
+    """The unit and its descendants (the ids ``subtree_ids`` selects), parents first."""
+    return [below for below, _ in _subtree_walk(session, unit)]
+
+
+def _subtree_walk(session: Session, unit: Unit) -> list[tuple[Unit, int]]:
+    ids = sa.select(subtree_ids(unit).c.id)
+    return preorder([unit], session.exec(select(Unit).where(col(Unit.id).in_(ids))).all())
+
+
+def preorder(roots: Sequence[Unit], units: Iterable[Unit]) -> list[tuple[Unit, int]]:
+    """``roots`` and those of ``units`` below them with their depth below their root, each
+    parent before its children, siblings by code; ends even should a loop get into the tree
+    (each unit is listed once)."""
+    below: dict[int | None, list[Unit]] = defaultdict(list)
+    for unit in sorted(units, key=lambda u: u.code):
+        below[unit.parent_id].append(unit)
     ordered: list[tuple[Unit, int]] = []
-
-    def walk(parent_id: int | None, depth: int) -> None:
-        for unit in children[parent_id]:
-            ordered.append((unit, depth))
-            walk(unit.id, depth + 1)
-
-    walk(None, 0)
+    seen: set[int | None] = set()
+    stack = [(root, 0) for root in sorted(roots, key=lambda u: u.code, reverse=True)]
+    while stack:
+        unit, depth = stack.pop()
+        if unit.id in seen:
+            continue
+        seen.add(unit.id)
+        ordered.append((unit, depth))
+        stack.extend((child, depth + 1) for child in reversed(below[unit.id]))
     return ordered
 
 
@@ -145,18 +166,17 @@ class TreeRow:
 def tree_rows(*, session: Session, root_id: int | None = None) -> list[TreeRow]:
     """The tree as rows, parents before children, siblings by code; with ``root_id`` only
     that unit and its descendants, depths counted from it."""
-    tree = unit_tree(session=session)
-    codes = {u.id: u.code for u, _ in tree}
-    rows: list[TreeRow] = []
-    inside_depth: int | None = None
-    for unit, depth in tree:
-        if inside_depth is not None and depth <= inside_depth:
-            inside_depth = None  # left the chosen subtree
-        if unit.id == root_id:
-            inside_depth = depth
-        if root_id is None or inside_depth is not None:
-            rows.append(TreeRow(unit, depth - (inside_depth or 0), codes.get(unit.parent_id)))
-    return rows
+    if root_id is None:
+        tree = unit_tree(session=session)
+        codes: dict[int | None, str] = {}
+    else:
+        root = session.get(Unit, root_id)
+        if root is None:
+            return []
+        tree = _subtree_walk(session, root)
+        codes = {root.parent_id: parent_code(session=session, unit=root) or ""}
+    codes.update({unit.id: unit.code for unit, _ in tree})
+    return [TreeRow(unit, depth, codes.get(unit.parent_id) or None) for unit, depth in tree]
 
 
 def ancestors(*, session: Session, unit: Unit) -> list[Unit]:

@@ -17,9 +17,9 @@ from app.core.periods import Period, containing, shift
 from app.errors import Conflict, InvalidInput
 from app.models import Population, Unit
 from app.services import rollups
-from app.services.org import children, get_population, subtree_ids
+from app.services.org import children, get_population, preorder, subtree, subtree_ids
 from app.services.questionnaires import unit_form
-from app.services.scopes import Scope, preorder, scope_units, subtree
+from app.services.scopes import Scope, scope_units
 
 MAX_TREND_POINTS = 60
 SUB_SCOPE_SAMPLE_NOTE = (
@@ -162,7 +162,7 @@ def ranking(
             computed = ikm.compute(
                 found or _empty_tally(session, child), method, populations.get(child.id)
             )
-        coverage = _coverage(preorder(child, units), counts)
+        coverage = _coverage([unit for unit, _ in preorder([child], units)], counts)
         result.append((child, replace(computed, coverage=coverage)))
     return result
 

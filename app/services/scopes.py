@@ -3,17 +3,15 @@ CLI, the API, reports, trends and rankings), or the unit's own responses only; o
 one counter of the unit; a period; flagged responses in or out. Every reader (rollups, exports,
 reports) selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
 
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from app.core.periods import Period
 from app.models import Counter, Service, Unit
-from app.services.org import get_counter, get_service, subtree_ids
+from app.services.org import get_counter, get_service, subtree, subtree_ids
 
 
 @dataclass(frozen=True)
@@ -105,28 +103,3 @@ def scope_units(*, session: Session, scope: Scope) -> list[Unit]:
     if not scope.include_children:
         return [scope.unit]
     return subtree(session=session, unit=scope.unit)
-
-
-def subtree(*, session: Session, unit: Unit) -> list[Unit]:
-    """The unit and its descendants (the ids ``Scope.conditions`` selects), parents first."""
-    ids = sa.select(subtree_ids(unit).c.id)
-    return preorder(unit, session.exec(select(Unit).where(col(Unit.id).in_(ids))).all())
-
-
-def preorder(root: Unit, units: Iterable[Unit]) -> list[Unit]:
-    """``root`` and those of ``units`` below it, each parent before its children, siblings by
-    code; ends even should a loop get into the tree (each unit is listed once)."""
-    below: dict[int | None, list[Unit]] = defaultdict(list)
-    for unit in sorted(units, key=lambda u: u.code):
-        below[unit.parent_id].append(unit)
-    ordered: list[Unit] = []
-    seen: set[int | None] = set()
-    stack = [root]
-    while stack:
-        unit = stack.pop()
-        if unit.id in seen:
-            continue
-        seen.add(unit.id)
-        ordered.append(unit)
-        stack.extend(reversed(below[unit.id]))
-    return ordered
