@@ -357,16 +357,10 @@ def posters(
     if counter is not None:
         chosen = [counter]
     else:
-        chosen = list(
-            session.exec(
-                select(Counter)
-                .where(Counter.unit_id == unit.id, col(Counter.active).is_(True))
-                .order_by(Counter.code)
-            ).all()
-        )
+        chosen = [c for c in list_counters(session=session, unit=unit) if c.active]
     if not chosen:
         raise NotFound(f"unit {unit.code!r} has no active counter")
-    names = {s.id: s.name for s in session.exec(select(Service).where(Service.unit_id == unit.id))}
+    names = {s.id: s.name for s in list_services(session=session, unit=unit)}
     return [
         qr.Poster(
             unit_name=unit.name,
