@@ -66,7 +66,7 @@ def current_form(*, session: Session, code: str | None = None) -> tuple[FormVers
     ).first()
     if version is None:
         raise NotFound(_unknown(session, code))
-    return version, parse_form(version.definition, f"form_version {version.id}")
+    return version, version_form(version)
 
 
 def unit_form(*, session: Session, unit: Unit) -> tuple[FormVersion, Form]:

@@ -12,13 +12,13 @@ from fractions import Fraction
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from app.core import ikm
-from app.core.forms import Form, parse_form
+from app.core.forms import Form
 from app.core.periods import Period
-from app.models import ANSWER_COLUMNS, Counter, FormVersion, Response, Service, Unit
-from app.services import org, questionnaires, results, scopes
+from app.models import ANSWER_COLUMNS, Counter, Response, Service, Unit
+from app.services import org, questionnaires, results, rollups, scopes
 
 TREND_PERIODS = 4  # earlier periods of the same length shown beside the current one
 COVERAGE_CODES = 20  # unit codes named in the report's scope line; the count says the rest
@@ -231,16 +231,10 @@ def _info(unit: Unit) -> UnitInfo:
 
 def _form_of(session: Session, scope: scopes.Scope) -> Form:
     """The form the scope's responses answered (the newest of its versions), or the unit's."""
-    r = Response.__table__.c  # type: ignore[attr-defined]
-    used = (
-        sa.select(sa.func.max(r.form_version_id))
-        .where(*scope.conditions(r, service=r.service_id, counter=r.counter_id))
-        .scalar_subquery()
-    )
-    version = session.exec(select(FormVersion).where(FormVersion.id == used)).first()
-    if version is None:
+    versions = rollups.form_versions(session=session, scope=scope)
+    if not versions:
         return questionnaires.unit_form(session=session, unit=scope.unit)[1]
-    return parse_form(version.definition, f"form_version {version.id}")
+    return questionnaires.version_form(versions[-1])
 
 
 def _percent(count: int, total: int) -> Decimal:
