@@ -1000,3 +1000,17 @@ def test_served_access_log_keeps_no_address_and_no_token(
         'INFO:     - - "GET /s/…?lang=en HTTP/1.1" 200 OK',
         'INFO:     - - "GET /healthz HTTP/1.1" 200 OK',
     ]
+
+
+def test_import_row_errors_name_the_column_as_its_header_writes_it(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    header = ",".join(f"U{i}" for i in range(1, 10)) + ",Tgl,Saran dan Masukan\n"
+    sheet.write_text(header + "4,3,3,4,3,3,4,3,4,2026-02-03," + "x" * 2001 + "\n")
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output.splitlines()[-1]) == (
+        1,
+        "  line 2: Saran dan Masukan: String should have at most 2000 characters",
+    )

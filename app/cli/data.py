@@ -104,7 +104,9 @@ def import_file(
                         )
                     )
                 except ValidationError as exc:
-                    problems.extend(f"line {row.line}: {_sheet_problem(e)}" for e in exc.errors())
+                    problems.extend(
+                        f"line {row.line}: {_sheet_problem(e, sheet.headers)}" for e in exc.errors()
+                    )
         if problems:
             raise fail(_problems(file, problems))
         try:
@@ -282,22 +284,13 @@ def sample_size(population: int) -> None:
     typer.echo(ikm.sample_size(population))
 
 
-# The sheet's own words for the fields a response carries (the columns `skm import` reads).
-SHEET_COLUMNS = {
-    "submitted_at": "tanggal",
-    "suggestion": "saran",
-    "age": "usia",
-    "sex": "jenis_kelamin",
-    "education": "pendidikan",
-    "occupation": "pekerjaan",
-}
-
-
-def _sheet_problem(error: Any) -> str:
-    """A validation error of one row, named by the sheet's column rather than the field."""
+def _sheet_problem(error: Any, headers: dict[str, str]) -> str:
+    """A validation error of one row, named by the sheet's column (as its header writes it)
+    rather than by the response field; a date the sheet did not give came from --date."""
     field = str(error["loc"][0]) if error["loc"] else ""
     message = str(error["msg"]).removeprefix("Value error, ")
-    column = SHEET_COLUMNS.get(field, field)
+    target = "date" if field == "submitted_at" else field
+    column = headers.get(target, "--date" if target == "date" else field)
     return f"{column}: {message.replace(field, column)}" if column else message
 
 

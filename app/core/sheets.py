@@ -59,6 +59,9 @@ class Sheet:
     warnings: list[str] = field(default_factory=list)
     # The element codes the U1..Uk columns were read as, when the sheet has U columns.
     positional: tuple[str, ...] | None = None
+    # Each profile column read (sex, age, education, occupation, date, suggestion) by the
+    # header the sheet gives it, so later messages name the column as the user wrote it.
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,17 @@ def read_sheet(
         raise SheetError(path, problems)
     if not rows:
         raise SheetError(path, ["no response rows"])
-    return Sheet(rows=rows, warnings=warnings, positional=positions if positional else None)
+    headers = {
+        column.target.removeprefix("profile:"): column.header
+        for column in columns.values()
+        if column.target.startswith("profile:")
+    }
+    return Sheet(
+        rows=rows,
+        warnings=warnings,
+        positional=positions if positional else None,
+        headers=headers,
+    )
 
 
 def _u_names(positions: Sequence[str]) -> dict[str, str]:
