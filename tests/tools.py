@@ -71,3 +71,25 @@ def recalculate_xlsx(book: Path, work: Path) -> Path:
         timeout=180,
     )
     return out / book.name
+
+
+def xlsx_to_pdf(book: Path, work: Path) -> Path:
+    """The workbook as LibreOffice Calc prints it: every sheet, in order, with its page setup."""
+    profile = work / "lo-print-profile"
+    out = work / "printed"
+    subprocess.run(
+        [
+            system_tool("soffice"),
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(out),
+            str(book),
+        ],
+        capture_output=True,
+        check=True,
+        timeout=180,
+    )
+    return out / f"{book.stem}.pdf"

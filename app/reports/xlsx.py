@@ -10,6 +10,7 @@ mode writes rows as they come.
 """
 
 import itertools
+import math
 import tempfile
 import zipfile
 from collections.abc import Iterable
@@ -19,7 +20,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import xlsxwriter
+from xlsxwriter.format import Format
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
 
 from app.core import ikm
 from app.services.report_data import GroupIkm, ReportData
@@ -27,6 +30,16 @@ from app.services.report_data import GroupIkm, ReportData
 TITLE = "PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT PER RESPONDEN DAN PER UNSUR PELAYANAN"
 FIRST_ROW = 7  # zero-based row of the first respondent (row 8 in the sheet)
 PROCESSING_SHEET = "xl/worksheets/sheet1.xml"  # the first sheet written
+# Print setup. Column widths are in characters (of the digit 0 in the default font): a text
+# cell's wrapped lines are estimated from them, as neither Excel nor LibreOffice sizes a row
+# to the text of a merged cell. One character per width unit over-counts a line of ordinary
+# text (narrower than digits) a little, so an estimate errs on a spare line, never a cut one.
+A4 = 9  # XlsxWriter's paper code
+LINE_HEIGHT = 15.0  # points, the default row of an 11-point font
+LABEL_WIDTH = 26  # the processing sheet's column A: "IKM unit pelayanan (**)"
+ELEMENT_WIDTH = 9  # its element columns: "U1", an answer, "0.000", "100.00"
+MIN_SPAN = 9  # element columns the sheet lays out at least, for its legend tables
+HEADER_NAME_MAX = 120  # characters of the unit's name in the page header (Excel allows 255)
 GRADE_TABLE = {
     "2017": (
         ("1", "1,00 - 2,5996", "25,00 - 64,99", "D", "Tidak baik"),
@@ -61,8 +74,9 @@ def write_xlsx(
         _summary_sheet(book, fmt, data)
         _profile_sheet(book, fmt, data)
         services = [*data.services, *data.counters]
-        _groups_sheet(book, fmt, "Per Layanan", "Layanan dan loket", services)
-        _groups_sheet(book, fmt, "Per Unit", "Unit di bawahnya", list(data.children), units=True)
+        _groups_sheet(book, fmt, data, "Per Layanan", "Layanan dan loket", services)
+        children = list(data.children)
+        _groups_sheet(book, fmt, data, "Per Unit", "Unit di bawahnya", children, units=True)
         _suggestions_sheet(book, fmt, data)
         book.close()
         rows = itertools.islice(respondents, data.sheet_rows)
@@ -110,24 +124,38 @@ def _row_xml(row: int, columns: list[str], values: tuple[float | None, ...], sty
 
 class _Formats:
     def __init__(self, book: xlsxwriter.Workbook) -> None:
-        self.title = book.add_format({"bold": True, "font_size": 12})
-        self.bold = book.add_format({"bold": True})
+        self.title = book.add_format(
+            {"bold": True, "font_size": 12, "text_wrap": True, "valign": "top"}
+        )
+        self.bold = book.add_format({"bold": True, "valign": "top"})
         self.head = book.add_format(
             {
                 "bold": True,
                 "border": 1,
                 "align": "center",
                 "valign": "vcenter",
+                "text_wrap": True,
                 "bg_color": "#DDEBF7",
             }
         )
-        self.cell = book.add_format({"border": 1, "align": "center"})
-        self.text = book.add_format({"border": 1})
+        self.cell = book.add_format({"border": 1, "align": "center", "valign": "top"})
+        self.text = book.add_format({"border": 1, "valign": "top"})
         self.wrap = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
+        self.note = book.add_format({"text_wrap": True, "valign": "top"})
         self.label = book.add_format({"border": 1, "bold": True})
         self.number = book.add_format({"border": 1, "num_format": "0.00", "align": "center"})
         self.precise = book.add_format({"border": 1, "num_format": "0.000", "align": "center"})
         self.weight = book.add_format({"border": 1, "num_format": "0.000", "bold": True})
+
+
+# The workbook's wording of the period and the method, each in one place, so that the
+# report's Indonesian phrasing can replace the codes here alone.
+def _period_text(data: ReportData) -> str:
+    return data.period.label
+
+
+def _method_text(data: ReportData) -> str:
+    return data.method.label
 
 
 def _value(value: Fraction | Decimal | None) -> float | str:
@@ -138,23 +166,94 @@ def _rounded(expression: str, decimals: int | None) -> str:
     return expression if decimals is None else f"ROUND({expression},{decimals})"
 
 
+class _Layout:
+    """A sheet's column widths, and what follows from them: its print setup and the height
+    of a row whose text wraps across columns."""
+
+    def __init__(self, sheet: Worksheet, widths: list[float]) -> None:
+        self.sheet = sheet
+        self.widths = widths
+        self.last = len(widths) - 1
+        self.heights: dict[int, float] = {}  # rows made taller than one line
+        for col, width in enumerate(widths):
+            sheet.set_column(col, col, width)
+
+    def text(
+        self,
+        row: int,
+        first: int,
+        last: int,
+        text: str,
+        style: Format,
+        *,
+        scale: float = 1.0,
+    ) -> None:
+        """``text`` wrapped across columns ``first``..``last`` (one merged cell), in a row
+        tall enough for its lines; ``scale`` is the text's width per character against the
+        body font (bold capitals in a larger size need more)."""
+        room = sum(self.widths[first : last + 1])
+        lines = max(1, math.ceil(len(text) * scale / room))
+        height = LINE_HEIGHT * lines * max(scale, 1.0) ** 0.5
+        if height > self.heights.get(row, LINE_HEIGHT):
+            self.heights[row] = height
+            self.sheet.set_row(row, height)
+        if first == last:
+            self.sheet.write_string(row, first, text, style)
+        else:
+            self.sheet.merge_range(row, first, row, last, "", style)
+            # merge_range writes through write(), which would take a text as a number
+            self.sheet.write_string(row, first, text, style)
+
+    def print_setup(
+        self, data: ReportData, *, last_row: int, landscape: bool, repeat: int | None = None
+    ) -> None:
+        """A4, as wide as the page (as many pages down as the rows need), the used columns
+        only, ``repeat`` (a zero-based row) on every page, and the unit, period and page
+        numbers in the page header and footer."""
+        sheet = self.sheet
+        sheet.set_paper(A4)
+        if landscape:
+            sheet.set_landscape()
+        else:
+            sheet.set_portrait()
+        sheet.fit_to_pages(1, 0)
+        sheet.print_area(0, 0, last_row, self.last)
+        if repeat is not None:
+            sheet.repeat_rows(repeat)
+        sheet.center_horizontally()
+        sheet.set_margins(left=0.5, right=0.5, top=0.8, bottom=0.7)
+        # "&" starts a header code: a name's own ampersand is written "&&".
+        unit = data.unit.name[:HEADER_NAME_MAX].replace("&", "&&")
+        period = _period_text(data).replace("&", "&&")
+        sheet.set_header(f"&L&A&R{unit}, {period}", {"margin": 0.3})
+        sheet.set_footer("&CHalaman &P dari &N", {"margin": 0.3})
+
+
 def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Pengolahan Data")
     method, result = data.method, data.result
     table = method.table
     assert table is not None  # build_report names the table the engine graded with
     k = len(data.form.elements)
-    sheet.set_column(0, 0, 26)
-    sheet.set_column(1, k, 9)
-    sheet.write(0, 0, TITLE, fmt.title)
-    sheet.write(2, 0, "Unit pelayanan", fmt.bold)
-    sheet.write(2, 1, f": {data.unit.name}")
-    sheet.write(3, 0, "Alamat", fmt.bold)
-    sheet.write(3, 1, f": {data.unit.address or '-'}")
-    sheet.write(4, 0, "Periode / metode", fmt.bold)
-    sheet.write(4, 1, f": {data.period.label}; {method.label}; {data.aggregate_text}")
-    sheet.write(5, 0, "Cakupan", fmt.bold)
-    sheet.write(5, 1, f": {data.coverage_text}")
+    # At least nine element columns, so the legend tables below have room for their text.
+    span = max(k, MIN_SPAN)
+    layout = _Layout(sheet, [LABEL_WIDTH] + [ELEMENT_WIDTH] * span)
+    last_col = layout.last
+    layout.text(0, 0, last_col, TITLE, fmt.title, scale=1.5)
+    for row, (label, text) in enumerate(
+        (
+            ("Unit pelayanan", data.unit.name),
+            ("Alamat", data.unit.address or "-"),
+            (
+                "Periode / metode",
+                f"{_period_text(data)}; {_method_text(data)}; {data.aggregate_text}",
+            ),
+            ("Cakupan", data.coverage_text),
+        ),
+        start=2,
+    ):
+        sheet.write(row, 0, label, fmt.bold)
+        layout.text(row, 1, last_col, f": {text}", fmt.note)
     sheet.write(6, 0, "No. unit" if data.mean_of_children else "No. resp", fmt.head)
     for i in range(k):
         sheet.write(6, 1 + i, f"U{i + 1}", fmt.head)
@@ -217,28 +316,32 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
         "NRR tertimbang: NRR x bobot per unsur",
         "(*): Σ NRR tertimbang = IKM",
         "(**): IKM unit pelayanan = (*) x 25",
-        f"Metode: {method.label}",
+        f"Metode: {_method_text(data)}",
         f"Agregasi: {data.aggregate_text}",
     ]
     for offset, note in enumerate(notes, start=1):
-        sheet.write(row + offset, 0, note)
+        layout.text(row + offset, 0, last_col, note, fmt.note)
     row += len(notes) + 2
+    # The elements' averages: the name across the middle columns, the value in the last two.
+    name_cols, value_cols = (1, last_col - 2), (last_col - 1, last_col)
     sheet.write(row, 0, "No.", fmt.head)
-    sheet.write(row, 1, "Unsur pelayanan", fmt.head)
-    sheet.write(row, 2, "Nilai rata-rata", fmt.head)
+    layout.text(row, *name_cols, "Unsur pelayanan", fmt.head)
+    layout.text(row, *value_cols, "Nilai rata-rata", fmt.head)
     for i, form_element in enumerate(data.form.elements):
         nrr_cell = xl_rowcol_to_cell(last + 2, 1 + i)  # the NRR/unsur row
         sheet.write(row + 1 + i, 0, f"U{i + 1}", fmt.cell)
-        sheet.write(row + 1 + i, 1, form_element.name.id, fmt.text)
+        layout.text(row + 1 + i, *name_cols, form_element.name.id, fmt.wrap)
+        sheet.merge_range(row + 1 + i, *value_cols[:1], row + 1 + i, value_cols[1], "", fmt.precise)
         value = _value(result.elements[i].nrr)
-        sheet.write_formula(row + 1 + i, 2, f"={nrr_cell}", fmt.precise, value)
+        sheet.write_formula(row + 1 + i, value_cols[0], f"={nrr_cell}", fmt.precise, value)
     row += k + 3
+    # The grade legend: each column of the regulation's table over columns wide enough.
+    spans = ((0, 0), (1, 3), (4, 6), (7, 7), (8, last_col))
     headings = ("Nilai persepsi", "Nilai interval (NI)", "NIK", "Mutu", "Kinerja")
-    for col, heading in enumerate(headings):
-        sheet.write(row, col, heading, fmt.head)
-    for offset, line in enumerate(GRADE_TABLE[table], start=1):
-        for col, text in enumerate(line):
-            sheet.write(row + offset, col, text, fmt.cell)
+    for offset, line in enumerate((headings, *GRADE_TABLE[table])):
+        for (first, end), text in zip(spans, line, strict=True):
+            layout.text(row + offset, first, end, text, fmt.head if offset == 0 else fmt.cell)
+    layout.print_setup(data, last_row=row + 4, landscape=True, repeat=6)
 
 
 def _column_sums(data: ReportData) -> list[float]:
@@ -255,15 +358,19 @@ def _column_sums(data: ReportData) -> list[float]:
 
 def _summary_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Ringkasan")
-    sheet.set_column(0, 0, 6)
-    sheet.set_column(1, 1, 40)
-    sheet.set_column(2, 7, 14)
-    sheet.write(0, 0, f"IKM per unsur: {data.unit.name}, {data.period.label}", fmt.title)
-    sheet.write(1, 0, f"Metode: {data.method.label}; {data.aggregate_text}")
-    sheet.write(2, 0, f"Cakupan: {data.coverage_text}")
+    layout = _Layout(sheet, [6, 42, 16, 9, 9, 15, 9, 8])
+    last_col = layout.last
+    title = f"IKM per unsur: {data.unit.name}, {_period_text(data)}"
+    layout.text(0, 0, last_col, title, fmt.title, scale=1.2)
+    method = f"Metode: {_method_text(data)}; {data.aggregate_text}"
+    layout.text(1, 0, last_col, method, fmt.note)
+    layout.text(2, 0, last_col, f"Cakupan: {data.coverage_text}", fmt.note)
     headings = ("No.", "Unsur pelayanan", "n", "Σ nilai", "NRR", "NRR tertimbang", "NIK", "Mutu")
     for col, heading in enumerate(headings):
         sheet.write(4, col, heading, fmt.head)
+    # The values stay exact; the formats show NRR as the regulation's sheet does (three
+    # decimals) and the NIK with two.
+    styles = (fmt.cell, fmt.wrap, fmt.cell, fmt.cell, fmt.precise, fmt.precise, fmt.number)
     row = 5
     for i, element in enumerate(data.result.elements):
         values: list[Any] = [
@@ -277,46 +384,50 @@ def _summary_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -
             element.mutu or "-",
         ]
         for col, value in enumerate(values):
-            sheet.write(row, col, value, fmt.precise if col in (4, 5) else fmt.text)
+            sheet.write(row, col, value, styles[col] if col < len(styles) else fmt.cell)
         row += 1
     result = data.result
-    for label, value in (
-        ("Jumlah responden", result.n),
-        ("IKM (Σ NRR tertimbang)", _value(result.ikm)),
-        ("IKM unit pelayanan (NIK)", _value(result.nik_rounded)),
-        ("Mutu pelayanan", result.mutu or "-"),
-        ("Kinerja unit pelayanan", result.kinerja or "-"),
+    for label, value, style in (
+        ("Jumlah responden", result.n, fmt.cell),
+        ("IKM (Σ NRR tertimbang)", _value(result.ikm), fmt.precise),
+        ("IKM unit pelayanan (NIK)", _value(result.nik_rounded), fmt.number),
+        ("Mutu pelayanan", result.mutu or "-", fmt.cell),
+        ("Kinerja unit pelayanan", result.kinerja or "-", fmt.cell),
     ):
         sheet.write(row + 1, 1, label, fmt.label)
-        sheet.write(row + 1, 2, value, fmt.text)
+        sheet.write(row + 1, 2, value, style)
         row += 1
     if result.sample is not None:
         sheet.write(row + 1, 1, "Populasi / sampel minimum", fmt.label)
-        sheet.write(row + 1, 2, f"{result.sample.population} / {result.sample.minimum}", fmt.text)
+        sheet.write(row + 1, 2, f"{result.sample.population} / {result.sample.minimum}", fmt.cell)
         sheet.write(row + 2, 1, "Jumlah sampel", fmt.label)
-        sheet.write(row + 2, 2, result.sample.verdict, fmt.text)
+        sheet.write(row + 2, 2, result.sample.verdict, fmt.cell)
+        row += 2
+    layout.print_setup(data, last_row=row, landscape=True)
 
 
 def _profile_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Profil")
-    sheet.set_column(0, 0, 36)
-    sheet.set_column(1, 2, 14)
-    sheet.write(0, 0, f"Profil responden (n = {data.result.n})", fmt.title)
+    layout = _Layout(sheet, [36, 14, 14])
+    title = f"Profil responden (n = {data.result.n})"
+    layout.text(0, 0, layout.last, title, fmt.title, scale=1.2)
     row = 2
     for table in data.profile:
         for col, heading in enumerate((table.title, "Jumlah", "Persentase (%)")):
             sheet.write(row, col, heading, fmt.head)
         for line in table.rows:
             row += 1
-            sheet.write(row, 0, line.label, fmt.text)
+            sheet.write(row, 0, line.label, fmt.wrap)
             sheet.write(row, 1, line.count, fmt.cell)
             sheet.write(row, 2, float(line.percent), fmt.number)
         row += 2
+    layout.print_setup(data, last_row=max(row - 2, 0), landscape=False)
 
 
 def _groups_sheet(
     book: xlsxwriter.Workbook,
     fmt: _Formats,
+    data: ReportData,
     name: str,
     title: str,
     groups: list[GroupIkm],
@@ -324,15 +435,16 @@ def _groups_sheet(
 ) -> None:
     """One row per group; for child units (``units``) also the units each figure pools."""
     sheet = book.add_worksheet(name)
-    sheet.set_column(0, 0, 20)
-    sheet.set_column(1, 1, 40)
-    sheet.set_column(2, 5, 14)
-    sheet.write(0, 0, title, fmt.title)
     headings = ["Kode", "Nama", "n", "NIK", "Mutu", "Kinerja"]
+    widths: list[float] = [20, 40, 8, 10, 8, 14]
     if units:
         headings += ["Unit dicakup", "Unit dengan responden"]
+        widths += [14, 22]
+    layout = _Layout(sheet, widths)
+    layout.text(0, 0, layout.last, title, fmt.title, scale=1.2)
     for col, heading in enumerate(headings):
         sheet.write(2, col, heading, fmt.head)
+    styles = (fmt.wrap, fmt.wrap, fmt.cell, fmt.number)
     for row, group in enumerate(groups, start=3):
         result = group.result
         values: list[Any] = [
@@ -346,19 +458,22 @@ def _groups_sheet(
         if units and result.coverage:
             values += [result.coverage.units, result.coverage.units_with_responses]
         for col, value in enumerate(values):
-            sheet.write(row, col, value, fmt.number if col == 3 else fmt.text)
+            sheet.write(row, col, value, styles[col] if col < len(styles) else fmt.cell)
     if not groups:
         sheet.write(3, 0, "Tidak ada.")
+    layout.print_setup(data, last_row=2 + max(len(groups), 1), landscape=True, repeat=2)
 
 
 def _suggestions_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -> None:
     sheet = book.add_worksheet("Saran")
-    sheet.set_column(0, 0, 6)
-    sheet.set_column(1, 1, 100)
-    sheet.write(0, 0, "Saran dan masukan responden (terbaru lebih dahulu)", fmt.title)
+    layout = _Layout(sheet, [6, 90])
+    title = "Saran dan masukan responden (terbaru lebih dahulu)"
+    layout.text(0, 0, layout.last, title, fmt.title, scale=1.2)
     sheet.write(2, 0, "No.", fmt.head)
     sheet.write(2, 1, "Saran", fmt.head)
     for row, text in enumerate(data.suggestions, start=3):
         sheet.write_number(row, 0, row - 2, fmt.cell)
         # A saran is the citizen's text: never let a spreadsheet read it as a formula.
         sheet.write_string(row, 1, text, fmt.wrap)
+    last_row = 2 + max(len(data.suggestions), 1)
+    layout.print_setup(data, last_row=last_row, landscape=False, repeat=2)
