@@ -13,7 +13,7 @@ import itertools
 import math
 import tempfile
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -170,7 +170,7 @@ class _Layout:
     """A sheet's column widths, and what follows from them: its print setup and the height
     of a row whose text wraps across columns."""
 
-    def __init__(self, sheet: Worksheet, widths: list[float]) -> None:
+    def __init__(self, sheet: Worksheet, widths: Sequence[float]) -> None:
         self.sheet = sheet
         self.widths = widths
         self.last = len(widths) - 1
@@ -303,6 +303,8 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
         sheet.write_number(weight_row, 1, float(method.weight), fmt.weight)
 
     row = weight_row + 2
+    # The legend and its tables start a page of their own rather than break across two.
+    sheet.set_h_pagebreaks([row - 1])
     sheet.write(row, 0, "Keterangan:", fmt.bold)
     rows_note = (
         f"Baris 1 - {data.sheet_rows}: NRR per unsur setiap unit di bawahnya yang memiliki "
