@@ -358,8 +358,17 @@ def test_libreoffice_prints_the_processing_sheet_to_the_page_width(
     unit = make_unit(session)
     when = datetime(2026, 3, 2, 3, tzinfo=UTC)
     rows = [tuple(1 + (i * 7 + j * 3) % 4 for j in range(9)) for i in range(100)]
-    items = [response(answers, when) for answers in rows]
+    # Saran and a service name of several lines: their rows must grow to hold them.
+    saran = "Antrean pagi terlalu panjang dan ruang tunggu panas; mohon tambah kursi. "
+    items = [
+        response(answers, when).model_copy(update={"suggestion": saran * (1 + i % 4)})
+        for i, answers in enumerate(rows)
+    ]
     intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    long_name = "Izin usaha (NIB) melalui OSS berbasis risiko untuk usaha mikro dan kecil " * 2
+    org.create_service(
+        session=session, data=ServiceCreate(unit_code=unit.code, code="nib", name=long_name)
+    )
     data = _report(session, unit)
     book = tmp_path / "skm.xlsx"
     write_xlsx(data, respondents(session, data, unit), book)
@@ -407,6 +416,7 @@ def test_libreoffice_prints_the_processing_sheet_to_the_page_width(
     ):
         assert text in printed, text
     # The other sheets also keep to their pages' width and draw no text over text.
+    assert long_name.strip() in " ".join(p.text for p in pages)
     for page in pages:
         assert all(w.x_min >= 0 and w.x_max <= page.width for w in page.words)
         assert _overlapping(page.words) == []

@@ -36,6 +36,7 @@ PROCESSING_SHEET = "xl/worksheets/sheet1.xml"  # the first sheet written
 # text (narrower than digits) a little, so an estimate errs on a spare line, never a cut one.
 A4 = 9  # XlsxWriter's paper code
 LINE_HEIGHT = 15.0  # points, the default row of an 11-point font
+MAX_ROW_HEIGHT = 409.0  # points, the most Excel allows
 LABEL_WIDTH = 26  # the processing sheet's column A: "IKM unit pelayanan (**)"
 ELEMENT_WIDTH = 9  # its element columns: "U1", an answer, "0.000", "100.00"
 MIN_SPAN = 9  # element columns the sheet lays out at least, for its legend tables
@@ -80,7 +81,9 @@ def write_xlsx(
         _suggestions_sheet(book, fmt, data)
         book.close()
         rows = itertools.islice(respondents, data.sheet_rows)
-        _splice_respondents(draft, out, data, rows, fmt.cell.xf_index)
+        # A child unit's NRR shows three decimals, as the NRR row does; an answer is whole.
+        values = fmt.precise if data.mean_of_children else fmt.cell
+        _splice_respondents(draft, out, data, rows, (fmt.cell.xf_index, values.xf_index))
 
 
 def _splice_respondents(
@@ -88,15 +91,18 @@ def _splice_respondents(
     out: IO[bytes] | Path,
     data: ReportData,
     respondents: Iterable[tuple[float | None, ...]],
-    style: int,
+    styles: tuple[int, int],
 ) -> None:
     """Copy the workbook, streaming the respondent rows into the processing sheet.
 
     XlsxWriter spends about 10 us per cell; a unit-year of 100,000 responses has a million
-    answer cells. The rows are plain numbers in one style, so they are written here as the
-    sheet XML they become, straight into the zip, between the header row and the footer."""
+    answer cells. The rows are plain numbers in two styles (the row's number, its values),
+    so they are written here as the sheet XML they become, straight into the zip, between
+    the header row and the footer."""
     footer = f'<row r="{FIRST_ROW + data.sheet_rows + 1}"'.encode()  # rows > 0 where used
-    columns = [xl_col_to_name(i) for i in range(len(data.form.elements) + 1)]
+    k = len(data.form.elements)
+    columns = [xl_col_to_name(i) for i in range(k + 1)]
+    column_styles = [styles[0]] + [styles[1]] * k
     with zipfile.ZipFile(draft) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as book:
         for entry in source.infolist():
             body = source.read(entry)
@@ -108,16 +114,20 @@ def _splice_respondents(
             with book.open(entry, "w") as sheet:  # entry: keep the draft's fixed timestamp
                 sheet.write(head)
                 for number, answers in enumerate(respondents, start=1):
-                    sheet.write(_row_xml(FIRST_ROW + number, columns, (number, *answers), style))
+                    sheet.write(
+                        _row_xml(FIRST_ROW + number, columns, (number, *answers), column_styles)
+                    )
                 sheet.write(marker + tail)
 
 
-def _row_xml(row: int, columns: list[str], values: tuple[float | None, ...], style: int) -> bytes:
+def _row_xml(
+    row: int, columns: list[str], values: tuple[float | None, ...], styles: list[int]
+) -> bytes:
     cells = "".join(
         f'<c r="{col}{row}" s="{style}"/>'
         if value is None
         else f'<c r="{col}{row}" s="{style}"><v>{value}</v></c>'
-        for col, value in zip(columns, values, strict=True)
+        for col, value, style in zip(columns, values, styles, strict=True)
     )
     return f'<row r="{row}" spans="1:{len(columns)}">{cells}</row>'.encode()
 
@@ -189,20 +199,26 @@ class _Layout:
         scale: float = 1.0,
     ) -> None:
         """``text`` wrapped across columns ``first``..``last`` (one merged cell), in a row
-        tall enough for its lines; ``scale`` is the text's width per character against the
-        body font (bold capitals in a larger size need more)."""
+        tall enough for its lines; ``scale`` is the text's size against the body text (a
+        title in bold capitals at 12 points is about 1.4)."""
         room = sum(self.widths[first : last + 1])
         lines = max(1, math.ceil(len(text) * scale / room))
-        height = LINE_HEIGHT * lines * max(scale, 1.0) ** 0.5
+        height = min(LINE_HEIGHT * scale * lines, MAX_ROW_HEIGHT)
         if height > self.heights.get(row, LINE_HEIGHT):
             self.heights[row] = height
             self.sheet.set_row(row, height)
         if first == last:
             self.sheet.write_string(row, first, text, style)
         else:
-            self.sheet.merge_range(row, first, row, last, "", style)
-            # merge_range writes through write(), which would take a text as a number
-            self.sheet.write_string(row, first, text, style)
+            self.sheet.merge_range(row, first, row, last, text, style)
+
+    def cell(self, row: int, col: int, value: Any, style: Format) -> None:
+        """One cell; a text in a wrapping style gets a row tall enough for its lines, as
+        LibreOffice prints a row at the height the file gives it (one line by default)."""
+        if isinstance(value, str) and style.text_wrap:
+            self.text(row, col, col, value, style)
+        else:
+            self.sheet.write(row, col, value, style)
 
     def print_setup(
         self, data: ReportData, *, last_row: int, landscape: bool, repeat: int | None = None
@@ -239,7 +255,7 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     span = max(k, MIN_SPAN)
     layout = _Layout(sheet, [LABEL_WIDTH] + [ELEMENT_WIDTH] * span)
     last_col = layout.last
-    layout.text(0, 0, last_col, TITLE, fmt.title, scale=1.5)
+    layout.text(0, 0, last_col, TITLE, fmt.title, scale=1.4)
     for row, (label, text) in enumerate(
         (
             ("Unit pelayanan", data.unit.name),
@@ -272,8 +288,9 @@ def _processing_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData
     cells = [f"{col}{FIRST_ROW + 1}:{col}{last + 1}" for col in columns]
     mean = data.mean_of_children
     sheet.write(row, 0, "Σ NRR unit/unsur" if mean else "Σ nilai/unsur", fmt.label)
+    sums = fmt.precise if mean else fmt.cell
     for i, column_sum in enumerate(_column_sums(data)):
-        sheet.write_formula(row, 1 + i, f"=SUM({cells[i]})", fmt.cell, column_sum)
+        sheet.write_formula(row, 1 + i, f"=SUM({cells[i]})", sums, column_sum)
     sheet.write(row + 1, 0, "Rata-rata NRR unit/unsur" if mean else "NRR/unsur", fmt.label)
     for i, element in enumerate(result.elements):
         nrr = _rounded(f"SUM({cells[i]})/COUNT({cells[i]})", method.round_nrr)
@@ -386,7 +403,7 @@ def _summary_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -
             element.mutu or "-",
         ]
         for col, value in enumerate(values):
-            sheet.write(row, col, value, styles[col] if col < len(styles) else fmt.cell)
+            layout.cell(row, col, value, styles[col] if col < len(styles) else fmt.cell)
         row += 1
     result = data.result
     for label, value, style in (
@@ -419,7 +436,7 @@ def _profile_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportData) -
             sheet.write(row, col, heading, fmt.head)
         for line in table.rows:
             row += 1
-            sheet.write(row, 0, line.label, fmt.wrap)
+            layout.cell(row, 0, line.label, fmt.wrap)
             sheet.write(row, 1, line.count, fmt.cell)
             sheet.write(row, 2, float(line.percent), fmt.number)
         row += 2
@@ -460,7 +477,7 @@ def _groups_sheet(
         if units and result.coverage:
             values += [result.coverage.units, result.coverage.units_with_responses]
         for col, value in enumerate(values):
-            sheet.write(row, col, value, styles[col] if col < len(styles) else fmt.cell)
+            layout.cell(row, col, value, styles[col] if col < len(styles) else fmt.cell)
     if not groups:
         sheet.write(3, 0, "Tidak ada.")
     layout.print_setup(data, last_row=2 + max(len(groups), 1), landscape=True, repeat=2)
@@ -476,6 +493,6 @@ def _suggestions_sheet(book: xlsxwriter.Workbook, fmt: _Formats, data: ReportDat
     for row, text in enumerate(data.suggestions, start=3):
         sheet.write_number(row, 0, row - 2, fmt.cell)
         # A saran is the citizen's text: never let a spreadsheet read it as a formula.
-        sheet.write_string(row, 1, text, fmt.wrap)
+        layout.text(row, 1, 1, text, fmt.wrap)
     last_row = 2 + max(len(data.suggestions), 1)
     layout.print_setup(data, last_row=last_row, landscape=False, repeat=2)
