@@ -7,6 +7,9 @@ sheet itself. For a mean of child units the rows are the children's NRR per elem
 and the same formulas (SUM / COUNT) give the mean NRR. Each formula also carries its value
 from the IKM engine, which Excel shows before it recalculates. XlsxWriter's constant-memory
 mode writes rows as they come.
+
+Every sheet prints on A4 one page wide (the processing sheet landscape, its header row on
+every page), with the unit, period and page numbers in the page header and footer.
 """
 
 import itertools
@@ -149,7 +152,6 @@ class _Formats:
             }
         )
         self.cell = book.add_format({"border": 1, "align": "center", "valign": "top"})
-        self.text = book.add_format({"border": 1, "valign": "top"})
         self.wrap = book.add_format({"border": 1, "text_wrap": True, "valign": "top"})
         self.note = book.add_format({"text_wrap": True, "valign": "top"})
         self.label = book.add_format({"border": 1, "bold": True})
