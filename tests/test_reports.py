@@ -310,7 +310,7 @@ def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_pat
     nik = number(data.result.nik_rounded)
     assert f"adalah {nik} dengan mutu pelayanan {data.result.mutu}" in body
     assert "jumlah sampel belum memenuhi" in body
-    assert "Metode perhitungan: weight 0.111, interval table 2017." in body
+    assert "Metode perhitungan: bobot 0,111; tabel interval PermenPAN-RB 14/2017." in body
     assert f"Kepala {unit.name}" in body
     assert "Halaman 2 dari" in body
     pages = subprocess.run(
@@ -450,8 +450,8 @@ def test_report_mean_of_children_says_so_and_the_sheet_averages_them(
         6,
     )
     assert data.aggregate_text == (
-        "rata-rata nilai 2 unit di bawahnya (setiap unit berbobot sama); 1 unit tanpa "
-        "responden tidak diikutkan"
+        "rerata unit: rata-rata nilai 2 unit di bawahnya (setiap unit berbobot sama); 1 unit "
+        "tanpa responden tidak diikutkan"
     )
     assert data.result.sample is not None and data.result.sample.population == 40
     pdf = tmp_path / "mean.pdf"
