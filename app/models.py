@@ -179,6 +179,103 @@ class UnitUpdate(SQLModel):
         return None if value is None else _time_zone(value)
 
 
+# --- unit_report_setting and unit_logo: who signs a unit's report, and its logo ---
+
+NIP_DIGITS = 18
+FOREWORD_MAX = 4000
+
+
+def _nip(value: str) -> str:
+    # Typed as printed ("19800101 200501 1 001"); stored as its 18 digits.
+    digits = "".join(value.split())
+    if not (digits.isascii() and digits.isdigit()) or len(digits) != NIP_DIGITS:
+        raise ValueError(
+            f"a NIP is {NIP_DIGITS} digits (spaces allowed between them), "
+            f"got {len(digits)} character(s){'' if digits.isdigit() else ' with non-digits'}"
+        )
+    return digits
+
+
+Nip = Annotated[
+    str,
+    AfterValidator(_nip),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[0-9 ]+$",
+            "description": "18 digits; spaces as printed are allowed and dropped",
+            "examples": ["19800101 200501 1 001"],
+        }
+    ),
+]
+City = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NO_NUL)
+]
+Foreword = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=FOREWORD_MAX, pattern=NO_NUL),
+]
+
+
+class UnitReportSettingBase(SQLModel):
+    """What a unit's report prints that the responses do not say. Every field is optional;
+    the report fills a gap with its default (SKM.md section 5, the signature block)."""
+
+    signer_title: str | None = Field(default=None, max_length=200)  # jabatan
+    signer_name: str | None = Field(default=None, max_length=200)
+    signer_nip: str | None = Field(default=None, max_length=NIP_DIGITS)  # digits only
+    city: str | None = Field(default=None, max_length=100)  # place of signing
+    sign_date: date | None = None  # None: the day the report is made
+    foreword: str | None = Field(default=None, max_length=FOREWORD_MAX)  # kata pengantar
+
+
+class UnitReportSetting(UnitReportSettingBase, table=True):
+    __tablename__ = "unit_report_setting"
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UnitReportSettingUpdate(SQLModel):
+    """A unit's report settings, all at once (an omitted or null field returns to its
+    default)."""
+
+    model_config = {"extra": "forbid"}
+
+    signer_title: Name | None = Field(
+        default=None,
+        description="Jabatan of the signer, e.g. 'Kepala Dinas Kependudukan dan Pencatatan "
+        "Sipil' or 'Wali Kota Kendari'; null: 'Kepala ' + the unit's name",
+    )
+    signer_name: Name | None = Field(
+        default=None, description="Name with its degrees as signed; null: a line to sign over"
+    )
+    signer_nip: Nip | None = Field(
+        default=None, description="18 digits; null: a line to fill in (none when a name is set)"
+    )
+    city: City | None = Field(
+        default=None,
+        description="Place of signing, e.g. 'Kendari'; null: the nearest parent unit's city, "
+        "else a line to fill in",
+    )
+    sign_date: date | None = Field(default=None, description="null: the day of the report")
+    foreword: Foreword | None = Field(
+        default=None,
+        description="Kata pengantar (paragraphs separated by blank lines); null: the standard text",
+    )
+
+
+class UnitLogo(SQLModel, table=True):
+    """A unit's logo, in the database so every worker and every backup has it. Its
+    descendants print it unless they have their own."""
+
+    __tablename__ = "unit_logo"
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    media_type: str = Field(max_length=40)  # reports.logo.MEDIA_TYPES, read from the content
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    sha256: str = Field(max_length=64)
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 # --- service (jenis layanan) and counter (loket / QR point) of a unit ---
 
 

@@ -61,6 +61,11 @@ async def test_subtree_key_gets_404_for_everything_outside(
         ("GET", f"/api/v1/units/{o}/posters.pdf", None),
         ("PUT", f"/api/v1/units/{o}/population/2026", {"population": 10}),
         ("GET", f"/api/v1/units/{o}/population/2026", None),
+        ("GET", f"/api/v1/units/{o}/report-settings", None),
+        ("PUT", f"/api/v1/units/{o}/report-settings", {"city": "Kendari"}),
+        ("GET", f"/api/v1/units/{o}/logo", None),
+        ("PUT", f"/api/v1/units/{o}/logo", "a logo"),  # json: a string the body route takes
+        ("DELETE", f"/api/v1/units/{o}/logo", None),
         ("GET", f"/api/v1/ikm?unit={o}&period=2026", None),
         ("GET", f"/api/v1/ikm/ranking?parent={o}&period=2026", None),
         ("GET", f"/api/v1/ikm/trend?unit={o}&from=2025&to=2026&granularity=year", None),

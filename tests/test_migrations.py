@@ -45,6 +45,8 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "response_rollup",
             "rate_limit",
             "api_key",
+            "unit_report_setting",
+            "unit_logo",
         }
         assert _tables(url) == expected
         command.check(alembic_config(url))  # raises when the models drift from the migrations

@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.core.periods import MAX_RANGE_DAYS, MONTHS, Period, PeriodError, parse_period, shift
+from app.core.periods import (
+    MAX_RANGE_DAYS,
+    MONTHS,
+    Period,
+    PeriodError,
+    long_date,
+    parse_period,
+    period_text,
+    shift,
+)
 
 ROMAN = ("I", "II", "III", "IV")
 YEARS = st.integers(min_value=2000, max_value=2999)
@@ -251,3 +260,37 @@ def test_parse_period_error_quotes_a_long_input_shortened() -> None:
         parse_period("x" * 100_000)
     assert str(info.value).startswith("invalid period '" + "x" * 40 + "...': expected 2026")
     assert len(str(info.value)) < 400
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("2026", "Tahun 2026"),
+        ("2026-S1", "Semester I Tahun 2026"),
+        ("2026-S2", "Semester II Tahun 2026"),
+        ("2026-Q1", "Triwulan I Tahun 2026"),
+        ("2026-Q3", "Triwulan III Tahun 2026"),
+        ("2026-Q4", "Triwulan IV Tahun 2026"),
+        ("2026-05", "Bulan Mei 2026"),
+        ("2026-12", "Bulan Desember 2026"),
+        ("2026-01-01..2026-02-15", "1 Januari 2026 s.d. 15 Februari 2026"),
+        ("2025-12-31..2026-01-01", "31 Desember 2025 s.d. 1 Januari 2026"),
+    ],
+)
+def test_period_text_writes_the_period_in_words(code: str, words: str) -> None:
+    assert period_text(parse_period(code)) == words
+
+
+@given(
+    year=st.integers(min_value=2000, max_value=2998),
+    code=st.sampled_from(("{y}", "{y}-S1", "{y}-Q1", "{y}-01")),
+    step=st.integers(min_value=0, max_value=11),
+)
+def test_period_text_reads_back_as_the_same_period(year: int, code: str, step: int) -> None:
+    # The words of every calendar period parse back to it (a range's dates are no code).
+    period = shift(parse_period(code.format(y=year)), step % (12 if "-01" in code else 2))
+    assert parse_period(period_text(period)) == period
+
+
+def test_long_date_spells_the_month() -> None:
+    assert long_date(date(2026, 8, 17)) == "17 Agustus 2026"

@@ -10,7 +10,7 @@ import signal
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from html import unescape
 from pathlib import Path
@@ -19,19 +19,20 @@ import httpx
 import openpyxl
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 from sqlmodel import Session, col
 
 from app.core import ikm
-from app.core.periods import parse_period
-from app.models import CounterCreate, ServiceCreate, Unit
-from app.reports import xlsx
+from app.core.periods import long_date, parse_period, period_text
+from app.models import CounterCreate, ServiceCreate, Unit, UnitReportSettingUpdate, UnitUpdate
+from app.reports import wording, xlsx
 from app.reports.pdf import number, write_pdf
 from app.reports.xlsx import write_xlsx
-from app.services import apikeys, intake, org, results, scopes
+from app.services import apikeys, intake, org, report_settings, results, scopes
 from app.services.report_data import ReportData, build_report, respondents
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit, response
-from tests.tools import pdf_text, recalculate_xlsx, system_tool, xlsx_to_pdf
+from tests.tools import pdf_lines, pdf_text, recalculate_xlsx, system_tool, xlsx_to_pdf
 
 ROWS = [
     (4, 3, 2, 4, 3, 3, 4, 3, 4),
@@ -236,7 +237,7 @@ def test_xlsx_sheets_print_on_a4_to_the_page_width(session: Session, tmp_path: P
         assert (setup.fitToWidth or 1, setup.fitToHeight) == (1, 0)
         assert sheet.print_options.horizontalCentered
         assert sheet.oddHeader.left.text == "&A"  # the sheet's name
-        assert sheet.oddHeader.right.text == f"{unit.name}, {data.period.label}"
+        assert sheet.oddHeader.right.text == f"{unit.name}, {period_text(data.period)}"
         assert sheet.oddFooter.center.text == "Halaman &P dari &N"
     processing = workbook["Pengolahan Data"]
     assert processing.print_title_rows == "$7:$7"  # the "No. resp, U1 .. U9" row
@@ -247,7 +248,7 @@ def test_xlsx_sheets_print_on_a4_to_the_page_width(session: Session, tmp_path: P
     assert [b.id for b in processing.row_breaks.brk] == [19]
     # The title and the long lines wrap inside the printed columns, in rows tall enough.
     assert "A1:J1" in processing.merged_cells and processing.row_dimensions[1].height > 15
-    assert processing["B5"].value.startswith(f": {data.period.label}; {data.method.label}")
+    assert processing["B5"].value.startswith(f": {period_text(data.period)}; {data.method_text}")
     assert processing["B5"].alignment.wrap_text and "B5:J5" in processing.merged_cells
     # The values stay exact; the formats show three decimals for NRR, two for the NIK.
     summary = workbook["Ringkasan"]
@@ -383,7 +384,7 @@ def test_libreoffice_prints_the_processing_sheet_to_the_page_width(
     # 100 rows of 15 pt need four landscape A4 pages at full size; the legend takes a fifth.
     # Sixteen pages, or columns pushed onto pages of their own, fail here.
     assert 4 <= len(processing) <= 5, [running_head(p) for p in pages]
-    assert f"{unit.name}, {data.period.label}" in running_head(processing[0])
+    assert f"{unit.name}, {period_text(data.period)}" in running_head(processing[0])
     assert "Halaman 1 dari" in processing[0].text
     numbers: list[int] = []
     for page in processing:
@@ -491,7 +492,7 @@ def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_pat
     nik = number(data.result.nik_rounded)
     assert f"adalah {nik} dengan mutu pelayanan {data.result.mutu}" in body
     assert "jumlah sampel belum memenuhi" in body
-    assert "Metode perhitungan: weight 0.111, interval table 2017." in body
+    assert "Metode perhitungan: bobot 0,111; tabel interval PermenPAN-RB 14/2017." in body
     assert f"Kepala {unit.name}" in body
     assert "Halaman 2 dari" in body
     pages = subprocess.run(
@@ -631,8 +632,8 @@ def test_report_mean_of_children_says_so_and_the_sheet_averages_them(
         6,
     )
     assert data.aggregate_text == (
-        "rata-rata nilai 2 unit di bawahnya (setiap unit berbobot sama); 1 unit tanpa "
-        "responden tidak diikutkan"
+        "rerata unit: rata-rata nilai 2 unit di bawahnya (setiap unit berbobot sama); 1 unit "
+        "tanpa responden tidak diikutkan"
     )
     assert data.result.sample is not None and data.result.sample.population == 40
     pdf = tmp_path / "mean.pdf"
@@ -640,6 +641,8 @@ def test_report_mean_of_children_says_so_and_the_sheet_averages_them(
     body = pdf_text(pdf)
     assert "rata-rata nilai unit di bawahnya (2 unit)" in body
     assert f"Nilai IKM dihitung sebagai {data.aggregate_text}." in body
+    assert "Catatan: NRR setiap unsur adalah rata-rata NRR 2 unit di bawahnya (rerata unit)" in body
+    assert not ENGLISH.search(body) and not PERIOD_CODE.search(body)
     assert f"Nilai ini adalah {data.aggregate_text}." in body
     book = tmp_path / "mean.xlsx"
     write_xlsx(data, respondents(session, data, city), book)
@@ -707,3 +710,196 @@ async def test_report_route_and_cli_take_the_aggregate(
         headers=bearer(admin),
     )
     assert (own.status_code, own.json()["error"]) == (422, "validation_error")
+
+
+# --- the PDF as a unit head signs it: Indonesian, its numbers, signer, logo, any script ---
+
+ENGLISH = re.compile(r"\b(weight|exact|interval table|rounded|pooled|mean of|of the form)\b")
+TIMES = "\N{MULTIPLICATION SIGN}"
+PERIOD_CODE = re.compile(r"\b\d{4}-(S[12]|Q[1-4]|\d{2})\b|\d{4}-\d{2}-\d{2}")
+
+
+@pytest.mark.parametrize(
+    ("period", "words"),
+    [
+        ("2026", "Tahun 2026"),
+        ("2026-S1", "Semester I Tahun 2026"),
+        ("2026-Q1", "Triwulan I Tahun 2026"),
+        ("2026-03", "Bulan Maret 2026"),
+        ("2026-01-01..2026-03-31", "1 Januari 2026 s.d. 31 Maret 2026"),
+    ],
+)
+@pytest.mark.parametrize(
+    "method",
+    [ikm.DEFAULT_METHOD, ikm.Method(weight="0.111", round_nrr=3, table="2004")],
+    ids=["exact", "rounded-2004"],
+)
+def test_pdf_has_no_english_method_words_or_period_codes(
+    session: Session, tmp_path: Path, period: str, words: str, method: ikm.Method
+) -> None:
+    unit = _seed(session)
+    data = build_report(session=session, unit=unit, period=parse_period(period), method=method)
+    pdf = tmp_path / "skm.pdf"
+    write_pdf(data, pdf)
+    body = pdf_text(pdf)
+    assert not ENGLISH.search(body), ENGLISH.search(body)
+    assert not PERIOD_CODE.search(body), PERIOD_CODE.search(body)
+    assert f"Laporan Hasil SKM {unit.name}, {words} Halaman 2 dari" in body  # the footer
+    assert body.count("Metode perhitungan:") == 1  # stated once, in BAB II
+    assert f"Metode perhitungan: {wording.method_text(data.method, 9)}." in body
+    info = subprocess.run(
+        [system_tool("pdfinfo"), str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    assert f"Title: Laporan Hasil Survei Kepuasan Masyarakat {unit.name} {words}" in " ".join(
+        info.split()
+    )
+    if period == "2026-S1":  # last year's response makes a trend, each period in words
+        trend = [(p.period, p.result) for p in data.trend]
+        assert [(p.label, r.n) for p, r in trend] == [("2025-S1", 1), ("2026-S1", 6)]
+        lines = pdf_lines(pdf)
+        for p, r in trend:
+            assert f"{period_text(p)} {r.n} {number(r.nik_rounded)} {r.mutu}" in lines
+
+
+def test_pdf_unsur_table_holds_each_nrr_its_weighted_value_and_their_sum(
+    session: Session, tmp_path: Path
+) -> None:
+    unit = _seed(session)
+    for method in (ikm.DEFAULT_METHOD, ikm.Method(weight="0.111", round_nrr=3)):
+        data = _report(session, unit, method)
+        result = data.result
+        assert result.ikm is not None and result.nik is not None
+        # The engine's own identities the table shows: Σ NRR tertimbang = IKM, IKM x 25 = NIK.
+        assert sum(e.weighted or 0 for e in result.elements) == result.ikm
+        assert result.ikm * 25 == result.nik
+        pdf = tmp_path / "skm.pdf"
+        write_pdf(data, pdf)
+        lines = pdf_lines(pdf)
+        for i, e in enumerate(result.elements, start=1):
+            cells = f"{number(e.nrr, 3)} {number(e.weighted, 4)} {number(e.nik_rounded)} {e.mutu}"
+            assert any(line.startswith(f"U{i} ") and line.endswith(cells) for line in lines), (
+                i,
+                cells,
+            )
+        assert f"Σ NRR tertimbang = IKM {number(result.ikm, 4)}" in lines
+        total = f"IKM unit pelayanan (IKM {TIMES} 25) {number(result.nik_rounded)} {result.mutu}"
+        assert total in lines
+        # The NRR column holds NRRs only: the IKM is no NRR of a row.
+        assert not any(
+            line.startswith("IKM unit pelayanan") and number(result.ikm, 3) in line
+            for line in lines
+        )
+
+
+def test_pdf_chart_names_every_element_and_has_a_scale_and_legend(
+    session: Session, tmp_path: Path
+) -> None:
+    unit = _seed(session)
+    data = _report(session, unit)
+    pdf = tmp_path / "skm.pdf"
+    write_pdf(data, pdf)
+    body = pdf_text(pdf)
+    chart = body[body.index("Grafik nilai per unsur") :]
+    for i, e in enumerate(data.result.elements, start=1):
+        assert f"U{i} {data.element_name(e.code)} {number(e.nik_rounded)}" in chart
+    assert "U8 Penanganan Pengaduan, Saran dan Masukan" in chart  # no longer cut off
+    assert "0 20 40 60 80 100" in chart
+    for letter, span, kinerja in wording.grade_bands("2017"):
+        assert f"{letter} ({kinerja}): {span}" in chart
+
+
+UNICODE_NAME = "Dinas Ṣalāḥ “kutip” → Kendari"
+UNICODE_SARAN = "Petugas “ramah” → cepat; terima kasih Ṣalāḥ"
+
+
+def test_pdf_prints_names_and_saran_outside_latin_1(session: Session, tmp_path: Path) -> None:
+    unit = make_unit(session)
+    org.update_unit(session=session, unit=unit, data=UnitUpdate(name=UNICODE_NAME))
+    item = response((4,) * 9, datetime(2026, 3, 2, 3, tzinfo=UTC))
+    item = item.model_copy(update={"suggestion": UNICODE_SARAN})
+    intake.record_responses(session=session, unit=unit, items=[item], channel="paper")
+    report_settings.put_settings(
+        session=session,
+        unit=unit,
+        data=UnitReportSettingUpdate(signer_name="Dr. Ṣalāḥ “Ucok” Pasaribu"),
+    )
+    pdf = tmp_path / "skm.pdf"
+    write_pdf(_report(session, unit), pdf)
+    body = pdf_text(pdf)
+    assert f"Laporan Hasil SKM {UNICODE_NAME}, Tahun 2026" in body
+    assert f"- {UNICODE_SARAN}" in body
+    assert "Dr. Ṣalāḥ “Ucok” Pasaribu" in body
+    fonts = subprocess.run(
+        [system_tool("pdffonts"), str(pdf)], capture_output=True, text=True, check=True
+    ).stdout
+    assert "DejaVuSans" in fonts and "Helvetica" not in fonts
+
+
+def test_pdf_signature_block_from_the_units_settings(session: Session, tmp_path: Path) -> None:
+    parent = make_unit(session)
+    unit = _seed(session)
+    org.update_unit(session=session, unit=unit, data=UnitUpdate(parent_code=parent.code))
+    report_settings.put_settings(
+        session=session, unit=parent, data=UnitReportSettingUpdate(city="Kendari")
+    )
+    data = _report(session, unit)
+    pdf = tmp_path / "default.pdf"
+    write_pdf(data, pdf)
+    body = pdf_text(pdf)
+    # Unset: "Kepala " + the name, lines for the name and NIP, the parent's city, today.
+    today = long_date(data.generated_at)
+    block = f"Kendari, {today} Kepala {unit.name} (................................) NIP. ......"
+    assert block in body
+    assert body.count(block) == 2  # under the kata pengantar and in BAB V
+    assert "Puji syukur kami panjatkan" in body  # the standard kata pengantar
+    report_settings.put_settings(
+        session=session,
+        unit=unit,
+        data=UnitReportSettingUpdate(
+            signer_title="Kepala Dinas Kependudukan dan Pencatatan Sipil",
+            signer_name="Drs. La Ode Muhammad, M.Si.",
+            signer_nip="19800101 200501 1 001",
+            city="Baubau",
+            sign_date=date(2026, 7, 10),
+            foreword="Paragraf pertama pengantar.\n\nParagraf kedua pengantar.",
+        ),
+    )
+    pdf = tmp_path / "set.pdf"
+    write_pdf(_report(session, unit), pdf)
+    body = pdf_text(pdf)
+    assert (
+        body.count(
+            "Baubau, 10 Juli 2026 Kepala Dinas Kependudukan dan Pencatatan Sipil "
+            "Drs. La Ode Muhammad, M.Si. NIP. 19800101 200501 1 001"
+        )
+        == 2
+    )
+    assert "KATA PENGANTAR Paragraf pertama pengantar. Paragraf kedua pengantar." in body
+    assert "Puji syukur" not in body and "......" not in body
+
+
+def test_pdf_prints_the_nearest_logo_on_the_cover_and_every_header(
+    session: Session, tmp_path: Path
+) -> None:
+    parent = make_unit(session)
+    unit = make_unit(session, parent=parent)
+    png = io.BytesIO()
+    Image.new("RGB", (120, 60), (0, 121, 107)).save(png, "PNG")
+    report_settings.set_logo(session=session, unit=parent, content=png.getvalue())
+    pdf = tmp_path / "logo.pdf"
+    write_pdf(_report(session, unit), pdf)
+    listed = subprocess.run(
+        [system_tool("pdfimages"), "-list", str(pdf)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    pages = [int(line.split()[0]) for line in listed]
+    sizes = {(line.split()[3], line.split()[4]) for line in listed}
+    total = int(pdf_text(pdf).rsplit("Halaman ", 1)[1].split(" dari ")[1])
+    assert pages == list(range(1, total + 1)) and sizes == {("120", "60")}
+    without = tmp_path / "none.pdf"
+    write_pdf(_report(session, make_unit(session)), without)
+    assert (
+        subprocess.run(
+            [system_tool("pdfimages"), "-list", str(without)], capture_output=True, text=True
+        ).stdout.count("\n")
+        == 2
+    )  # the header lines only

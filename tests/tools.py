@@ -39,6 +39,17 @@ def pdf_text(pdf: Path) -> str:
     return " ".join(text.split())  # wrapped lines joined, as a reader sees them
 
 
+def pdf_lines(pdf: Path) -> list[str]:
+    """The PDF's text line by line as laid out (a table row is one line), spaces collapsed."""
+    text = subprocess.run(
+        [system_tool("pdftotext"), "-layout", str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]
+
+
 # LibreOffice keeps an XLSX's cached values unless its profile says to recalculate on load.
 RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry"

@@ -6,9 +6,10 @@ retires a unit, service or counter.
 """
 
 import hashlib
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 from sqlmodel import Session
@@ -39,11 +40,12 @@ from app.models import (
     ServiceUpdate,
     Unit,
     UnitCreate,
+    UnitReportSettingUpdate,
     UnitUpdate,
     zone_label,
 )
-from app.reports import qr
-from app.services import org
+from app.reports import logo, qr
+from app.services import org, report_settings
 
 router = APIRouter(prefix="/units", tags=["units"])
 TAKEN: dict[int | str, dict[str, Any]] = {409: {"description": "The code is already taken"}}
@@ -478,3 +480,114 @@ def get_population(
     if population is None:
         raise NotFound(f"no population recorded for {found.code} in {parsed.label}")
     return etag_json(request, _population_out(found, parsed, population))
+
+
+# --- report settings: signer, place and date of signing, kata pengantar, logo ---
+
+
+class LogoOut(BaseModel):
+    media_type: str = Field(examples=["image/png"])
+    unit: str = Field(description="The unit whose logo it is: this one or the nearest parent")
+
+
+class ReportSettingsOut(BaseModel):
+    unit: str
+    signer_title: str | None = Field(description="Jabatan as set; null: the default")
+    signer_name: str | None
+    signer_nip: str | None = Field(description="18 digits, as stored")
+    city: str | None = Field(description="The unit's own city of signing")
+    sign_date: date | None = Field(description="null: the day each report is made")
+    foreword: str | None = Field(description="Kata pengantar; null: the standard text")
+    printed_signer_title: str = Field(description="The jabatan the report prints")
+    printed_city: str | None = Field(
+        description="The city the report prints: the unit's, else its nearest parent's"
+    )
+    logo: LogoOut | None = Field(description="The logo the report prints, if any")
+
+
+def _settings_out(session: Session, unit: Unit) -> ReportSettingsOut:
+    found = report_settings.resolve(session=session, unit=unit)
+    own = (
+        found.own.model_dump(include=set(UnitReportSettingUpdate.model_fields)) if found.own else {}
+    )
+    return ReportSettingsOut.model_validate(
+        {
+            **dict.fromkeys(UnitReportSettingUpdate.model_fields),
+            **own,
+            "unit": unit.code,
+            "printed_signer_title": found.signer_title or f"Kepala {unit.name}",
+            "printed_city": found.city,
+            "logo": (
+                {"media_type": found.logo.media_type, "unit": found.logo_from}
+                if found.logo
+                else None
+            ),
+        }
+    )
+
+
+@router.get("/{unit}/report-settings", response_model=ReportSettingsOut, tags=["reports"])
+def get_report_settings(
+    request: Request, unit: str, session: ReadSession, key: IkmReader
+) -> Response:
+    """What the unit's report prints besides its figures: the signer (jabatan, name, NIP),
+    the place and date of signing, the kata pengantar and the logo, each as set and as
+    printed (scope ikm:read)."""
+    found = visible_unit(session, key, unit)
+    return etag_json(request, _settings_out(session, found))
+
+
+@router.put("/{unit}/report-settings", response_model=ReportSettingsOut, tags=["reports"])
+def put_report_settings(
+    unit: str, body: UnitReportSettingUpdate, session: WriteSession, key: AdminKey
+) -> ReportSettingsOut:
+    """Set the unit's report settings, all at once: an omitted or null field returns to its
+    default (jabatan 'Kepala ' + the unit's name; name and NIP as lines to fill in; the
+    nearest parent's city; the day of the report; the standard kata pengantar). A NIP is 18
+    digits, spaces allowed (scope admin)."""
+    found = visible_unit(session, key, unit)
+    report_settings.put_settings(session=session, unit=found, data=body)
+    return _settings_out(session, found)
+
+
+LOGO_BODY = Body(
+    media_type="image/png",
+    description="The image itself (not a form): PNG, JPEG or SVG, at most "
+    f"{logo.MAX_BYTES // 1024} KB and {logo.MAX_SIDE} pixels a side. The type is read from "
+    "the content; an SVG with scripts, event attributes or references to other files is "
+    "refused.",
+)
+
+
+@router.put("/{unit}/logo", response_model=ReportSettingsOut, tags=["reports"])
+def put_logo(
+    unit: str, content: Annotated[bytes, LOGO_BODY], session: WriteSession, key: AdminKey
+) -> ReportSettingsOut:
+    """Store the unit's logo, printed on its reports' cover and page header and on those of
+    the units below it that have none (scope admin)."""
+    found = visible_unit(session, key, unit)
+    report_settings.set_logo(session=session, unit=found, content=content)
+    return _settings_out(session, found)
+
+
+@router.get(
+    "/{unit}/logo",
+    response_class=Response,
+    tags=["reports"],
+    responses={200: {"content": {t: {} for t in logo.MEDIA_TYPES}}},
+)
+def get_logo(request: Request, unit: str, session: ReadSession, key: IkmReader) -> Response:
+    """The logo the unit's report prints: its own, else its nearest parent's (scope
+    ikm:read); 404 when there is none."""
+    found = report_settings.resolve(session=session, unit=visible_unit(session, key, unit))
+    if found.logo is None:
+        raise NotFound(f"no logo for unit {unit} or the units above it")
+    return etag_bytes(request, found.logo.content, found.logo.media_type)
+
+
+@router.delete("/{unit}/logo", status_code=204, tags=["reports"])
+def delete_logo(unit: str, session: WriteSession, key: AdminKey) -> Response:
+    """Remove the unit's own logo; its reports then print the nearest parent's (scope
+    admin)."""
+    report_settings.remove_logo(session=session, unit=visible_unit(session, key, unit))
+    return Response(status_code=204)

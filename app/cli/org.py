@@ -34,12 +34,15 @@ from app.models import (
     ServiceCreate,
     Unit,
     UnitCreate,
+    UnitReportSettingUpdate,
     zone_label,
 )
 from app.reports import qr
+from app.reports.wording import nip_text
 from app.services import (
     apikeys,
     org,
+    report_settings,
 )
 
 
@@ -77,6 +80,111 @@ def unit_list(ctx: typer.Context) -> None:
             state = "" if unit.active else "  (inactive)"
             zone = zone_label(unit.time_zone)
             typer.echo(f"{'  ' * depth}{unit.code}  {unit.name}  [{zone}]{state}")
+
+    run_action(ctx, action)
+
+
+@unit_cli.command("report-settings")
+def unit_report_settings(
+    ctx: typer.Context,
+    code: str,
+    signer_title: Annotated[
+        str | None,
+        typer.Option(help="Jabatan, e.g. 'Wali Kota Kendari' [default: 'Kepala ' + unit name]"),
+    ] = None,
+    signer_name: Annotated[str | None, typer.Option(help="Name with degrees, as signed")] = None,
+    signer_nip: Annotated[str | None, typer.Option(help="18 digits, spaces allowed")] = None,
+    city: Annotated[
+        str | None, typer.Option(help="Place of signing [default: the nearest parent's]")
+    ] = None,
+    sign_date: Annotated[
+        str | None, typer.Option(help="YYYY-MM-DD [default: the day of the report]")
+    ] = None,
+    foreword: Annotated[
+        Path | None,
+        typer.Option(help="A text file with the kata pengantar (blank lines between paragraphs)"),
+    ] = None,
+) -> None:
+    """Show or change what a unit's report prints besides its figures: the signer, the place
+    and date of signing, the kata pengantar. Options not given stay; '' returns one to its
+    default (for --foreword, an empty file)."""
+    changes: dict[str, Any] = {
+        "signer_title": signer_title,
+        "signer_name": signer_name,
+        "signer_nip": signer_nip,
+        "city": city,
+        "sign_date": sign_date,
+    }
+    if foreword is not None:
+        try:
+            changes["foreword"] = foreword.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise fail(f"--foreword {foreword}: {exc}") from None
+    given = {name: value.strip() or None for name, value in changes.items() if value is not None}
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=code)
+        if given:
+            current = report_settings.own_settings(session=session, unit=target)
+            before = (
+                current.model_dump(include=set(UnitReportSettingUpdate.model_fields))
+                if current
+                else {}
+            )
+            data = UnitReportSettingUpdate.model_validate({**before, **given})
+            report_settings.put_settings(session=session, unit=target, data=data)
+        found = report_settings.resolve(session=session, unit=target)
+        inherited = (
+            f" (from {found.city_from})" if found.city_from not in (None, target.code) else ""
+        )
+        lines = [
+            ("jabatan", found.signer_title or f"Kepala {target.name} (default)"),
+            ("name", found.signer_name or "- (a line to sign over)"),
+            ("NIP", nip_text(found.signer_nip) if found.signer_nip else "-"),
+            ("city", f"{found.city}{inherited}" if found.city else "- (a line to fill in)"),
+            ("sign date", str(found.sign_date) if found.sign_date else "the day of the report"),
+            (
+                "kata pengantar",
+                f"{len(found.foreword)} characters" if found.foreword else "standard",
+            ),
+            (
+                "logo",
+                f"{found.logo.media_type} from {found.logo_from}" if found.logo else "none",
+            ),
+        ]
+        typer.echo(f"report settings of unit {target.code}:")
+        for name, value in lines:
+            typer.echo(f"  {name:<15}{value}")
+
+    run_action(ctx, action)
+
+
+@unit_cli.command("logo")
+def unit_logo(
+    ctx: typer.Context,
+    code: str,
+    image: Annotated[Path | None, typer.Argument(help="A PNG, JPEG or SVG file")] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the unit's own logo")] = False,
+) -> None:
+    """Store a unit's logo (printed on its reports and those of the units below it that have
+    none), or remove it with --remove."""
+    if (image is None) == (not remove):
+        raise fail("give either an image file or --remove")
+    content = b""
+    if image is not None:
+        try:
+            content = image.read_bytes()
+        except OSError as exc:
+            raise fail(f"{image}: {exc.strerror}") from None
+
+    def action(session: Session) -> None:
+        target = org.get_unit(session=session, code=code)
+        if remove:
+            report_settings.remove_logo(session=session, unit=target)
+            typer.echo(f"logo of unit {target.code} removed")
+            return
+        stored = report_settings.set_logo(session=session, unit=target, content=content)
+        typer.echo(f"logo of unit {target.code} stored ({stored.media_type}, {len(content)} bytes)")
 
     run_action(ctx, action)
 

@@ -57,6 +57,12 @@ _WORDED = re.compile(rf"^(semester|triwulan) {_NUMERAL} {_YEAR}$", re.ASCII)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
 _MONTH_NAMED = re.compile(rf"^(?:bulan )?([a-z]+) {_YEAR}$", re.ASCII)
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2}) ?\.\. ?(\d{4}-\d{2}-\d{2})$", re.ASCII)
+# Month names as reports print them (``MONTHS`` above reads them, with their abbreviations).
+MONTH_NAMES = (
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+)  # fmt: skip
+_ROMAN_NUMERALS = ("I", "II", "III", "IV")
 MAX_RANGE_DAYS = 3 * 366
 # Surveys date from KepmenPAN 25/2004 on; the bounds keep a trend's previous and next periods
 # (and their dates) representable.
@@ -86,6 +92,27 @@ class Period:
             end = self.start - timedelta(days=1)
             return _range(end - length, end)
         return shift(self, -1)
+
+
+def long_date(day: date) -> str:
+    """A date as letters and reports write it: ``1 Januari 2026``."""
+    return f"{day.day} {MONTH_NAMES[day.month - 1]} {day.year}"
+
+
+def period_text(period: Period) -> str:
+    """A period in words, as a report's title and footer print it: ``Tahun 2026``,
+    ``Semester I Tahun 2026``, ``Triwulan III Tahun 2026``, ``Bulan Mei 2026``, or a range as
+    its dates, ``1 Januari 2026 s.d. 15 Februari 2026``. (``Period.label``, ``2026-S1``, is
+    the code that URLs and files use.)"""
+    year = period.start.year
+    if period.kind == "year":
+        return f"Tahun {year}"
+    if period.kind == "month":
+        return f"Bulan {MONTH_NAMES[period.start.month - 1]} {year}"
+    if period.kind in ("semester", "quarter"):
+        size, word = (6, "Semester") if period.kind == "semester" else (3, "Triwulan")
+        return f"{word} {_ROMAN_NUMERALS[(period.start.month - 1) // size]} Tahun {year}"
+    return f"{long_date(period.start)} s.d. {long_date(period.end)}"
 
 
 def parse_period(text: str) -> Period:

@@ -28,6 +28,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from app.core import ikm
+from app.core.periods import period_text
 from app.services.report_data import GroupIkm, ReportData
 
 TITLE = "PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT PER RESPONDEN DAN PER UNSUR PELAYANAN"
@@ -160,14 +161,13 @@ class _Formats:
         self.weight = book.add_format({"border": 1, "num_format": "0.000", "bold": True})
 
 
-# The workbook's wording of the period and the method, each in one place, so that the
-# report's Indonesian phrasing can replace the codes here alone.
+# The workbook words the period and the method as the PDF does (app.reports.wording).
 def _period_text(data: ReportData) -> str:
-    return data.period.label
+    return period_text(data.period)
 
 
 def _method_text(data: ReportData) -> str:
-    return data.method.label
+    return data.method_text
 
 
 def _value(value: Fraction | Decimal | None) -> float | str:

@@ -6,7 +6,7 @@ Every figure comes from the IKM engine (``results.scope_ikm`` / ``results.rankin
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -18,7 +18,9 @@ from app.core import ikm
 from app.core.forms import Form
 from app.core.periods import Period
 from app.models import ANSWER_COLUMNS, Counter, Response, Service, Unit
-from app.services import org, questionnaires, results, rollups, scopes
+from app.reports import wording
+from app.reports.logo import Logo
+from app.services import org, questionnaires, report_settings, results, rollups, scopes
 
 TREND_PERIODS = 4  # earlier periods of the same length shown beside the current one
 COVERAGE_CODES = 20  # unit codes named in the report's scope line; the count says the rest
@@ -79,6 +81,17 @@ class TrendPoint:
 
 
 @dataclass(frozen=True)
+class Signer:
+    """Who signs the report, as the signature block prints it; None: a line to fill in."""
+
+    title: str  # jabatan: the unit's setting, else "Kepala " + the unit's name
+    name: str | None
+    nip: str | None  # 18 digits
+    city: str | None  # the unit's, else the nearest parent's
+    day: date | None  # None: the day the report is made
+
+
+@dataclass(frozen=True)
 class ReportData:
     unit: UnitInfo
     parents: tuple[UnitInfo, ...]  # the top of the tree first
@@ -96,6 +109,9 @@ class ReportData:
     strongest: tuple[ElementLine, ...]  # highest NRR first
     trend: tuple[TrendPoint, ...]  # oldest first, the report's own period last
     suggestions: tuple[str, ...]  # newest first
+    signer: Signer
+    foreword: str | None  # the unit's kata pengantar; None: the standard text
+    logo: Logo | None  # the unit's, else the nearest parent's
     # The day, not the moment: the files say "disusun pada <date>", and the same data on the
     # same day then makes the same bytes (one ETag from every worker, and 304s).
     generated_at: datetime = field(default_factory=lambda: _today())
@@ -115,19 +131,18 @@ class ReportData:
         return self.result.n
 
     @property
+    def sign_date(self) -> date:
+        return self.signer.day or self.generated_at.date()
+
+    @property
+    def method_text(self) -> str:
+        """The method in words (``bobot 1/9 tanpa pembulatan; tabel interval ...``)."""
+        return wording.method_text(self.method, len(self.form.elements))
+
+    @property
     def aggregate_text(self) -> str:
         """How the figure was formed, as the report says it."""
-        aggregate = self.result.aggregate
-        if not self.mean_of_children:
-            return (
-                "gabungan seluruh responden yang dicakup (jumlah nilai dibagi jumlah jawaban, "
-                "bukan rata-rata nilai unit)"
-            )
-        left_out = (aggregate.of or 0) - (aggregate.children or 0)
-        return (
-            f"rata-rata nilai {aggregate.children} unit di bawahnya (setiap unit berbobot sama)"
-            + (f"; {left_out} unit tanpa responden tidak diikutkan" if left_out else "")
-        )
+        return wording.aggregate_text(self.result.aggregate)
 
     @property
     def coverage_text(self) -> str:
@@ -163,6 +178,7 @@ def build_report(
     scope = scopes.Scope(unit=unit, period=period, include_children=include_children)
     result = results.scope_ikm(session=session, scope=scope, method=method, aggregate=aggregate)
     form = _form_of(session, scope)
+    settings = report_settings.resolve(session=session, unit=unit)
     lines = [
         ElementLine(e.code, next(x.name.id for x in form.elements if x.code == e.code), e)
         for e in result.elements
@@ -191,6 +207,15 @@ def build_report(
         strongest=tuple(reversed(by_nrr[-3:])),
         trend=_trend(session, scope, method, aggregate),
         suggestions=_suggestions(session, scope),
+        signer=Signer(
+            title=settings.signer_title or f"Kepala {unit.name}",
+            name=settings.signer_name,
+            nip=settings.signer_nip,
+            city=settings.city,
+            day=settings.sign_date,
+        ),
+        foreword=settings.foreword,
+        logo=settings.logo,
     )
 
 
