@@ -77,6 +77,9 @@ def revoke_key(*, session: Session, prefix: str) -> ApiKey:
     return key
 
 
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))  # every request
+
+
 def authenticate(*, session: Session, authorization: str | None, scope: str) -> ApiKey:
     """The key behind an ``Authorization: Bearer`` header, if valid and holding ``scope``:
     401 for a missing, unknown, revoked or expired key, 403 for a missing scope (``admin``
@@ -86,7 +89,7 @@ def authenticate(*, session: Session, authorization: str | None, scope: str) -> 
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     presented = presented.strip()
     prefix = presented.partition(".")[0]
-    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    key = session.exec(_BY_PREFIX, params={"prefix": prefix}).first()
     now = datetime.now(UTC)
     # Compare even when the prefix is unknown, so timing does not reveal which prefixes exist.
     stored = key.secret_hash if key else _hash("")

@@ -84,32 +84,31 @@ class Submission:
     suggestion: str | None = None
 
 
+# Built once: every survey page and submission runs them.
+_SURVEY = (
+    select(Counter, Unit)
+    .join(Unit, col(Unit.id) == col(Counter.unit_id))
+    .where(Counter.token == sa.bindparam("token"))
+)
+_SERVICES = (
+    select(Service)
+    .where(Service.unit_id == sa.bindparam("unit"), col(Service.active).is_(True))
+    .order_by(Service.name)
+)
+
+
 def load_survey(*, session: Session, token: str, page: bool = True) -> SurveyContext:
     """The counter behind a survey link, its unit, form and services; with ``page``, also
     what only the page shows (the pemda above the unit: see :func:`for_page`)."""
     # A NUL cannot be in a token, and PostgreSQL refuses to even compare text holding one.
-    found = (
-        None
-        if "\x00" in token
-        else session.exec(
-            select(Counter, Unit)
-            .join(Unit, col(Unit.id) == col(Counter.unit_id))
-            .where(Counter.token == token)
-        ).first()
-    )
+    found = None if "\x00" in token else session.exec(_SURVEY, params={"token": token}).first()
     if found is None:
         raise NotFound("survey link not found")
     counter, unit = found
     if not counter.active or not unit.active:
         raise Gone("this survey is closed")
     version, form = questionnaires.unit_form(session=session, unit=unit)
-    unit_services = list(
-        session.exec(
-            select(Service)
-            .where(Service.unit_id == unit.id, col(Service.active).is_(True))
-            .order_by(Service.name)
-        ).all()
-    )
+    unit_services = list(session.exec(_SERVICES, params={"unit": unit.id}).all())
     context = SurveyContext(
         counter=counter, unit=unit, version=version, form=form, services=unit_services
     )

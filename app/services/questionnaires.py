@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
@@ -59,16 +60,21 @@ def check_form_code(*, session: Session, code: str, loc: Sequence[str | int] = (
     return code
 
 
+# Built once (every submission runs it). The definition, a large JSON text, is loaded only
+# when this process has not parsed it yet (see version_form).
+_NEWEST = (
+    select(FormVersion)
+    .options(defer(FormVersion.definition))  # type: ignore[arg-type]  # a column
+    .where(FormVersion.code == sa.bindparam("code"))
+    .order_by(col(FormVersion.id).desc())
+    .limit(1)
+)
+
+
 def current_form(*, session: Session, code: str | None = None) -> tuple[FormVersion, Form]:
     """The newest stored version of a form (by default the default form) and its definition."""
     code = code or default_form_code()
-    # The definition (a large JSON text) is loaded only when this process has not parsed it.
-    version = session.exec(
-        select(FormVersion)
-        .options(defer(FormVersion.definition))  # type: ignore[arg-type]  # a column
-        .where(FormVersion.code == code)
-        .order_by(col(FormVersion.id).desc())
-    ).first()
+    version = session.exec(_NEWEST, params={"code": code}).first()
     if version is None:
         raise NotFound(_unknown(session, code))
     return version, version_form(version)
