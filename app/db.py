@@ -1,11 +1,11 @@
 """Engines and sessions. SQLite is tuned so that an acknowledged write is durable and
 concurrent writers queue instead of failing; PostgreSQL needs nothing special."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -84,8 +84,34 @@ class Database:
 
 def upsert(session: Session, table: Any) -> Any:
     """A dialect INSERT that knows ON CONFLICT (PostgreSQL and SQLite spell it alike)."""
-    dialect = session.get_bind().dialect.name
+    return upsert_for(session.get_bind().dialect.name, table)
+
+
+def upsert_for(dialect: str, table: Any) -> Any:
+    """:func:`upsert` for a dialect named ``dialect``."""
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+S = TypeVar("S")
+
+
+def per_dialect(build: Callable[[str], S]) -> Callable[[Session], S]:
+    """A statement built by ``build(dialect name)`` once per dialect, then reused.
+
+    SQLAlchemy caches the compiled SQL by the statement's cache key, but building a large
+    statement (the rollup upsert names 39 columns twice) and computing its key cost
+    milliseconds per call; a statement object built once keeps its key and costs neither.
+    """
+    built: dict[str, S] = {}
+
+    def statement(session: Session) -> S:
+        dialect = session.get_bind().dialect.name
+        found = built.get(dialect)
+        if found is None:
+            found = built[dialect] = build(dialect)
+        return found
+
+    return statement
 
 
 def store_new(session: Session, row: Any, taken: str) -> None:
@@ -98,6 +124,31 @@ def store_new(session: Session, row: Any, taken: str) -> None:
         session.rollback()
         raise Conflict(taken) from None
     session.refresh(row)
+
+
+@contextmanager
+def without_waiting(session: Session) -> Iterator[None]:
+    """On SQLite, statements in the block fail at once ("database is locked", see
+    :func:`is_busy`) instead of waiting for another connection's write lock. PostgreSQL
+    statements say it themselves (``SKIP LOCKED``, ``NOWAIT``)."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    # The driver's own connection: its settings can be restored whatever state the
+    # transaction is left in.
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    previous = int(raw.execute("PRAGMA busy_timeout").fetchone()[0])
+    raw.execute("PRAGMA busy_timeout = 0")
+    try:
+        yield
+    finally:
+        raw.execute(f"PRAGMA busy_timeout = {previous}")
+
+
+def is_busy(exc: sa.exc.OperationalError) -> bool:
+    """Whether SQLite refused a statement because another connection holds the lock."""
+    return "database is locked" in str(exc.orig)
 
 
 def is_postgresql(session: Session) -> bool:

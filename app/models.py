@@ -465,7 +465,10 @@ class RateLimit(SQLModel, table=True):
     __tablename__ = "rate_limit"
     # A counter id, or a keyed hash of the client's IP that changes daily: never the raw IP.
     bucket: str = Field(primary_key=True, max_length=80)
-    window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    # The hour; indexed for the cleanup of old windows.
+    window_start: datetime = Field(primary_key=True, sa_type=UTCDateTime, index=True)
+    # A bucket's count is the sum of its shards' (see services/citizen.py: rate_shards).
+    shard: int = Field(default=0, primary_key=True, sa_type=sa.SmallInteger)
     hits: int = 0
 
 

@@ -2,15 +2,19 @@
 SKM_TEST_DATABASE_URL points at a server), and one rolled-back transaction per test."""
 
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 from typer.testing import CliRunner
@@ -125,3 +129,62 @@ class Cli:
 @pytest.fixture
 def run_cli(database: TransactionDatabase) -> Cli:
     return Cli(database)
+
+
+@dataclass(frozen=True)
+class Statement:
+    sql: str
+    cache: str  # as SQLAlchemy's log shows it: "cached since ...", "generated in ..."
+    invoked: Any  # the statement object executed
+
+    @property
+    def cached(self) -> bool:
+        return self.cache.startswith("cached since")
+
+
+class StatementLog:
+    """The SQL statements the engine runs inside ``recording()`` (transaction control such as
+    SAVEPOINT left out), with whether each compiled form came from SQLAlchemy's cache."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def recording(self) -> Iterator[list[Statement]]:
+        found: list[Statement] = []
+
+        def after(
+            _conn: Any, _cursor: Any, sql: str, _params: Any, context: Any, _many: bool
+        ) -> None:
+            if not re.match(r"\s*(SAVEPOINT|RELEASE|ROLLBACK|BEGIN|COMMIT)\b", sql, re.I):
+                # The text SQLAlchemy logs: "[cached since ...]", "[generated in ...]".
+                found.append(Statement(sql, context._get_cache_stats(), context.invoked_statement))
+
+        event.listen(self.engine, "after_cursor_execute", after)
+        try:
+            yield found
+        finally:
+            event.remove(self.engine, "after_cursor_execute", after)
+
+
+@pytest.fixture
+def statement_log(engine: sa.Engine) -> StatementLog:
+    return StatementLog(engine)
+
+
+@pytest.fixture
+def private_database(tmp_path: Path) -> Iterator[Database]:
+    """A migrated database of the test's own, whose sessions are separate connections (for
+    what concurrent sessions see and wait for). A lock wait fails after 2 s, not never."""
+    with fresh_database(tmp_path) as url:
+        upgrade_schema(url)
+        if url.startswith("sqlite"):
+            engine = create_db_engine(url, sqlite_busy_timeout_ms=2_000)
+        else:
+            engine = create_db_engine(url, connect_args={"options": "-c lock_timeout=2000"})
+        with Session(engine) as session:
+            questionnaires.sync_forms(session=session, forms_dir=FORMS_DIR)
+        try:
+            yield Database(engine)
+        finally:
+            engine.dispose()

@@ -15,6 +15,7 @@ from app.core import ikm
 from app.core.periods import parse_period
 from app.models import Response, ServiceCreate, Unit
 from app.services import apikeys, intake, org, results, scopes
+from tests.conftest import StatementLog
 from tests.factories import CODES, bearer, make_unit, response
 
 WHEN = datetime(2026, 2, 10, 3, tzinfo=UTC)
@@ -530,3 +531,20 @@ async def test_default_form_setting_applies_to_units_without_a_form(
     stored = await client.post("/api/v1/responses", json=body, headers=bearer(admin))
     assert stored.status_code == 201, stored.text
     assert await _forms_of(client, admin, unit) == ["permenpan-rb-16-2014"]
+
+
+async def test_one_response_post_runs_few_cached_statements(
+    client: httpx.AsyncClient, session: Session, admin: str, statement_log: StatementLog
+) -> None:
+    """The cost of an ingest: the key, the unit, the form, the insert and the rollups, each
+    statement compiled once (no "[generated in" after the first request), no re-reads."""
+    unit = make_unit(session)
+    first = await client.post("/api/v1/responses", json=_batch(unit, ["a"]), headers=bearer(admin))
+    assert first.status_code == 201
+    with statement_log.recording() as statements:
+        second = await client.post(
+            "/api/v1/responses", json=_batch(unit, ["b"]), headers=bearer(admin)
+        )
+    assert second.status_code == 201
+    assert len(statements) <= 5, [s.sql for s in statements]
+    assert [s.sql for s in statements if not s.cached] == []

@@ -2,8 +2,11 @@
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
+from app.db import Database, get_database
+from app.main import create_app
 from app.models import ApiKey
 from app.services import apikeys
 from tests.conftest import Cli
@@ -91,3 +94,23 @@ def test_apikey_create_bad_input(run_cli: Cli, args: list[str], message: str) ->
     code, output = run_cli("apikey", "create", "--name", "x", *args)
     assert code == 1
     assert message in output
+
+
+async def test_a_read_with_a_key_does_not_wait_for_a_writer(private_database: Database) -> None:
+    """Noting a key's last use never queues a read behind a writer: while another connection
+    is in the middle of a write (on SQLite it holds the write lock, on PostgreSQL the key's
+    row), a read answers at once and the note is left for a later request."""
+    with private_database.session(write=True) as session:
+        code = make_unit(session).code
+        _, key = apikeys.create_key(session=session, name="reader", scopes=["ikm:read"])
+    app = create_app()
+    app.dependency_overrides[get_database] = lambda: private_database
+    transport = httpx.ASGITransport(app=app)
+    with private_database.engine.connect() as writer:
+        writer.execute(sa.update(ApiKey).values(name="renamed"))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get(f"/api/v1/units/{code}", headers=bearer(key))
+        assert response.status_code == 200
+        writer.rollback()
+    with private_database.session() as session:
+        assert session.exec(select(ApiKey.last_used_at)).all() == [None]

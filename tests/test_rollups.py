@@ -20,6 +20,7 @@ from app.core.periods import parse_period
 from app.errors import Conflict
 from app.models import ROLLUP_KEYS_FULL, FormVersion, ServiceCreate, Unit, response_rollup
 from app.services import intake, org, questionnaires, results, rollups, scopes
+from tests.conftest import StatementLog
 from tests.factories import CODES, make_unit, response
 
 Row = tuple[int | None, ...]
@@ -278,3 +279,18 @@ def test_a_mixed_branch_or_period_does_not_sink_a_ranking_or_trend(session: Sess
         ("2026-Q3", False),
     ]
     assert "different elements" in points[0][1].warnings[0]
+
+
+def test_the_rollup_upsert_is_compiled_once(session: Session, statement_log: StatementLog) -> None:
+    """Built once per dialect and reused, its compiled form from the cache: building the
+    statement and its cache key anew cost milliseconds per submission."""
+    unit = make_unit(session)
+    when = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    with statement_log.recording() as statements:
+        for _ in range(2):
+            intake.record_responses(
+                session=session, unit=unit, items=[response((4,) * 9, when)], channel="api"
+            )
+    first, second = [s for s in statements if s.sql.startswith("INSERT INTO response_rollup")]
+    assert second.invoked is first.invoked  # not rebuilt (building it cost more than running)
+    assert second.cached, second.cache

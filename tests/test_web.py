@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import Select
 
 from app.config import get_settings
+from app.db import Database
 from app.models import (
     Counter,
     CounterCreate,
@@ -23,7 +24,7 @@ from app.models import (
     UnitUpdate,
 )
 from app.services import citizen, org, questionnaires
-from tests.conftest import Cli
+from tests.conftest import Cli, StatementLog
 from tests.factories import CODES, bearer, make_unit
 
 
@@ -686,3 +687,61 @@ async def test_browser_id_is_neither_stored_nor_logged(
         rows = session.connection().execute(sa.select(table)).all()
         assert browser not in repr(rows), table.name
     assert browser not in caplog.text
+
+
+async def test_citizen_post_runs_few_cached_statements(
+    client: httpx.AsyncClient, session: Session, statement_log: StatementLog
+) -> None:
+    """One transaction: the counter with its unit, the form, the services, the two rate-limit
+    hits and their sums, the insert and the rollups; nothing compiled anew, nothing re-read."""
+    counter = _counter(session)
+    assert (await _post(client, counter, _answers(counter))).status_code == 303
+    with statement_log.recording() as statements:
+        response = await _post(client, counter, _answers(counter))
+    assert response.status_code == 303
+    # One submission in CLEANUP_ODDS also clears old rate-limit windows.
+    found = [s for s in statements if not s.sql.startswith("DELETE FROM rate_limit")]
+    assert len(found) <= 7, [s.sql for s in found]
+    assert [s.sql for s in found if not s.cached] == []
+
+
+def test_rate_limits_count_across_sessions_and_shards(private_database: Database) -> None:
+    """Hits from separate sessions add up, over one row (a client's small limit, exact) or
+    several (a counter's); the hit over the limit is refused and not counted."""
+    now = datetime.now(UTC)
+
+    def hit(bucket: str, limit: int) -> None:
+        with private_database.session(write=True) as s:
+            citizen.hit_rate_limits(session=s, limits=[(bucket, limit)], now=now)
+            s.commit()
+
+    for bucket, limit in (("client:a", 3), ("counter:1", 256)):
+        for _ in range(limit):
+            hit(bucket, limit)
+        with pytest.raises(citizen.SurveyRejected) as refused:
+            hit(bucket, limit)
+        assert refused.value.status == 429
+    with private_database.session() as s:
+        rows = s.exec(select(RateLimit.bucket, RateLimit.shard, RateLimit.hits)).all()
+    shards = {bucket: {shard for b, shard, _ in rows if b == bucket} for bucket, _, _ in rows}
+    assert shards["client:a"] == {0}
+    assert 1 < len(shards["counter:1"]) <= citizen.rate_shards(256) == 4
+    assert {b: sum(h for x, _, h in rows if x == b) for b in shards} == {
+        "client:a": 3,
+        "counter:1": 256,
+    }
+
+
+async def test_old_rate_limit_windows_are_cleared(
+    client: httpx.AsyncClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(citizen, "CLEANUP_ODDS", 1)  # every submission clears, not 1 in 100
+    counter = _counter(session)
+    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    session.add(RateLimit(bucket="client:old", window_start=hour - timedelta(days=2), hits=5))
+    session.add(RateLimit(bucket="client:recent", window_start=hour - timedelta(hours=3)))
+    session.commit()
+    assert (await _post(client, counter, _answers(counter))).status_code == 303
+    buckets = set(session.exec(select(RateLimit.bucket)).all())
+    assert "client:old" not in buckets
+    assert {"client:recent", f"counter:{counter.id}"} <= buckets

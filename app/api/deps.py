@@ -51,10 +51,11 @@ def key_with(scope: str) -> Callable[..., ApiKey]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
     ) -> ApiKey:
         authorization = f"Bearer {credentials.credentials}" if credentials else None
-        # Its own short session: it records the key's last use, and the route's session may
-        # be a read-only one.
-        with database.session(write=True) as session:
-            return apikeys.authenticate(session=session, authorization=authorization, scope=scope)
+        # Its own short session, a reading one: noting the key's use never waits for a lock.
+        with database.session() as session:
+            key = apikeys.authenticate(session=session, authorization=authorization, scope=scope)
+            apikeys.record_use(session=session, key=key)
+            return key
 
     return dependency
 

@@ -196,6 +196,7 @@ def post_responses(body: ResponseBatch, session: WriteSession, key: ResponsesWri
     response must answer every element of the form, except on the paper channel, where
     blanks are allowed (stored as null) but not an empty questionnaire."""
     unit = visible_unit(session, key, body.unit)
+    unit_code = unit.code  # read now: the service's commit expires the unit
     with body_errors():
         result = intake.record_batch(
             session=session,
@@ -209,7 +210,7 @@ def post_responses(body: ResponseBatch, session: WriteSession, key: ResponsesWri
     keys = [item.idempotency_key for item in body.responses]
     refs = zip(keys, result.ids, strict=True)
     out = BatchResult(
-        unit=unit.code, responses=[StoredRef(idempotency_key=k, id=i) for k, i in refs]
+        unit=unit_code, responses=[StoredRef(idempotency_key=k, id=i) for k, i in refs]
     )
     replay = result.inserted == 0
     return Response(

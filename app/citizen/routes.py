@@ -221,7 +221,7 @@ def survey_submit(
     lang: Lang,
 ) -> Response:
     try:
-        context = citizen.load_survey(session=session, token=token)
+        context = citizen.load_survey(session=session, token=token, page=False)
     except AppError as exc:
         return _error_page(request, lang, exc)
     if fields is None:
@@ -247,8 +247,9 @@ def survey_submit(
     except citizen.FormSessionUnknown as exc:
         # A fresh, empty form for this browser: answers posted with another browser's token
         # are not shown back as if this person had chosen them.
+        page = citizen.for_page(session=session, context=context)
         return _render_form(
-            request, context, lang=lang, settings=settings, status=400, message=exc.detail
+            request, page, lang=lang, settings=settings, status=400, message=exc.detail
         )
     except AppError as exc:
         if exc.status != 422 or not isinstance(exc, citizen.SurveyRejected):
@@ -256,7 +257,7 @@ def survey_submit(
         # The form again, with the citizen's answers and what is missing.
         return _render_form(
             request,
-            context,
+            citizen.for_page(session=session, context=context),
             lang=lang,
             settings=settings,
             status=422,
@@ -282,7 +283,7 @@ def survey_thanks(
     request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang
 ) -> Response:
     try:
-        context = citizen.load_survey(session=session, token=token)
+        context = citizen.load_survey(session=session, token=token, page=False)
     except AppError as exc:
         return _error_page(request, lang, exc)
     t = TEXT[lang]

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app.db import is_busy, without_waiting
 from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from app.models import SCOPES, ApiKey, Unit
 from app.services import org
@@ -76,16 +77,19 @@ def revoke_key(*, session: Session, prefix: str) -> ApiKey:
     return key
 
 
+_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))  # every request
+
+
 def authenticate(*, session: Session, authorization: str | None, scope: str) -> ApiKey:
     """The key behind an ``Authorization: Bearer`` header, if valid and holding ``scope``:
     401 for a missing, unknown, revoked or expired key, 403 for a missing scope (``admin``
-    holds every scope)."""
+    holds every scope). Only reads."""
     kind, _, presented = (authorization or "").partition(" ")
     if kind.lower() != "bearer" or not presented.strip():
         raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
     presented = presented.strip()
     prefix = presented.partition(".")[0]
-    key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    key = session.exec(_BY_PREFIX, params={"prefix": prefix}).first()
     now = datetime.now(UTC)
     # Compare even when the prefix is unknown, so timing does not reveal which prefixes exist.
     stored = key.secret_hash if key else _hash("")
@@ -96,11 +100,52 @@ def authenticate(*, session: Session, authorization: str | None, scope: str) -> 
     # admin manages the organisation it may see, and so may also read and write all of it.
     if scope not in key.scope_set and "admin" not in key.scope_set:
         raise Forbidden(f"this API key lacks the scope {scope!r}")
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        session.execute(sa.update(ApiKey).where(col(ApiKey.id) == key.id).values(last_used_at=now))
-        session.commit()
-        session.refresh(key)  # the caller uses the key after this session closes
     return key
+
+
+# When this process last noted each key's use (by prefix): under load, the keys' rows are not
+# asked to change more than once a minute per process, even while a note keeps being skipped.
+_noted: dict[str, datetime] = {}
+
+
+def record_use(*, session: Session, key: ApiKey) -> None:
+    """Note, to the minute, that ``key`` was just used (after :func:`authenticate`, in its
+    session; the key stays usable after the session closes).
+
+    Best effort, and never waiting for a lock: a request that only reads must not queue
+    behind writers. On SQLite the note is skipped while another connection holds the write
+    lock, on PostgreSQL while another transaction holds the key's row; a later request makes
+    it. Two workers noting at once write once (the row must still be stale).
+    """
+    now = datetime.now(UTC)
+    noted = _noted.get(key.prefix)
+    if (key.last_used_at is not None and now - key.last_used_at <= LAST_USED_RESOLUTION) or (
+        noted is not None and now - noted <= LAST_USED_RESOLUTION
+    ):
+        return
+    _noted[key.prefix] = now
+    session.expunge(key)  # loaded as it is: the rollback and commit below do not expire it
+    session.rollback()  # a fresh transaction (on SQLite, a read one cannot take the lock)
+    stale = sa.or_(
+        col(ApiKey.last_used_at).is_(None),
+        col(ApiKey.last_used_at) < now - LAST_USED_RESOLUTION,
+    )
+    target = (
+        sa.select(col(ApiKey.id))
+        .where(col(ApiKey.id) == key.id, stale)
+        .with_for_update(skip_locked=True)
+        .scalar_subquery()
+    )
+    try:
+        with without_waiting(session):
+            session.execute(
+                sa.update(ApiKey).where(col(ApiKey.id) == target).values(last_used_at=now)
+            )
+            session.commit()
+    except sa.exc.OperationalError as exc:
+        if not is_busy(exc):
+            raise
+        session.rollback()
 
 
 def visible_unit(*, session: Session, key: ApiKey, unit: Unit | None) -> Unit:

@@ -10,8 +10,9 @@ import ipaddress
 import re
 import secrets
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -19,9 +20,9 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.core.forms import Form
-from app.db import upsert
+from app.db import per_dialect, upsert_for
 from app.errors import AppError, Gone, NotFound
-from app.models import SUGGESTION_MAX, Counter, RateLimit, Service, Unit
+from app.models import SUGGESTION_MAX, Counter, FormVersion, RateLimit, Service, Unit
 from app.services import intake, org, questionnaires
 
 HONEYPOT = "website"  # a field people never see; bots fill it in
@@ -63,6 +64,7 @@ class FormSessionUnknown(SurveyRejected):
 class SurveyContext:
     counter: Counter
     unit: Unit
+    version: FormVersion
     form: Form
     services: list[Service]
     pemda: Unit | None = None  # the top of the unit's tree; None when the unit is the top
@@ -82,35 +84,41 @@ class Submission:
     suggestion: str | None = None
 
 
-def load_survey(*, session: Session, token: str) -> SurveyContext:
+# Built once: every survey page and submission runs them.
+_SURVEY = (
+    select(Counter, Unit)
+    .join(Unit, col(Unit.id) == col(Counter.unit_id))
+    .where(Counter.token == sa.bindparam("token"))
+)
+_SERVICES = (
+    select(Service)
+    .where(Service.unit_id == sa.bindparam("unit"), col(Service.active).is_(True))
+    .order_by(Service.name)
+)
+
+
+def load_survey(*, session: Session, token: str, page: bool = True) -> SurveyContext:
+    """The counter behind a survey link, its unit, form and services; with ``page``, also
+    what only the page shows (the pemda above the unit: see :func:`for_page`)."""
     # A NUL cannot be in a token, and PostgreSQL refuses to even compare text holding one.
-    counter = (
-        None
-        if "\x00" in token
-        else session.exec(select(Counter).where(Counter.token == token)).first()
-    )
-    if counter is None:
+    found = None if "\x00" in token else session.exec(_SURVEY, params={"token": token}).first()
+    if found is None:
         raise NotFound("survey link not found")
-    unit = session.get(Unit, counter.unit_id)
-    assert unit is not None  # foreign key
+    counter, unit = found
     if not counter.active or not unit.active:
         raise Gone("this survey is closed")
-    _, form = questionnaires.unit_form(session=session, unit=unit)
-    unit_services = list(
-        session.exec(
-            select(Service)
-            .where(Service.unit_id == unit.id, col(Service.active).is_(True))
-            .order_by(Service.name)
-        ).all()
+    version, form = questionnaires.unit_form(session=session, unit=unit)
+    unit_services = list(session.exec(_SERVICES, params={"unit": unit.id}).all())
+    context = SurveyContext(
+        counter=counter, unit=unit, version=version, form=form, services=unit_services
     )
-    chain = org.ancestors(session=session, unit=unit)
-    return SurveyContext(
-        counter=counter,
-        unit=unit,
-        form=form,
-        services=unit_services,
-        pemda=chain[0] if chain else None,
-    )
+    return for_page(session=session, context=context) if page else context
+
+
+def for_page(*, session: Session, context: SurveyContext) -> SurveyContext:
+    """The context with what the page shows besides the form: the pemda above the unit."""
+    chain = org.ancestors(session=session, unit=context.unit)
+    return replace(context, pemda=chain[0] if chain else None)
 
 
 # --- the signed one-time form token, bound to the browser that fetched the form ---
@@ -304,14 +312,14 @@ def submit(
     *,
     session: Session,
     context: SurveyContext,
-    fields: Mapping[str, str],
+    parsed: Submission,
     nonce: str,
     now: datetime,
     channel: str = "qr",
     flagged: bool = False,
 ) -> bool:
-    """Store one screened submission; returns False when it was a replay (nothing stored)."""
-    parsed = parse_submission(context, fields)
+    """Store one screened and parsed submission, committing the session's transaction (the
+    rate-limit hits with it); returns False when it was a replay (nothing stored)."""
     item = intake.ResponseIn(
         idempotency_key=f"web:{nonce}",
         submitted_at=now.astimezone(UTC),
@@ -327,6 +335,7 @@ def submit(
         service=parsed.service,
         counter=context.counter,
         flagged=flagged,
+        on_form=(context.version, context.form),
     )
     return result.inserted == 1
 
@@ -376,27 +385,70 @@ def _network(address: str) -> str:
     return str(ip)
 
 
+# One bucket's hourly count is spread over up to this many rows (shards), so that concurrent
+# submissions from one address (a kiosk, a campus behind one NAT) or to one counter do not all
+# queue on one row lock until their transactions commit.
+RATE_SHARDS = 8
+# Old windows are deleted by about one submission in this many (an index finds them).
+CLEANUP_ODDS = 100
+RATE_WINDOW_KEPT = timedelta(days=1)
+_rate = RateLimit.__table__.c  # type: ignore[attr-defined]
+_COUNTED = (
+    sa.select(_rate.bucket, sa.func.sum(_rate.hits))
+    .where(
+        _rate.bucket.in_(sa.bindparam("buckets", expanding=True)),
+        _rate.window_start == sa.bindparam("window"),
+    )
+    .group_by(_rate.bucket)
+)
+
+
+def rate_shards(limit: int) -> int:
+    """How many rows a bucket with this hourly limit is counted in. A check sees its own hit
+    and the committed ones, not those still uncommitted on other shards, so a burst can pass
+    the limit by up to shards - 1: one shard per 64 of the limit keeps that under 2%, and a
+    limit under 128 (one client's) keeps one row and is exact."""
+    return max(1, min(RATE_SHARDS, limit // 64))
+
+
 def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: datetime) -> None:
     """Count one hit in each bucket's hourly window (in the database, so every worker sees
-    it) and refuse with 429 when any bucket is over its limit. Commits the hits."""
+    it) and refuse with 429 when any bucket is over its limit. The hits are part of the
+    caller's transaction: they commit with the submission, and a refused one is not counted."""
     window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    over = False
-    for bucket, limit in limits:
-        stmt = upsert(session, RateLimit).values(bucket=bucket, window_start=window, hits=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["bucket", "window_start"],
-            set_={"hits": RateLimit.__table__.c.hits + 1},  # type: ignore[attr-defined]
-        ).returning(RateLimit.__table__.c.hits)  # type: ignore[attr-defined]
-        over = over or session.execute(stmt).scalar_one() > limit
-    # Old windows are useless; clearing them here keeps the table at about a day of rows.
+    # In one order (bucket, shard), so two transactions never wait for each other's rows.
+    hits = sorted((bucket, secrets.randbelow(rate_shards(limit))) for bucket, limit in limits)
     session.execute(
-        sa.delete(RateLimit).where(col(RateLimit.window_start) < window - timedelta(days=1))
+        _hit_statement(session),
+        [{"bucket": b, "window_start": window, "shard": s, "hits": 1} for b, s in hits],
     )
-    session.commit()
-    if over:
+    counted = dict(
+        session.execute(_COUNTED, {"buckets": [b for b, _ in limits], "window": window}).all()
+    )
+    if any(counted[bucket] > limit for bucket, limit in limits):
         raise SurveyRejected(
             "Terlalu banyak pengiriman dalam waktu singkat. Mohon coba lagi nanti.", status=429
         )
+
+
+@per_dialect
+def _hit_statement(dialect: str) -> Any:
+    stmt = upsert_for(dialect, RateLimit)
+    return stmt.on_conflict_do_update(
+        index_elements=["bucket", "window_start", "shard"],
+        set_={"hits": _rate.hits + 1},
+    )
+
+
+def clear_old_windows(*, session: Session, now: datetime) -> int:
+    """Delete the hourly windows older than a day (they are useless; the table keeps about a
+    day of rows) and commit; returns how many rows went."""
+    window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    deleted = session.execute(
+        sa.delete(RateLimit).where(col(RateLimit.window_start) < window - RATE_WINDOW_KEPT)
+    )
+    session.commit()
+    return int(getattr(deleted, "rowcount", 0) or 0)
 
 
 DEVICE_COOKIE = "skm_done"
@@ -498,14 +550,15 @@ def accept(
     now: datetime,
 ) -> Accepted:
     """One citizen submission, start to end: screened (sent from this site, honeypot, form
-    token bound to this browser) before anything is counted, then the hourly limits per
-    client and per counter, the repeat check, and the store. Whether the counter is a kiosk
-    comes from the counter alone (set by staff), never from the request. Raises
+    token bound to this browser) and parsed before anything is counted, then the hourly
+    limits per client and per counter, the repeat check, and the store, in one transaction.
+    Whether the counter is a kiosk comes from the counter alone (set by staff), never from
+    the request. Raises
     ``SurveyRejected`` (422 with ``errors`` per field, 400, 403, 429), ``FormSessionUnknown``
     (400) when the token is not this browser's."""
     counter = context.counter
     assert counter.id is not None
-    counter_id, kiosk = counter.id, counter.kiosk  # read now: the commits below expire them
+    counter_id, kiosk = counter.id, counter.kiosk  # read now: the commit below expires them
     check_origin(
         fetch_site=client.fetch_site,
         origin=client.origin,
@@ -520,6 +573,7 @@ def accept(
         min_seconds=limits.min_seconds,
         max_seconds=limits.max_seconds,
     )
+    parsed = parse_submission(context, fields)
     repeat = answered_before(context=context, cookie=client.cookie, limits=limits, now=now)
     address = client_ip(client.peer, client.forwarded_for, list(limits.trusted_proxies))
     hit_rate_limits(
@@ -536,12 +590,14 @@ def accept(
     stored = submit(
         session=session,
         context=context,
-        fields=fields,
+        parsed=parsed,
         nonce=nonce,
         now=now,
         channel="kiosk" if kiosk else "qr",
         flagged=repeat,
     )
+    if secrets.randbelow(CLEANUP_ODDS) == 0:
+        clear_old_windows(session=session, now=now)
     return Accepted(
         stored=stored,
         flagged=repeat,

@@ -21,13 +21,14 @@ from sqlmodel import Session, col, select
 
 from app.core import ikm
 from app.core.forms import Form
-from app.db import upsert
+from app.db import per_dialect, upsert_for
 from app.errors import Conflict, InvalidInput
 from app.models import (
     ANSWER_COLUMNS,
     SUGGESTION_MAX,
     Channel,
     Counter,
+    FormVersion,
     Response,
     Service,
     Unit,
@@ -174,9 +175,11 @@ def record_responses(
     counter: Counter | None = None,
     flagged: bool = False,
     strict_replay: bool = False,
+    on_form: tuple[FormVersion, Form] | None = None,
 ) -> RecordResult:
     """Validate and store responses, all or nothing, and add them to the rollups. They are
-    recorded on ``form_code`` (its newest version), by default the unit's own form.
+    recorded on ``form_code`` (its newest version), by default the unit's own form, or on
+    ``on_form`` when the caller has just looked it up (the citizen page).
 
     A response whose idempotency key is already stored is skipped (a retry), not an error;
     the unique index decides, so two workers racing on the same key store it once. With
@@ -185,7 +188,9 @@ def record_responses(
     # The rollups would count a repeated key once per copy, the table once.
     _refuse_repeated_keys([item.idempotency_key for item in items])
     version, form = (
-        current_form(session=session, code=form_code)
+        on_form
+        if on_form is not None
+        else current_form(session=session, code=form_code)
         if form_code
         else unit_form(session=session, unit=unit)
     )
@@ -199,36 +204,46 @@ def record_responses(
         "recorded_at": datetime.now().astimezone(),
     }
     rows = [_response_row(item, i, form, base, unit.zone) for i, item in enumerate(items)]
-    inserted: list[dict[str, Any]] = []
-    table = Response.__table__  # type: ignore[attr-defined]
-    # One cached statement run as executemany: SQLAlchemy batches it into multi-row INSERTs
-    # ("insertmanyvalues") without compiling a statement per batch.
-    stmt = (
-        upsert(session, table)
-        .on_conflict_do_nothing(index_elements=["idempotency_key"])
-        .returning(table.c.idempotency_key)
-    )
+    # The insert names the rows it stored; only keys stored before (retries) are looked up.
+    ids: dict[str, int] = {}
     if rows:
-        stored = set(session.execute(stmt, rows).scalars())
-        inserted.extend(r for r in rows if r["idempotency_key"] in stored)
-    stored_rows = _stored(session, [r["idempotency_key"] for r in rows])
+        ids.update((key, id_) for key, id_ in session.execute(_insert_statement(session), rows))
+    earlier = _stored(
+        session, [r["idempotency_key"] for r in rows if r["idempotency_key"] not in ids]
+    )
     if strict_replay:
         changed = [
             r["idempotency_key"]
             for r in rows
-            if stored_rows[r["idempotency_key"]][1] != r["body_hash"]
+            if r["idempotency_key"] in earlier
+            and earlier[r["idempotency_key"]][1] != r["body_hash"]
         ]
         if changed:
             raise Conflict(
                 f"{len(changed)} idempotency key(s) were used before with a different body, "
                 f"first {changed[0]!r}; nothing was stored"
             )
+    inserted = [r for r in rows if r["idempotency_key"] in ids]
     rollups.add(session, inserted, form.element_codes)
     session.commit()
+    ids.update((key, found[0]) for key, found in earlier.items())
     return RecordResult(
         inserted=len(inserted),
         duplicates=len(rows) - len(inserted),
-        ids=tuple(stored_rows[r["idempotency_key"]][0] for r in rows),
+        ids=tuple(ids[r["idempotency_key"]] for r in rows),
+    )
+
+
+@per_dialect
+def _insert_statement(dialect: str) -> Any:
+    # Run as executemany: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+    # without compiling a statement per batch. A key stored before is skipped: the unique
+    # index decides, so two workers racing on the same key store it once.
+    table = Response.__table__  # type: ignore[attr-defined]
+    return (
+        upsert_for(dialect, table)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(table.c.idempotency_key, table.c.id)
     )
 
 

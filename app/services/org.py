@@ -47,8 +47,11 @@ def lookup_code(code: str) -> str:
     return code if re.fullmatch(CODE_PATTERN, code) else ""
 
 
+_UNIT_BY_CODE = select(Unit).where(Unit.code == sa.bindparam("code"))  # built once: every request
+
+
 def get_unit(*, session: Session, code: str) -> Unit:
-    unit = session.exec(select(Unit).where(Unit.code == lookup_code(code))).first()
+    unit = session.exec(_UNIT_BY_CODE, params={"code": lookup_code(code)}).first()
     if unit is None:
         raise NotFound(f"unknown unit code {code!r}")
     return unit

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
@@ -58,12 +60,21 @@ def check_form_code(*, session: Session, code: str, loc: Sequence[str | int] = (
     return code
 
 
+# Built once (every submission runs it). The definition, a large JSON text, is loaded only
+# when this process has not parsed it yet (see version_form).
+_NEWEST = (
+    select(FormVersion)
+    .options(defer(FormVersion.definition))  # type: ignore[arg-type]  # a column
+    .where(FormVersion.code == sa.bindparam("code"))
+    .order_by(col(FormVersion.id).desc())
+    .limit(1)
+)
+
+
 def current_form(*, session: Session, code: str | None = None) -> tuple[FormVersion, Form]:
     """The newest stored version of a form (by default the default form) and its definition."""
     code = code or default_form_code()
-    version = session.exec(
-        select(FormVersion).where(FormVersion.code == code).order_by(col(FormVersion.id).desc())
-    ).first()
+    version = session.exec(_NEWEST, params={"code": code}).first()
     if version is None:
         raise NotFound(_unknown(session, code))
     return version, version_form(version)
@@ -74,6 +85,16 @@ def unit_form(*, session: Session, unit: Unit) -> tuple[FormVersion, Form]:
     return current_form(session=session, code=unit.form_code)
 
 
+# Parsed definitions by content hash. A version is immutable and its hash names its content
+# (in any database), so a process may keep what it parsed; there are only a few versions.
+_parsed: dict[str, Form] = {}
+
+
 def version_form(version: FormVersion) -> Form:
     """The parsed definition of a stored form version."""
-    return parse_form(version.definition, f"form_version {version.id}")
+    form = _parsed.get(version.content_hash)
+    if form is None:
+        form = _parsed[version.content_hash] = parse_form(
+            version.definition, f"form_version {version.id}"
+        )
+    return form

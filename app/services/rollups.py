@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.core import ikm
 from app.core.periods import Period
-from app.db import is_postgresql, upsert
+from app.db import is_postgresql, per_dialect, upsert_for
 from app.errors import Conflict
 from app.models import (
     ANSWER_COLUMNS,
@@ -72,14 +72,19 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
         {**dict(zip(ROLLUP_KEYS_FULL, key, strict=True)), **_counts(ikm.Tally.of(codes, answers))}
         for key, answers in sorted(groups.items(), key=lambda item: str(item[0]))
     ]
-    # One cached statement run as executemany: a multi-row VALUES is compiled afresh for each
-    # batch, and a large one (an import spanning thousands of days and counters) took seconds.
-    stmt = upsert(session, response_rollup)
-    stmt = stmt.on_conflict_do_update(
+    # One statement, built once per dialect, run as executemany: a multi-row VALUES is
+    # compiled afresh for each batch, and a large one (an import spanning thousands of days
+    # and counters) took seconds.
+    session.execute(_add_statement(session), values)
+
+
+@per_dialect
+def _add_statement(dialect: str) -> Any:
+    stmt = upsert_for(dialect, response_rollup)
+    return stmt.on_conflict_do_update(
         index_elements=list(ROLLUP_KEYS_FULL),
         set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
     )
-    session.execute(stmt, values)
 
 
 def tally_aggregates(table: sa.Table, k: int) -> list[sa.ColumnElement[Any]]:
