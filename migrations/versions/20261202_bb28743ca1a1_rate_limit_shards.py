@@ -1,7 +1,7 @@
 """rate_limit.shard (a bucket's hourly count over several rows) and an index on window_start
 
 Revision ID: bb28743ca1a1
-Revises: 3b1f0c9a7d21
+Revises: 8c4e2a6f1b93
 Create Date: 2026-12-02 18:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "bb28743ca1a1"
-down_revision: str | None = "3b1f0c9a7d21"
+down_revision: str | None = "8c4e2a6f1b93"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
