@@ -1,8 +1,16 @@
 """The server's process module (app/workers.py): what it hands uvicorn, and that it stays light
 enough for every spawned worker to import again."""
 
+import os
+import signal
 import subprocess
 import sys
+import threading
+import time
+
+import pytest
+import uvicorn
+from starlette.types import Receive, Scope, Send
 
 from app import workers
 
@@ -38,3 +46,46 @@ def test_importing_the_module_loads_neither_the_cli_nor_the_app() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout == "[]\n"
+
+
+async def stub_app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A bare ASGI app for the supervisor's workers: the test is about processes."""
+    await send({"type": "http.response.start", "status": 204, "headers": []})
+    await send({"type": "http.response.body", "body": b""})
+
+
+@pytest.mark.slow
+def test_supervisor_replaces_a_worker_killed_during_its_health_check() -> None:
+    config = uvicorn.Config(
+        f"{__name__}:stub_app",
+        port=0,
+        workers=1,
+        lifespan="off",
+        log_level="warning",
+        timeout_worker_healthcheck=60,
+    )
+    listening = config.bind_socket()
+    supervisor = workers.Supervisor(config, sockets=[listening])
+    supervisor.init_processes()
+    try:
+        (worker,) = supervisor.processes
+        assert worker.wait_until_ready(timeout=60)
+        victim = worker.pid
+        assert victim is not None
+        # Stopped, the worker cannot answer the ping the check below sends; it is killed while
+        # the supervisor waits for that answer (or, on a slow machine, before the ping: then
+        # the check finds it dead at once, and the test proves less but does not fail).
+        os.kill(victim, signal.SIGSTOP)
+        killer = threading.Timer(1, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        began = time.monotonic()
+        supervisor.keep_subprocess_alive()
+        took = time.monotonic() - began
+        killer.join()
+        (replacement,) = supervisor.processes
+        assert replacement.pid != victim
+        assert took < 30, f"the supervisor waited {took:.1f} s for a dead worker"
+    finally:
+        supervisor.terminate_all()
+        supervisor.join_all()
+        listening.close()
