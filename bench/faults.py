@@ -48,7 +48,8 @@ from app.config import REPO_ROOT  # noqa: E402 (after the path is set)
 from app.db import create_db_engine, upgrade_schema  # noqa: E402
 from app.models import CounterCreate, Response, ServiceCreate, UnitCreate  # noqa: E402
 from app.services import apikeys, org, questionnaires, rollups  # noqa: E402
-from tests.pgcluster import Cluster, free_port  # noqa: E402
+from tests.pgcluster import Cluster  # noqa: E402
+from tests.served import free_port  # noqa: E402
 
 SECRET = "a-benchmark-key-that-is-long-enough-for-production"
 STARTED = "Application startup complete"

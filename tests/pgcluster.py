@@ -2,10 +2,10 @@
 temporary directory, a free port on 127.0.0.1, the postmaster a child of this process (owned
 by the postgres user when this runs as root: PostgreSQL refuses to run as root)."""
 
+import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -13,6 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 import psycopg
+
+from tests.served import free_port
 
 
 def postgres_bin() -> Path:
@@ -25,13 +27,6 @@ def postgres_bin() -> Path:
     if initdb is None:
         raise RuntimeError("PostgreSQL's initdb is not installed")
     return Path(initdb).parent
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 class Cluster:
@@ -68,8 +63,10 @@ class Cluster:
         if self.owner:
             shutil.chown(self.root, self.owner, self.owner)
         initdb = self._run_as_owner(
-            [str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres", "-A", "trust"]
-            + ["--no-sync", "--no-locale", "-E", "UTF8"]
+            [
+                *(str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres"),
+                *("-A", "trust", "--no-sync", "--no-locale", "-E", "UTF8"),
+            ]
         )
         if initdb.wait(timeout=300) != 0:
             raise RuntimeError(f"initdb failed: {self.log.read_text()[-2000:]}")
@@ -141,15 +138,13 @@ class Cluster:
             if not proc.name.isdigit():
                 continue
             try:
-                environ_or_cmd = (proc / "cmdline").read_bytes()
-                cwd = os.readlink(proc / "cwd").encode()
+                command = (proc / "cmdline").read_bytes()
+                cwd = str((proc / "cwd").readlink()).encode()
             except OSError:
                 continue
-            if environ_or_cmd.startswith(b"postgres") and cwd == marker:
-                try:
+            if command.startswith(b"postgres") and cwd == marker:
+                with contextlib.suppress(ProcessLookupError):  # it exited meanwhile
                     os.kill(int(proc.name), signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
 
     def __enter__(self) -> "Cluster":
         try:

@@ -1,11 +1,8 @@
 import json
 import os
-import queue
 import re
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +22,7 @@ from app.models import CounterCreate, Response, ServiceCreate, Unit, UnitUpdate
 from app.services import apikeys, intake, org
 from tests.conftest import Cli, fresh_database
 from tests.factories import CODES, make_unit, response
+from tests.served import Server, free_port
 
 # A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
 SEKADAU = REPO_ROOT / "tests" / "data" / "sekadau-2019-s1-49.csv"
@@ -866,57 +864,6 @@ def test_main_names_a_malformed_setting_in_one_line(monkeypatch: pytest.MonkeyPa
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """`skm serve` in a subprocess; its log lines are read as they come."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from app.cli import main; main()", *args],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, pattern: str, timeout: float = 60) -> list[str]:
-        """The lines up to and including the first that contains ``pattern``."""
-        seen: list[str] = []
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"no {pattern!r} in {seen}") from None
-            seen.append(line)
-            if pattern in line:
-                return seen
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.reader.join(timeout=20)  # it ends at the end of the output
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, Server]]:
     """A server on a free port over a new database with one counter, allowing one
@@ -934,7 +881,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Server]]:
             )
             token = counter.token
         database.engine.dispose()
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
             "SKM_DATABASE_URL": url,

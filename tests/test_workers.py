@@ -7,12 +7,17 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import httpx
 import pytest
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from app import workers
+from app.db import upgrade_schema
+from tests.conftest import fresh_database
+from tests.served import STARTED, Server, free_port, worker_pids
 
 
 def test_config_leaves_forwarded_headers_to_the_app() -> None:
@@ -89,3 +94,31 @@ def test_supervisor_replaces_a_worker_killed_during_its_health_check() -> None:
         supervisor.terminate_all()
         supervisor.join_all()
         listening.close()
+
+
+@pytest.mark.slow
+def test_served_workers_survive_a_killed_worker_and_its_replacement_serves(
+    tmp_path: Path,
+) -> None:
+    with fresh_database(tmp_path) as url:
+        upgrade_schema(url)
+        port = free_port()
+        env = {"SKM_DATABASE_URL": url, "SKM_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+        server = Server(env, "serve", "--port", str(port), "--workers", "2")
+        try:
+            server.wait_for(STARTED)
+            server.wait_for(STARTED)
+            first, second = worker_pids(server.process.pid)
+            os.kill(first, signal.SIGKILL)
+            # A new connection per request (a kept-alive one belongs to one worker): new
+            # connections wait in the one listening socket for a living worker.
+            fresh = httpx.Limits(max_keepalive_connections=0)
+            base = f"http://127.0.0.1:{port}"
+            with httpx.Client(base_url=base, timeout=30, limits=fresh) as client:
+                assert [client.get("/healthz").status_code for _ in range(20)] == [200] * 20
+                server.wait_for(STARTED, timeout=60)  # the replacement
+                assert len(set(worker_pids(server.process.pid)) - {first, second}) == 1
+                os.kill(second, signal.SIGKILL)  # only the replacement is left to answer
+                assert client.get("/healthz").status_code == 200
+        finally:
+            server.stop()
