@@ -112,6 +112,7 @@ def serve(
         )
     for warning in _base_url_warnings(settings.public_base_url, port):
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    opened_here = ctx.obj is None  # not a database a test handed in
     database = database_of(ctx)
     links: list[tuple[str, str]] = []
     with database.session(write=True) as session:
@@ -136,7 +137,8 @@ def serve(
         typer.echo("open in a browser on this computer:")
         for label, url in links:
             typer.echo(f"  {label:<{width}}  {url}")
-    database.engine.dispose()
+    if opened_here:
+        database.engine.dispose()  # its connections closed properly, not cut by the exec
     # This process becomes the server (same pid, signals reach uvicorn directly), running a
     # module light enough for every spawned worker to import again (see app/workers.py).
     argv = command_line(
