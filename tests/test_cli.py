@@ -1,11 +1,8 @@
 import json
 import os
-import queue
 import re
-import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +22,7 @@ from app.models import CounterCreate, Response, ServiceCreate, Unit, UnitUpdate
 from app.services import apikeys, intake, org
 from tests.conftest import Cli, fresh_database
 from tests.factories import CODES, make_unit, response
+from tests.served import Server, free_port
 
 # A copy of ../shared/domain/sekadau-2019-s1-49.csv, so the suite runs in a lone clone.
 SEKADAU = REPO_ROOT / "tests" / "data" / "sekadau-2019-s1-49.csv"
@@ -547,21 +545,23 @@ def test_a_broken_sheet_is_a_message_not_a_traceback(
 SECRET = "a-test-key-that-is-long-enough-for-production"
 
 
-class FakeUvicorn:
-    """Stands in for uvicorn.run: records what the server would have started with."""
+class FakeExec:
+    """Stands in for os.execv: records the server `skm serve` would have become."""
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
-    def __call__(self, app: str, **options: Any) -> None:
+    def __call__(self, path: str, argv: list[str]) -> None:
+        assert (path, argv[:3]) == (sys.executable, [sys.executable, "-m", "app.workers"])
+        options = dict(arg.removeprefix("--").split("=", 1) for arg in argv[3:])
         allowed = os.environ.get("SKM_ALLOW_LOCAL_BASE_URL")
-        self.calls.append({"app": app, **options, "allow_local": allowed})
+        self.calls.append({**options, "allow_local": allowed})
 
 
 @pytest.fixture
-def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUvicorn]:
-    fake = FakeUvicorn()
-    monkeypatch.setattr("uvicorn.run", fake)
+def fake_exec(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeExec]:
+    fake = FakeExec()
+    monkeypatch.setattr("os.execv", fake)
     monkeypatch.setattr("app.cli.server._prepare_schema", lambda url, is_sqlite: None)
     # Set, not deleted, so that undo() also removes what `serve --demo` sets.
     monkeypatch.setenv("SKM_ALLOW_LOCAL_BASE_URL", "false")
@@ -574,7 +574,7 @@ def fake_uvicorn(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeUvicorn]:
 
 
 def test_serve_warns_about_a_local_base_url_and_another_port(
-    run_cli: Cli, fake_uvicorn: FakeUvicorn
+    run_cli: Cli, fake_exec: FakeExec
 ) -> None:
     code, output = run_cli("serve", "--port", "8080")
     assert (code, output) == (
@@ -587,13 +587,13 @@ def test_serve_warns_about_a_local_base_url_and_another_port(
         "survey links and QR codes will miss it. Set SKM_PUBLIC_BASE_URL with port 8080, or "
         "serve with --port 8000 (unless a proxy forwards port 8000 here)\n",
     )
-    (call,) = fake_uvicorn.calls
-    assert (call["port"], call["allow_local"]) == (8080, "false")
+    (call,) = fake_exec.calls
+    assert (call["port"], call["allow_local"]) == ("8080", "false")
 
 
 @pytest.mark.parametrize("url", ["http://192.168.1.20:8000", "https://skm.kendarikota.go.id"])
 def test_serve_is_quiet_about_a_reachable_base_url(
-    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch, url: str
+    run_cli: Cli, fake_exec: FakeExec, monkeypatch: pytest.MonkeyPatch, url: str
 ) -> None:
     monkeypatch.setenv("SKM_PUBLIC_BASE_URL", url)
     get_settings.cache_clear()
@@ -601,7 +601,7 @@ def test_serve_is_quiet_about_a_reachable_base_url(
 
 
 def test_serve_demo_prints_where_to_look_and_allows_local_posters(
-    run_cli: Cli, session: Session, fake_uvicorn: FakeUvicorn
+    run_cli: Cli, session: Session, fake_exec: FakeExec
 ) -> None:
     code, output = run_cli("serve", "--demo", "--host", "0.0.0.0")
     assert code == 0, output
@@ -629,7 +629,7 @@ def test_serve_demo_prints_where_to_look_and_allows_local_posters(
         "  landing page       http://127.0.0.1:8000/",
         "  staff console      http://127.0.0.1:8000/console",
     }
-    (call,) = fake_uvicorn.calls
+    (call,) = fake_exec.calls
     assert (call["host"], call["allow_local"]) == ("0.0.0.0", "true")
     assert get_settings().allow_local_base_url is True  # a single worker reads it too
 
@@ -794,29 +794,21 @@ def test_import_partial_rows_on_a_qr_channel_name_the_line(
     )
 
 
-def test_serve_leaves_forwarded_headers_to_the_app(run_cli: Cli, fake_uvicorn: FakeUvicorn) -> None:
-    # uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 whatever
-    # SKM_TRUSTED_PROXIES says.
-    run_cli("serve", "--port", "8000")
-    (call,) = fake_uvicorn.calls
-    assert call["proxy_headers"] is False
-
-
 def test_serve_gives_starting_workers_the_configured_health_check_time(
-    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch
+    run_cli: Cli, fake_exec: FakeExec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run_cli("serve", "--port", "8000", "--workers", "2")
     monkeypatch.setenv("SKM_WORKER_HEALTHCHECK_SECONDS", "45")
     get_settings.cache_clear()
     run_cli("serve", "--port", "8000", "--workers", "2")
-    assert [(c["workers"], c["timeout_worker_healthcheck"]) for c in fake_uvicorn.calls] == [
-        (2, 30),  # uvicorn's own 5 s kills workers that start slowly on a busy machine
-        (2, 45),
+    assert [(c["workers"], c["healthcheck-seconds"]) for c in fake_exec.calls] == [
+        ("2", "30"),  # uvicorn's own 5 s kills workers that start slowly on a busy machine
+        ("2", "45"),
     ]
 
 
 def test_serve_warns_about_the_placeholder_secret(
-    run_cli: Cli, fake_uvicorn: FakeUvicorn, monkeypatch: pytest.MonkeyPatch
+    run_cli: Cli, fake_exec: FakeExec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SKM_SECRET_KEY", "change-me")
     get_settings.cache_clear()
@@ -872,57 +864,6 @@ def test_main_names_a_malformed_setting_in_one_line(monkeypatch: pytest.MonkeyPa
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Server:
-    """`skm serve` in a subprocess; its log lines are read as they come."""
-
-    def __init__(self, env: dict[str, str], *args: str) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-c", "from app.cli import main; main()", *args],
-            env={**os.environ, **env},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: queue.Queue[str] = queue.Queue()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def wait_for(self, pattern: str, timeout: float = 60) -> list[str]:
-        """The lines up to and including the first that contains ``pattern``."""
-        seen: list[str] = []
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout)
-            except queue.Empty:
-                raise AssertionError(f"no {pattern!r} in {seen}") from None
-            seen.append(line)
-            if pattern in line:
-                return seen
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.reader.join(timeout=20)  # it ends at the end of the output
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str, Server]]:
     """A server on a free port over a new database with one counter, allowing one
@@ -940,7 +881,7 @@ def served(tmp_path: Path) -> Iterator[tuple[str, str, Server]]:
             )
             token = counter.token
         database.engine.dispose()
-        port = _free_port()
+        port = free_port()
         base = f"http://127.0.0.1:{port}"
         env = {
             "SKM_DATABASE_URL": url,

@@ -11,7 +11,6 @@ from app.api.deps import IkmReader, csv_download, etag_bytes, period_or_422, vis
 from app.api.schemas import MethodQuery
 from app.core import ikm
 from app.deps import DatabaseDep, ReadSession
-from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
 from app.services.report_data import build_report, respondents
 from app.services.scopes import Scope, ordered_reads
@@ -73,6 +72,9 @@ def get_report(
     )
     out = io.BytesIO()
     if file_format == "pdf":
+        # Imported here: fpdf is a fifth of a server worker's start-up, and few ask for a PDF.
+        from app.reports.pdf import write_pdf
+
         write_pdf(data, out)
     else:
         write_xlsx(data, respondents(session, data, found), out)

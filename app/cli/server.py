@@ -2,6 +2,7 @@
 
 import os
 import secrets
+import sys
 from contextlib import suppress
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -27,6 +28,7 @@ from app.services import (
     questionnaires,
     rollups,
 )
+from app.workers import command_line
 
 
 def _prepare_schema(url: str, is_sqlite: bool) -> None:
@@ -99,8 +101,6 @@ def serve(
     ] = False,
 ) -> None:
     """Serve the HTTP API (on SQLite, migrations are applied first)."""
-    import uvicorn
-
     settings = get_settings()
     _prepare_schema(settings.database_url, settings.is_sqlite)
     if settings.secret_key.get_secret_value() == PLACEHOLDER_SECRET:
@@ -112,6 +112,7 @@ def serve(
         )
     for warning in _base_url_warnings(settings.public_base_url, port):
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    opened_here = ctx.obj is None  # not a database a test handed in
     database = database_of(ctx)
     links: list[tuple[str, str]] = []
     with database.session(write=True) as session:
@@ -136,17 +137,19 @@ def serve(
         typer.echo("open in a browser on this computer:")
         for label, url in links:
             typer.echo(f"  {label:<{width}}  {url}")
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
+    if opened_here:
+        database.engine.dispose()  # its connections closed properly, not cut by the exec
+    # This process becomes the server (same pid, signals reach uvicorn directly), running a
+    # module light enough for every spawned worker to import again (see app/workers.py).
+    argv = command_line(
         host=host,
         port=port,
         workers=workers,
-        # SKM_TRUSTED_PROXIES alone decides whose X-Forwarded-For is believed (the app reads
-        # it); uvicorn's own handling would trust any client connecting from 127.0.0.1.
-        proxy_headers=False,
-        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
+        healthcheck_seconds=settings.worker_healthcheck_seconds,
     )
+    sys.stdout.flush()  # exec discards what Python has not yet written
+    sys.stderr.flush()
+    os.execv(argv[0], argv)  # noqa: S606 (the argv is built here, no shell involved)
 
 
 @cli.command()

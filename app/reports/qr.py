@@ -6,11 +6,13 @@ Rendering only: callers pass the texts and URLs, nothing here touches the databa
 import io
 import ipaddress
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
-import qrcode
-import qrcode.image.svg
-from fpdf import FPDF
+# qrcode and fpdf are imported where a code or a poster is drawn: every server worker imports
+# this module (for survey URLs), and fpdf alone took a fifth of a worker's start-up.
+if TYPE_CHECKING:
+    import qrcode
 
 INSTRUCTION = "Pindai kode ini untuk mengisi Survei Kepuasan Masyarakat"
 SUBTITLE = "Survei ini anonim dan hanya memerlukan waktu sekitar satu menit."
@@ -34,7 +36,9 @@ def is_local_url(url: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
-def _code(url: str) -> qrcode.QRCode:
+def _code(url: str) -> "qrcode.QRCode":
+    import qrcode
+
     # Error correction M survives a scuffed or partly covered print at a modest size.
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4, box_size=10)
     code.add_data(url)
@@ -49,6 +53,8 @@ def qr_png(url: str) -> bytes:
 
 
 def qr_svg(url: str) -> bytes:
+    import qrcode.image.svg
+
     buffer = io.BytesIO()
     _code(url).make_image(image_factory=qrcode.image.svg.SvgPathImage).save(buffer)
     return buffer.getvalue()
@@ -72,6 +78,8 @@ def posters_pdf(posters: list[Poster]) -> bytes:
     """One A5 portrait page per counter: names, instruction, a large QR code, the URL."""
     if not posters:
         raise ValueError("no counters to print")
+    from fpdf import FPDF
+
     pdf = FPDF(orientation="portrait", unit="mm", format=(148, 210))  # A5
     pdf.set_auto_page_break(auto=False)
     pdf.set_title("Poster Survei Kepuasan Masyarakat")
