@@ -6,12 +6,17 @@ read by position, in the form's order unless the caller gives another (published
 disagree on the order of the last two elements). Answers are 1..4 (or a..d as printed on
 paper); a blank stays blank. Every bad cell is reported with its line number and the column
 as the sheet names it, and a file with any bad cell yields nothing.
+
+``open_sheet`` reads the header and streams the rows (as often as asked, re-reading the file),
+so a caller can check a file of a million rows and then store it without holding it;
+``read_sheet`` collects them, for a file of the usual size. The cells come from
+``app.core.sheet_files``, which refuses a cell too large to be a questionnaire's.
 """
 
 import csv
-import io
 import re
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -19,6 +24,7 @@ from typing import Any
 from zipfile import BadZipFile
 
 from app.core.forms import Form
+from app.core.sheet_files import CellTooLarge, read_cells
 
 MAX_REPORTED = 20
 LETTERS = {"a": 1, "b": 2, "c": 3, "d": 4}
@@ -36,12 +42,22 @@ IGNORED = {"no", "nomor", "no_resp", "no_responden", "respondent", "responden"}
 class SheetError(ValueError):
     """A sheet that cannot be read; ``problems`` lists each bad line."""
 
-    def __init__(self, path: Path, problems: list[str]) -> None:
+    def __init__(self, path: Path, problems: list[str], *, total: int | None = None) -> None:
+        # ``total``: how many there were, when only the first few were kept.
+        total = len(problems) if total is None else total
         shown = problems[:MAX_REPORTED]
-        more = len(problems) - len(shown)
+        more = total - len(shown)
         text = "\n".join(f"  {p}" for p in shown) + (f"\n  ... and {more} more" if more else "")
-        super().__init__(f"{path}: {len(problems)} problem(s), nothing was read:\n{text}")
+        super().__init__(f"{path}: {total} problem(s), nothing was read:\n{text}")
         self.problems = problems
+
+
+class SheetTooLarge(SheetError):
+    """A cell or row over the caps of app.core.sheet_files, said in one line."""
+
+    def __init__(self, path: Path, problem: str) -> None:
+        ValueError.__init__(self, f"{path}: {problem}; nothing was read")
+        self.problems = [problem]
 
 
 @dataclass(frozen=True)
@@ -92,78 +108,93 @@ def _normalise(header: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(header or "").strip().lower()).strip("_")
 
 
-def _read_cells(path: Path) -> Iterator[list[Any]]:
-    if path.suffix.lower() in {".xlsx", ".xlsm"}:
-        from openpyxl import load_workbook
+# The rows are read lazily, so a broken file can fail on any of them, not just the header.
+UNREADABLE = (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error, BadZipFile)
 
-        workbook = load_workbook(path, read_only=True, data_only=True)
-        try:
-            for values in workbook.worksheets[0].iter_rows(values_only=True):
-                yield list(values)
-        finally:
-            workbook.close()
-        return
-    text = path.read_text(encoding="utf-8-sig")
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
     try:
-        dialect: Any = csv.Sniffer().sniff(text.split("\n", 1)[0], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    yield from csv.reader(io.StringIO(text), dialect)
+        yield
+    except SheetError:
+        raise
+    except CellTooLarge as exc:
+        raise SheetTooLarge(path, str(exc)) from None
+    except UNREADABLE as exc:
+        raise SheetError(path, [f"cannot be read as CSV or XLSX: {exc}"]) from None
 
 
-def read_sheet(
+@dataclass
+class SheetReader:
+    """A sheet whose header is read and mapped: ``rows`` streams the rest."""
+
+    path: Path
+    form: Form
+    columns: dict[int, _Column]
+    warnings: list[str]
+    positional: tuple[str, ...] | None
+    headers: dict[str, str]
+
+    def rows(self) -> Iterator[tuple[SheetRow | None, list[str]]]:
+        """Each row that is not blank, with its problems (then the row is None). Each call
+        reads the file again; one that cannot be read raises SheetError on the way."""
+        with _reading(self.path):
+            cells = read_cells(self.path)
+            next(cells, None)  # the header
+            for line, values in enumerate(cells, start=2):
+                if not all(_blank(v) for v in values):
+                    yield _parse_row(line, values, self.columns, self.form)
+
+    def read(self) -> Sheet:
+        """Every row, or SheetError listing every problem."""
+        rows: list[SheetRow] = []
+        problems: list[str] = []
+        for row, row_problems in self.rows():
+            problems.extend(row_problems)
+            if row is not None:
+                rows.append(row)
+        if problems:
+            raise SheetError(self.path, problems)
+        if not rows:
+            raise SheetError(self.path, ["no response rows"])
+        return Sheet(rows, self.warnings, self.positional, self.headers)
+
+
+def open_sheet(
     path: Path, form: Form, *, strict: bool = True, order: Sequence[str] | None = None
-) -> Sheet:
-    """Parse a sheet against a form. With ``strict`` an unknown column is an error; without
-    it (``skm compute`` on an old spreadsheet) the column is ignored with a warning. ``order``
-    names the elements of the columns U1..Uk (default: the form's order)."""
+) -> SheetReader:
+    """Read a sheet's header against a form. With ``strict`` an unknown column is an error;
+    without it (``skm compute`` on an old spreadsheet) the column is ignored with a warning.
+    ``order`` names the elements of the columns U1..Uk (default: the form's order)."""
     try:
         positions = check_order(order, form) if order is not None else form.element_codes
     except ValueError as exc:
         raise SheetError(path, [f"column order: {exc}"]) from None
-    # The rows are read lazily, so a broken file can fail on any of them, not just the header.
-    unreadable = (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error, BadZipFile)
-    try:
-        cells = _read_cells(path)
-        header = next(cells, None)
-        if header is None:
-            raise SheetError(path, ["the file is empty"])
-        columns, problems, warnings = _map_columns(header, form, positions, strict=strict)
-        positional = any(_normalise(h) in _u_names(positions) for h in header)
-        if order is not None and not positional:
-            problems.append(
-                f"line 1: a column order is given, but the sheet has no U1..U{len(positions)} "
-                "columns"
-            )
-        if problems:
-            raise SheetError(path, problems)
-        rows: list[SheetRow] = []
-        for line, values in enumerate(cells, start=2):
-            if all(_blank(v) for v in values):
-                continue
-            row, row_problems = _parse_row(line, values, columns, form)
-            problems.extend(row_problems)
-            if row is not None:
-                rows.append(row)
-    except SheetError:
-        raise
-    except unreadable as exc:
-        raise SheetError(path, [f"cannot be read as CSV or XLSX: {exc}"]) from None
+    with _reading(path):
+        header = next(read_cells(path), None)
+    if header is None:
+        raise SheetError(path, ["the file is empty"])
+    columns, problems, warnings = _map_columns(header, form, positions, strict=strict)
+    positional = any(_normalise(h) in _u_names(positions) for h in header)
+    if order is not None and not positional:
+        problems.append(
+            f"line 1: a column order is given, but the sheet has no U1..U{len(positions)} columns"
+        )
     if problems:
         raise SheetError(path, problems)
-    if not rows:
-        raise SheetError(path, ["no response rows"])
     headers = {
         column.target.removeprefix("profile:"): column.header
         for column in columns.values()
         if column.target.startswith("profile:")
     }
-    return Sheet(
-        rows=rows,
-        warnings=warnings,
-        positional=positions if positional else None,
-        headers=headers,
-    )
+    return SheetReader(path, form, columns, warnings, positions if positional else None, headers)
+
+
+def read_sheet(
+    path: Path, form: Form, *, strict: bool = True, order: Sequence[str] | None = None
+) -> Sheet:
+    """Parse a whole sheet against a form (see open_sheet)."""
+    return open_sheet(path, form, strict=strict, order=order).read()
 
 
 def _u_names(positions: Sequence[str]) -> dict[str, str]:
