@@ -176,6 +176,7 @@ def record_responses(
     flagged: bool = False,
     strict_replay: bool = False,
     on_form: tuple[FormVersion, Form] | None = None,
+    commit: bool = True,
 ) -> RecordResult:
     """Validate and store responses, all or nothing, and add them to the rollups. They are
     recorded on ``form_code`` (its newest version), by default the unit's own form, or on
@@ -184,6 +185,9 @@ def record_responses(
     A response whose idempotency key is already stored is skipped (a retry), not an error;
     the unique index decides, so two workers racing on the same key store it once. With
     ``strict_replay`` a stored key whose body differs is a conflict and nothing is stored.
+    With ``commit=False`` the caller commits: ``skm import`` stores a large file as several
+    batches in one transaction, so that memory stays bounded and the file is still all or
+    nothing.
     """
     # The rollups would count a repeated key once per copy, the table once.
     _refuse_repeated_keys([item.idempotency_key for item in items])
@@ -225,7 +229,8 @@ def record_responses(
             )
     inserted = [r for r in rows if r["idempotency_key"] in ids]
     rollups.add(session, inserted, form.element_codes)
-    session.commit()
+    if commit:
+        session.commit()
     ids.update((key, found[0]) for key, found in earlier.items())
     return RecordResult(
         inserted=len(inserted),
