@@ -3,7 +3,8 @@ command, and turning expected failures into one-line messages."""
 
 import json
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Any, Protocol, TypeVar
@@ -15,7 +16,7 @@ from app.config import get_settings
 from app.core import ikm
 from app.core.forms import Form, FormError, load_forms
 from app.core.periods import PeriodError, parse_period
-from app.core.sheets import Sheet, SheetError, check_order, read_sheet
+from app.core.sheets import Sheet, SheetError, SheetReader, check_order, open_sheet
 from app.db import Database
 from app.errors import AppError, validation_items, validation_summary
 
@@ -209,8 +210,18 @@ def print_result(result: ikm.IkmResult, heading: str, as_json: bool, extra: dict
 
 
 def read_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) -> Sheet:
-    """Read a sheet, saying how its U columns were mapped: published sheets differ in the
-    order of the last two elements, and a wrong guess silently swaps two elements' scores."""
+    """Read a whole sheet (see open_form_sheet), then say how its columns were read."""
+    reader = open_form_sheet(file, form, columns, strict=strict)
+    try:
+        sheet = reader.read()
+    except SheetError as exc:
+        raise fail(str(exc)) from None
+    sheet_notices(reader, explicit=columns is not None)
+    return sheet
+
+
+def open_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) -> SheetReader:
+    """Open a sheet for reading against a form, its U columns in the order --columns gives."""
     order = None if columns is None else [c.strip().lower() for c in columns.split(",")]
     if order is not None:
         try:
@@ -218,15 +229,48 @@ def read_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool
         except ValueError as exc:
             raise fail(f"--columns: {exc}") from None
     try:
-        sheet = read_sheet(file, form, strict=strict, order=order)
+        return open_sheet(file, form, strict=strict, order=order)
     except SheetError as exc:
         raise fail(str(exc)) from None
-    for warning in sheet.warnings:
+
+
+def sheet_notices(reader: SheetReader, *, explicit: bool) -> None:
+    """Say how a sheet's U columns were mapped, once its rows are read: published sheets
+    differ in the order of the last two elements, and a wrong guess silently swaps two
+    elements' scores."""
+    for warning in reader.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
-    if sheet.positional is not None:
-        notice = positional_notice(form, sheet.positional, explicit=order is not None)
+    if reader.positional is not None:
+        notice = positional_notice(reader.form, reader.positional, explicit=explicit)
         typer.echo(f"notice: {notice}", err=True)
-    return sheet
+
+
+class RowRate:
+    """Progress of a long pass over rows, for a terminal or a log alike: a line on stderr
+    every ``every`` seconds (the count, the rate, and the share when the total is known);
+    nothing for a pass shorter than that."""
+
+    def __init__(
+        self,
+        label: str,
+        *,
+        total: int | None = None,
+        every: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.label, self.total, self.every, self.clock = label, total, every, clock
+        self.count = 0
+        self.began = self.last = clock()
+
+    def add(self, rows: int = 1) -> None:
+        self.count += rows
+        now = self.clock()
+        if now - self.last < self.every:
+            return
+        self.last = now
+        rate = self.count / (now - self.began)
+        share = f" of {self.total:,} ({self.count / self.total:.0%})" if self.total else ""
+        typer.echo(f"{self.label}: {self.count:,}{share} rows, {rate:,.0f} rows/s", err=True)
 
 
 def positional_notice(form: Form, order: tuple[str, ...], *, explicit: bool) -> str:

@@ -2,6 +2,8 @@
 or of stored responses, the report, the sample size."""
 
 import hashlib
+import itertools
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -18,6 +20,7 @@ from app.cli.common import (
     RoundNrr,
     RoundTotal,
     RoundWeighted,
+    RowRate,
     Table,
     Weight,
     aggregate_of,
@@ -26,16 +29,19 @@ from app.cli.common import (
     fail,
     load_form,
     method_of,
+    open_form_sheet,
     output_format,
     period_of,
     print_result,
     progress,
     read_form_sheet,
     run_action,
+    sheet_notices,
     writable,
 )
 from app.core import ikm
 from app.core.periods import PERIOD_HELP
+from app.core.sheets import MAX_REPORTED, SheetError, SheetReader, SheetRow
 from app.errors import Conflict, InvalidInput
 from app.models import (
     utcnow,
@@ -51,6 +57,9 @@ from app.services import (
     scopes,
 )
 from app.services.report_data import build_report, respondents
+
+# Rows per INSERT batch of an import: memory holds one batch, not the file.
+IMPORT_BATCH = 2000
 
 
 @cli.command("import")
@@ -76,72 +85,119 @@ def import_file(
         given_date = date.fromisoformat(on_date) if on_date else None
     except ValueError:
         raise fail(f"--date {on_date!r} is not a date (YYYY-MM-DD)") from None
+    version = _version(file)
     # The key derives from the unit, the file's bytes and the line: importing a file twice into
     # a unit adds nothing, and the same file may still be imported into another unit.
-    digest = hashlib.sha256(file.read_bytes()).hexdigest()[:32]
+    with file.open("rb") as raw:
+        digest = hashlib.file_digest(raw, "sha256").hexdigest()[:32]
 
     def action(session: Session) -> None:
         target = org.get_unit(session=session, code=unit)
         form_code = form or target.form_code or questionnaires.default_form_code()
         parsed_form = load_form(form_code)
-        sheet = read_form_sheet(file, parsed_form, columns, strict=True)
-        undated = sum(1 for row in sheet.rows if row.date is None)
+        reader = open_form_sheet(file, parsed_form, columns, strict=True)
         svc = org.get_service(session=session, unit=target, code=service) if service else None
         # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
         default_date = given_date or utcnow().astimezone(target.zone).date()
-        items: list[intake.ResponseIn] = []
-        problems: list[str] = []
-        with progress(sheet.rows, label="Reading rows") as rows:
-            for row in rows:
-                try:
-                    items.append(
-                        intake.ResponseIn(
-                            idempotency_key=f"import:{target.id}:{digest}:{row.line}",
-                            submitted_at=intake.local_noon(row.date or default_date, target.zone),
-                            answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
-                            suggestion=row.suggestion,
-                            **row.profile,
-                        )
-                    )
-                except ValidationError as exc:
-                    problems.extend(
-                        f"line {row.line}: {_sheet_problem(e, sheet.headers)}" for e in exc.errors()
-                    )
-        if problems:
-            raise fail(_problems(file, problems))
-        try:
-            # Strict: a row stored before with other values (another --columns mapping, an
-            # edited cell) is refused rather than silently kept as it was.
-            result = intake.record_responses(
-                session=session,
-                unit=target,
-                items=items,
-                channel=channel,  # type: ignore[arg-type]
-                form_code=form_code,
-                service=svc,
-                strict_replay=True,
+
+        def response(row: SheetRow) -> intake.ResponseIn:
+            return intake.ResponseIn(
+                idempotency_key=f"import:{target.id}:{digest}:{row.line}",
+                submitted_at=intake.local_noon(row.date or default_date, target.zone),
+                answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
+                suggestion=row.suggestion,
+                **row.profile,
             )
-        except InvalidInput as exc:
-            line = (
-                sheet.rows[exc.loc[1]].line if exc.loc[1:] and isinstance(exc.loc[1], int) else None
-            )
-            detail = exc.detail.split(": ", 1)[-1] if line else exc.detail
-            raise fail(_problems(file, [f"line {line}: {detail}" if line else detail])) from None
-        except Conflict:
-            raise fail(
-                f"{file}: rows of this file were imported into {target.code} before with other "
-                "values (another --columns mapping, or cells edited since); nothing was "
-                "imported. Stored responses are never changed: import a corrected file under "
-                "a new name only if the earlier rows were not counted"
-            ) from None
+
+        # Pass 1 reads every row and keeps only the problems (the first few of them), so memory
+        # does not grow with the file; pass 2 reads it again and stores it in batches within
+        # one transaction, committed at the end: a bad last row still leaves nothing stored.
+        total, undated = _check_rows(file, reader, response)
+        sheet_notices(reader, explicit=columns is not None)
+        inserted = duplicates = 0
+        rate = RowRate("storing", total=total)
+        rows = (row for row, _ in reader.rows())
+        while batch := list(itertools.islice(rows, IMPORT_BATCH)):
+            if None in batch:
+                raise fail(f"{file} changed while it was imported; nothing was imported")
+            lines = [row.line for row in batch if row is not None]
+            try:
+                # Strict: a row stored before with other values (another --columns mapping,
+                # an edited cell) is refused rather than silently kept as it was.
+                result = intake.record_responses(
+                    session=session,
+                    unit=target,
+                    items=[response(row) for row in batch if row is not None],
+                    channel=channel,  # type: ignore[arg-type]
+                    form_code=form_code,
+                    service=svc,
+                    strict_replay=True,
+                    commit=False,
+                )
+            except InvalidInput as exc:
+                at = exc.loc[1] if exc.loc[1:] and isinstance(exc.loc[1], int) else None
+                detail = exc.detail.split(": ", 1)[-1] if at is not None else exc.detail
+                problem = f"line {lines[at]}: {detail}" if at is not None else detail
+                raise fail(_problems(file, [problem])) from None
+            except Conflict:
+                raise fail(
+                    f"{file}: rows of this file were imported into {target.code} before with "
+                    "other values (another --columns mapping, or cells edited since); nothing "
+                    "was imported. Stored responses are never changed: import a corrected file "
+                    "under a new name only if the earlier rows were not counted"
+                ) from None
+            inserted += result.inserted
+            duplicates += result.duplicates
+            rate.add(len(batch))
+        if _version(file) != version:
+            raise fail(f"{file} changed while it was imported; nothing was imported")
+        session.commit()
         if undated:
             typer.echo(f"{undated} row(s) without tanggal were dated {default_date}")
         typer.echo(
-            f"imported {result.inserted} response(s) into {target.code}; "
-            f"{result.duplicates} already imported"
+            f"imported {inserted} response(s) into {target.code}; {duplicates} already imported"
         )
 
     run_action(ctx, action)
+
+
+def _version(file: Path) -> tuple[int, int]:
+    """What tells a file that changed under an import from one that did not."""
+    stat = file.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _check_rows(
+    file: Path, reader: SheetReader, response: Callable[[SheetRow], intake.ResponseIn]
+) -> tuple[int, int]:
+    """Pass 1 of an import: every row read and validated as a response, keeping only the
+    counts and the first problems; fails listing those, as read_sheet would. Returns the
+    number of rows and of rows without a date."""
+    sheet_problems: list[str] = []  # a cell the sheet reader refuses
+    problems: list[str] = []  # a row the response model refuses (a date out of range ...)
+    counts = {"sheet": 0, "response": 0, "rows": 0, "undated": 0}
+    rate = RowRate("checking")
+    for row, row_problems in reader.rows():
+        rate.add()
+        if row is None:
+            counts["sheet"] += len(row_problems)
+            sheet_problems.extend(row_problems[: MAX_REPORTED - len(sheet_problems)])
+            continue
+        counts["rows"] += 1
+        counts["undated"] += row.date is None
+        try:
+            response(row)
+        except ValidationError as exc:
+            found = [f"line {row.line}: {_sheet_problem(e, reader.headers)}" for e in exc.errors()]
+            counts["response"] += len(found)
+            problems.extend(found[: MAX_REPORTED - len(problems)])
+    if sheet_problems:
+        raise fail(str(SheetError(file, sheet_problems, total=counts["sheet"])))
+    if not counts["rows"]:
+        raise fail(str(SheetError(file, ["no response rows"])))
+    if problems:
+        raise fail(_problems(file, problems, total=counts["response"]))
+    return counts["rows"], counts["undated"]
 
 
 @cli.command()
@@ -294,7 +350,9 @@ def _sheet_problem(error: Any, headers: dict[str, str]) -> str:
     return f"{column}: {message.replace(field, column)}" if column else message
 
 
-def _problems(file: Path, problems: list[str], shown: int = 20) -> str:
-    more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
-    listed = "\n".join(f"  {p}" for p in problems[:shown])
-    return f"{file}: {len(problems)} problem(s), nothing was imported:\n{listed}{more}"
+def _problems(file: Path, problems: list[str], *, total: int | None = None) -> str:
+    # ``total``: how many there were, when only the first MAX_REPORTED were kept.
+    total = len(problems) if total is None else total
+    more = f"\n  ... and {total - MAX_REPORTED} more" if total > MAX_REPORTED else ""
+    listed = "\n".join(f"  {p}" for p in problems[:MAX_REPORTED])
+    return f"{file}: {total} problem(s), nothing was imported:\n{listed}{more}"
