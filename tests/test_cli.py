@@ -1,8 +1,10 @@
+import hashlib
 import json
 import os
 import re
 import subprocess
 import sys
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,14 +13,24 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+import xlsxwriter
 from openpyxl import Workbook, load_workbook
 from sqlmodel import Session, col, func, select
 from typer.testing import Result
 
 from app.cli import cli, main
+from app.cli.common import RowRate
 from app.config import REPO_ROOT, Settings, get_settings
+from app.core import sheets
 from app.db import Database, create_db_engine, upgrade_schema
-from app.models import CounterCreate, Response, ServiceCreate, Unit, UnitUpdate
+from app.models import (
+    CounterCreate,
+    Response,
+    ServiceCreate,
+    Unit,
+    UnitUpdate,
+    response_rollup,
+)
 from app.services import apikeys, intake, org
 from tests.conftest import Cli, fresh_database
 from tests.factories import CODES, make_unit, response
@@ -950,3 +962,220 @@ def test_import_row_errors_name_the_column_as_its_header_writes_it(
         1,
         "  line 2: Saran dan Masukan: String should have at most 2000 characters",
     )
+
+
+# --- importing large and hostile files: streamed, in batches, all or nothing ---
+
+
+def _stored(session: Session, unit: Unit) -> tuple[int, int]:
+    """The unit's stored responses and the responses its rollups count."""
+    responses = session.exec(
+        select(func.count()).select_from(Response).where(Response.unit_id == unit.id)
+    ).one()
+    counted = session.execute(
+        sa.select(func.coalesce(func.sum(response_rollup.c.responses), 0)).where(
+            response_rollup.c.unit_id == unit.id
+        )
+    ).scalar_one()
+    return responses, counted
+
+
+def _rows(n: int, bad: dict[int, str] | None = None) -> str:
+    """A sheet of n rows; ``bad`` replaces the row on a line (the header is line 1)."""
+    good = "4,3,3,4,3,3,4,3,4,L,34,2026-02-03,"
+    return HEADER + "".join(f"{i},{(bad or {}).get(i + 1, good)}\n" for i in range(1, n + 1))
+
+
+def _huge_shared_string_xlsx(path: Path, size: int) -> None:
+    """An XLSX as Excel writes one (text in the shared-string table) whose second row's saran
+    is a shared string of ``size`` characters."""
+    plain = path.with_suffix(".plain.xlsx")
+    book = xlsxwriter.Workbook(str(plain))
+    sheet = book.add_worksheet()
+    sheet.write_row(0, 0, HEADER.strip().split(","))
+    sheet.write_row(1, 0, [1, 4, 3, 3, 4, 3, 3, 4, 3, 4, "L", 34, "2026-02-03", "baik"])
+    sheet.write_row(2, 0, [2, 4, 3, 3, 4, 3, 3, 4, 3, 4, "L", 34, "2026-02-03", "PLACEHOLDER"])
+    book.close()
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/sharedStrings.xml":
+                assert b"PLACEHOLDER" in data
+                data = data.replace(b"PLACEHOLDER", b"a" * size)
+            out.writestr(item, data)
+
+
+def test_import_refuses_a_huge_xlsx_cell_in_one_line_and_stores_nothing(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    path = tmp_path / "huge.xlsx"
+    _huge_shared_string_xlsx(path, 5 * 1024 * 1024)
+    assert run_cli("import", str(path), "--unit", unit.code) == (
+        1,
+        f"error: {path}: cell N3 holds more than 32,767 characters (Excel's limit for a cell); "
+        "a questionnaire's longest cell, the saran, is at most 2,000; nothing was read\n",
+    )
+    assert _stored(session, unit) == (0, 0)
+
+
+@pytest.mark.parametrize(
+    ("saran", "problem"),
+    [
+        (
+            "x" * 40_000,
+            "line 3, column 14 holds more than 32,767 characters (Excel's limit for a cell); "
+            "a questionnaire's longest cell, the saran, is at most 2,000",
+        ),
+        (
+            "x" * 5_000_000,
+            "line 3 is longer than 100,000 characters; a questionnaire row is a few hundred",
+        ),
+    ],
+)
+def test_import_refuses_a_huge_csv_cell_in_one_line_and_stores_nothing(
+    run_cli: Cli, session: Session, tmp_path: Path, saran: str, problem: str
+) -> None:
+    unit = make_unit(session)
+    path = tmp_path / "huge.csv"
+    path.write_text(_rows(1) + f"2,4,3,3,4,3,3,4,3,4,L,34,2026-02-03,{saran}\n")
+    assert run_cli("import", str(path), "--unit", unit.code) == (
+        1,
+        f"error: {path}: {problem}; nothing was read\n",
+    )
+    assert _stored(session, unit) == (0, 0)
+
+
+def test_import_failing_in_a_later_batch_stores_nothing(
+    run_cli: Cli, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Three batches of two: the first two are inserted in the transaction before the last
+    # row (blank prosedur, allowed on paper only) is refused by intake on the qr channel.
+    monkeypatch.setattr("app.cli.data.IMPORT_BATCH", 2)
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(_rows(6, {7: "4,,3,4,3,3,4,3,4,L,34,2026-02-03,"}))
+    calls: list[int] = []
+    record = intake.record_responses
+
+    def recorded(**kwargs: Any) -> intake.RecordResult:
+        calls.append(len(kwargs["items"]))
+        return record(**kwargs)
+
+    monkeypatch.setattr(intake, "record_responses", recorded)
+    code, output = run_cli("import", str(sheet), "--unit", unit.code, "--channel", "qr")
+    assert (code, output.splitlines()[-2:]) == (
+        1,
+        [
+            f"error: {sheet}: 1 problem(s), nothing was imported:",
+            "  line 7: element(s) prosedur not answered; only the paper channel may leave "
+            "elements blank",
+        ],
+    )
+    assert calls == [2, 2, 2]
+    assert _stored(session, unit) == (0, 0)
+
+
+def test_import_reads_the_file_lazily_and_stores_it_in_batches(
+    run_cli: Cli, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("app.cli.data.IMPORT_BATCH", 3)
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(_rows(10))
+    parsed = [0]  # rows parsed so far, over both passes
+    parse_row = sheets._parse_row
+
+    def counted(*args: Any) -> Any:
+        parsed[0] += 1
+        return parse_row(*args)
+
+    monkeypatch.setattr(sheets, "_parse_row", counted)
+    batches: list[tuple[int, int]] = []  # (rows in the batch, rows parsed when it was stored)
+    record = intake.record_responses
+
+    def recorded(**kwargs: Any) -> intake.RecordResult:
+        assert kwargs["commit"] is False  # one commit, at the end
+        batches.append((len(kwargs["items"]), parsed[0]))
+        return record(**kwargs)
+
+    monkeypatch.setattr(intake, "record_responses", recorded)
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output.splitlines()[-1]) == (
+        0,
+        f"imported 10 response(s) into {unit.code}; 0 already imported",
+    )
+    # Pass 1 parsed the 10 rows; pass 2 had parsed only the rows of the batches so far.
+    assert batches == [(3, 13), (3, 16), (3, 19), (1, 20)]
+    assert _stored(session, unit) == (10, 10)
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (
+        output.splitlines()[-1] == f"imported 0 response(s) into {unit.code}; 10 already imported"
+    )
+
+
+def test_imported_rows_keep_their_idempotency_keys(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    # Keys from before streaming: re-importing a file imported then must stay a no-op.
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(_rows(1) + "\n" + _rows(1).split("\n", 1)[1])
+    assert run_cli("import", str(sheet), "--unit", unit.code)[0] == 0
+    digest = hashlib.sha256(sheet.read_bytes()).hexdigest()[:32]
+    keys = session.exec(select(Response.idempotency_key).where(Response.unit_id == unit.id)).all()
+    assert sorted(keys) == [f"import:{unit.id}:{digest}:2", f"import:{unit.id}:{digest}:4"]
+
+
+def test_import_lists_the_first_problems_and_counts_the_rest(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    bad = "4,3,3,4,3,3,4,3,4,L,34,2999-01-01,"
+    sheet.write_text(_rows(30, dict.fromkeys(range(3, 28), bad)))
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    lines = output.splitlines()
+    assert code == 1
+    assert lines[-22] == f"error: {sheet}: 25 problem(s), nothing was imported:"
+    assert lines[-21] == "  line 3: tanggal: tanggal must lie between 2000-01-01 and now"
+    assert lines[-2:] == [
+        "  line 22: tanggal: tanggal must lie between 2000-01-01 and now",
+        "  ... and 5 more",
+    ]
+    sheet.write_text(_rows(30, dict.fromkeys(range(3, 28), "9" + bad[1:])))
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert output.splitlines()[0] == f"error: {sheet}: 25 problem(s), nothing was read:"
+    assert output.splitlines()[-1] == "  ... and 5 more"
+    assert _stored(session, unit) == (0, 0)
+
+
+def test_import_of_a_file_changed_meanwhile_stores_nothing(
+    run_cli: Cli, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "kertas.csv"
+    sheet.write_text(_rows(3))
+    versions = iter([(1, 1), (2, 2)])
+    monkeypatch.setattr("app.cli.data._version", lambda file: next(versions))
+    code, output = run_cli("import", str(sheet), "--unit", unit.code)
+    assert (code, output.splitlines()[-1]) == (
+        1,
+        f"error: {sheet} changed while it was imported; nothing was imported",
+    )
+    assert _stored(session, unit) == (0, 0)
+
+
+def test_row_rate_reports_every_few_seconds_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    now = [100.0]
+    rate = RowRate("storing", total=4000, every=5, clock=lambda: now[0])
+    for _ in range(1000):
+        rate.add()
+    now[0] = 104.9
+    rate.add(999)
+    assert capsys.readouterr() == ("", "")  # under 5 s: nothing
+    now[0] = 105.0
+    rate.add(1)
+    now[0] = 106.0
+    rate.add(1000)
+    assert capsys.readouterr() == ("", "storing: 2,000 of 4,000 (50%) rows, 400 rows/s\n")

@@ -3,7 +3,7 @@ or of stored responses, the report, the sample size."""
 
 import hashlib
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -112,22 +112,22 @@ def import_file(
         # Pass 1 reads every row and keeps only the problems (the first few of them), so memory
         # does not grow with the file; pass 2 reads it again and stores it in batches within
         # one transaction, committed at the end: a bad last row still leaves nothing stored.
-        total, undated = _check_rows(file, reader, response)
+        try:
+            total, undated = _check_rows(file, reader, response)
+        except SheetError as exc:  # a file that cannot be read, or a cell over the caps
+            raise fail(str(exc)) from None
         sheet_notices(reader, explicit=columns is not None)
         inserted = duplicates = 0
         rate = RowRate("storing", total=total)
         rows = (row for row, _ in reader.rows())
-        while batch := list(itertools.islice(rows, IMPORT_BATCH)):
-            if None in batch:
-                raise fail(f"{file} changed while it was imported; nothing was imported")
-            lines = [row.line for row in batch if row is not None]
+        while batch := _batch(file, rows):
             try:
                 # Strict: a row stored before with other values (another --columns mapping,
                 # an edited cell) is refused rather than silently kept as it was.
                 result = intake.record_responses(
                     session=session,
                     unit=target,
-                    items=[response(row) for row in batch if row is not None],
+                    items=[response(row) for row in batch],
                     channel=channel,  # type: ignore[arg-type]
                     form_code=form_code,
                     service=svc,
@@ -137,7 +137,7 @@ def import_file(
             except InvalidInput as exc:
                 at = exc.loc[1] if exc.loc[1:] and isinstance(exc.loc[1], int) else None
                 detail = exc.detail.split(": ", 1)[-1] if at is not None else exc.detail
-                problem = f"line {lines[at]}: {detail}" if at is not None else detail
+                problem = f"line {batch[at].line}: {detail}" if at is not None else detail
                 raise fail(_problems(file, [problem])) from None
             except Conflict:
                 raise fail(
@@ -159,6 +159,17 @@ def import_file(
         )
 
     run_action(ctx, action)
+
+
+def _batch(file: Path, rows: Iterator[SheetRow | None]) -> list[SheetRow]:
+    """The next IMPORT_BATCH rows of pass 2, which found no problem in pass 1."""
+    try:
+        batch = list(itertools.islice(rows, IMPORT_BATCH))
+    except SheetError:
+        batch = [None]
+    if None in batch:
+        raise fail(f"{file} changed while it was imported; nothing was imported")
+    return [row for row in batch if row is not None]
 
 
 def _version(file: Path) -> tuple[int, int]:
