@@ -99,12 +99,13 @@ def import_file(
         svc = org.get_service(session=session, unit=target, code=service) if service else None
         # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
         default_date = given_date or utcnow().astimezone(target.zone).date()
+        codes = parsed_form.element_codes
 
         def response(row: SheetRow) -> intake.ResponseIn:
             return intake.ResponseIn(
                 idempotency_key=f"import:{target.id}:{digest}:{row.line}",
                 submitted_at=intake.local_noon(row.date or default_date, target.zone),
-                answers=dict(zip(parsed_form.element_codes, row.answers, strict=True)),
+                answers=dict(zip(codes, row.answers, strict=True)),
                 suggestion=row.suggestion,
                 **row.profile,
             )
