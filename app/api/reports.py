@@ -1,4 +1,5 @@
-"""The SKM report over the API: the PDF report, the XLSX processing sheet, the CSV of rows."""
+"""The SKM report over the API: the PDF report (and its editable DOCX), the XLSX processing
+sheet, the CSV of rows."""
 
 import io
 from typing import Annotated, Literal
@@ -11,6 +12,7 @@ from app.api.deps import IkmReader, csv_download, etag_bytes, period_or_422, vis
 from app.api.schemas import MethodQuery
 from app.core import ikm
 from app.deps import DatabaseDep, ReadSession
+from app.reports.docx import write_docx
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
 from app.services.report_data import build_report, respondents
@@ -19,6 +21,7 @@ from app.services.scopes import Scope, ordered_reads
 router = APIRouter(prefix="/reports", tags=["reports"])
 MEDIA_TYPES = {
     "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
 }
@@ -46,14 +49,15 @@ def get_report(
     request: Request,
     unit: str,
     period: str,
-    file_format: Literal["pdf", "xlsx", "csv"],
+    file_format: Literal["pdf", "docx", "xlsx", "csv"],
     query: Annotated[ReportQuery, Query()],
     session: ReadSession,
     database: DatabaseDep,
     key: IkmReader,
 ) -> Response:
     """The SKM report of a unit for a period (scope ikm:read): `.pdf` the report in the
-    regulation's shape (BAB I-V, tables, charts, questionnaire), `.xlsx` the processing sheet
+    regulation's shape (BAB I-V, tables, charts, questionnaire), `.docx` the same report to
+    edit in Word or LibreOffice Writer before signing, `.xlsx` the processing sheet
     with live formulas and the report's tables, `.csv` the respondent rows. The report covers
     the unit and its descendants unless `include_children=false`; the method and aggregate
     parameters apply to every figure."""
@@ -74,6 +78,8 @@ def get_report(
     out = io.BytesIO()
     if file_format == "pdf":
         write_pdf(data, out)
+    elif file_format == "docx":
+        write_docx(data, out)
     else:
         write_xlsx(data, respondents(session, data, found), out)
     response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])
