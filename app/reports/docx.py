@@ -262,6 +262,9 @@ class _Report:
                 paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER if r == 0 else align
                 paragraph.paragraph_format.space_after = Pt(0)
                 paragraph.paragraph_format.line_spacing = 1.0
+                # A table that fits on a page stays on one (a longer one breaks between
+                # rows, its header row repeated).
+                paragraph.paragraph_format.keep_with_next = r < len(rows)
                 run = paragraph.add_run(value)
                 run.font.size, run.bold = Pt(9), bold
                 if r == 0:
