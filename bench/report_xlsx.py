@@ -6,7 +6,7 @@ Seeds a fresh database (a temporary SQLite file unless --database-url names an e
 PostgreSQL database) with one unit, two services and ``--rows`` responses over 2025, then, in
 a fresh child process (so its peak RSS is the build's alone), builds the report data and writes
 the workbook as `skm report --format xlsx` does. Goal on a 2-core machine: under 10 s and
-under 300 MB peak RSS. The PDF is built too, for comparison.
+under 300 MB peak RSS. The PDF and the DOCX are built too, for comparison.
 """
 
 import argparse
@@ -28,6 +28,7 @@ from app.services import org
 
 def build(url: str, out: Path, file_format: str) -> None:
     """The measured part: what `skm report` does, in this (fresh) process."""
+    from app.reports.docx import write_docx
     from app.reports.pdf import write_pdf
     from app.reports.xlsx import write_xlsx
     from app.services.report_data import build_report, respondents
@@ -42,6 +43,8 @@ def build(url: str, out: Path, file_format: str) -> None:
         built = time.perf_counter() - began
         if file_format == "xlsx":
             write_xlsx(data, respondents(session, data, unit), out)
+        elif file_format == "docx":
+            write_docx(data, out)
         else:
             write_pdf(data, out)
     total = time.perf_counter() - began
@@ -57,7 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--database-url", help="an empty database (default: temporary SQLite)")
-    parser.add_argument("--build", choices=("xlsx", "pdf"), help=argparse.SUPPRESS)
+    parser.add_argument("--build", choices=("xlsx", "pdf", "docx"), help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.build:
@@ -66,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
         seed(url, args.rows)
-        for file_format in ("xlsx", "pdf"):
+        for file_format in ("xlsx", "pdf", "docx"):
             out = Path(tmp) / f"report.{file_format}"
             command = [sys.executable, __file__, "--database-url", url, "--build", file_format]
             subprocess.run([*command, "--out", str(out)], check=True)  # this script

@@ -450,15 +450,15 @@ def test_report_without_format_writes_what_the_file_name_says(
         (
             "report",
             [],
-            "skm.docx",
-            "error: cannot tell the format from the file name 'skm.docx': "
-            "name a .pdf, .xlsx, .csv file, or pass --format\n",
+            "skm.odt",
+            "error: cannot tell the format from the file name 'skm.odt': "
+            "name a .pdf, .docx, .xlsx, .csv file, or pass --format\n",
         ),
         (
             "report",
-            ["--format", "docx"],
+            ["--format", "odt"],
             "skm",
-            "error: --format must be pdf, xlsx or csv, got 'docx'\n",
+            "error: --format must be pdf, docx, xlsx or csv, got 'odt'\n",
         ),
         (
             "qr",

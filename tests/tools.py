@@ -13,7 +13,9 @@ def system_tool(name: str) -> str:
     """The path of a system tool; outside CI a missing one skips with the install hint."""
     found = shutil.which(name)  # also takes an absolute path such as /usr/bin/chromium
     if found is None:
-        packages = "zbar-tools poppler-utils chromium libreoffice-calc-nogui"
+        packages = (
+            "zbar-tools poppler-utils chromium libreoffice-calc-nogui libreoffice-writer-nogui"
+        )
         message = f"{name} is missing: apt-get install {packages}"
         if os.environ.get("CI"):
             pytest.fail(message)
@@ -86,6 +88,11 @@ def recalculate_xlsx(book: Path, work: Path) -> Path:
 
 def xlsx_to_pdf(book: Path, work: Path) -> Path:
     """The workbook as LibreOffice Calc prints it: every sheet, in order, with its page setup."""
+    return office_to_pdf(book, work)
+
+
+def office_to_pdf(document: Path, work: Path) -> Path:
+    """A workbook (Calc) or a DOCX (Writer) as LibreOffice prints it to PDF."""
     profile = work / "lo-print-profile"
     out = work / "printed"
     subprocess.run(
@@ -97,10 +104,10 @@ def xlsx_to_pdf(book: Path, work: Path) -> Path:
             "pdf",
             "--outdir",
             str(out),
-            str(book),
+            str(document),
         ],
         capture_output=True,
         check=True,
         timeout=180,
     )
-    return out / f"{book.stem}.pdf"
+    return out / f"{document.stem}.pdf"

@@ -1,4 +1,5 @@
-"""The SKM report over the API: the PDF report, the XLSX processing sheet, the CSV of rows."""
+"""The SKM report over the API: the PDF report (and its editable DOCX), the XLSX processing
+sheet, the CSV of rows."""
 
 import io
 from typing import Annotated, Literal
@@ -18,6 +19,7 @@ from app.services.scopes import Scope, ordered_reads
 router = APIRouter(prefix="/reports", tags=["reports"])
 MEDIA_TYPES = {
     "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "csv": "text/csv",
 }
@@ -45,14 +47,15 @@ def get_report(
     request: Request,
     unit: str,
     period: str,
-    file_format: Literal["pdf", "xlsx", "csv"],
+    file_format: Literal["pdf", "docx", "xlsx", "csv"],
     query: Annotated[ReportQuery, Query()],
     session: ReadSession,
     database: DatabaseDep,
     key: IkmReader,
 ) -> Response:
     """The SKM report of a unit for a period (scope ikm:read): `.pdf` the report in the
-    regulation's shape (BAB I-V, tables, charts, questionnaire), `.xlsx` the processing sheet
+    regulation's shape (BAB I-V, tables, charts, questionnaire), `.docx` the same report to
+    edit in Word or LibreOffice Writer before signing, `.xlsx` the processing sheet
     with live formulas and the report's tables, `.csv` the respondent rows. The report covers
     the unit and its descendants unless `include_children=false`; the method and aggregate
     parameters apply to every figure."""
@@ -76,6 +79,10 @@ def get_report(
         from app.reports.pdf import write_pdf
 
         write_pdf(data, out)
+    elif file_format == "docx":
+        from app.reports.docx import write_docx  # draws with fpdf's fonts: imported as the PDF is
+
+        write_docx(data, out)
     else:
         write_xlsx(data, respondents(session, data, found), out)
     response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])

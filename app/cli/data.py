@@ -46,6 +46,7 @@ from app.errors import Conflict, InvalidInput
 from app.models import (
     utcnow,
 )
+from app.reports.docx import write_docx
 from app.reports.pdf import write_pdf
 from app.reports.xlsx import write_xlsx
 from app.services import (
@@ -294,7 +295,7 @@ def report_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="File to write")],
     fmt: Annotated[
         str | None,
-        typer.Option("--format", help="pdf, xlsx or csv [default: from the file name]"),
+        typer.Option("--format", help="pdf, docx, xlsx or csv [default: from the file name]"),
     ] = None,
     include_children: IncludeChildren = True,
     weight: Weight = "exact",
@@ -304,10 +305,11 @@ def report_command(
     table: Table = None,
     aggregate: Aggregate = "pooled",
 ) -> None:
-    """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the XLSX
-    processing sheet with live formulas and the report's tables, or the CSV of respondents."""
+    """Write the SKM report of a unit for a period: the PDF report (BAB I-V), the same report
+    as a DOCX to edit in Word or LibreOffice Writer, the XLSX processing sheet with live
+    formulas and the report's tables, or the CSV of respondents."""
     writable(output)
-    fmt = output_format(output, fmt, ("pdf", "xlsx", "csv"))
+    fmt = output_format(output, fmt, ("pdf", "docx", "xlsx", "csv"))
     method = method_of(weight, round_nrr, round_weighted, round_total, table)
     parsed = period_of(period)
 
@@ -335,6 +337,8 @@ def report_command(
         )
         if fmt == "pdf":
             write_pdf(data, output)
+        elif fmt == "docx":
+            write_docx(data, output)
         else:
             rows = respondents(session, data, target)
             with progress(rows, length=data.sheet_rows, label="Rows") as bar:
