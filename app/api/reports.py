@@ -73,7 +73,7 @@ def get_report(
     )
     out = io.BytesIO()
     if file_format == "pdf":
-        write_pdf(data, out)
+        write_pdf(data, respondents(session, data, found), out)
     else:
         write_xlsx(data, respondents(session, data, found), out)
     response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])

@@ -266,7 +266,7 @@ def report_command(
             aggregate=how,
         )
         if fmt == "pdf":
-            write_pdf(data, output)
+            write_pdf(data, respondents(session, data, target), output)
         else:
             rows = respondents(session, data, target)
             with progress(rows, length=data.sheet_rows, label="Rows") as bar:
