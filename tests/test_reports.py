@@ -32,7 +32,15 @@ from app.services import apikeys, intake, org, report_settings, results, scopes
 from app.services.report_data import ReportData, build_report, respondents
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit, response
-from tests.tools import pdf_lines, pdf_text, recalculate_xlsx, system_tool, xlsx_to_pdf
+from tests.tools import (
+    page_lines,
+    page_sizes,
+    pdf_lines,
+    pdf_text,
+    recalculate_xlsx,
+    system_tool,
+    xlsx_to_pdf,
+)
 
 ROWS = [
     (4, 3, 2, 4, 3, 3, 4, 3, 4),
@@ -488,9 +496,12 @@ def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_pat
         "BAB IV ANALISIS",
         "BAB V PENUTUP",
         "LAMPIRAN 1: KUESIONER",
+        "LAMPIRAN 2: PENGOLAHAN DATA",
+        "LAMPIRAN 3: PROFIL RESPONDEN",
+        "LAMPIRAN 4: SARAN DAN MASUKAN",
     ]
     toc = body.index("DAFTAR ISI")
-    after_toc = body.index("LAMPIRAN 1: KUESIONER", toc) + 20  # the contents list ends with it
+    after_toc = body.index(headings[-1], toc) + 40  # the contents list ends with it
     assert all(body.find(h, toc) < after_toc for h in headings[1:])  # listed in the contents
     positions = [body.find(h, after_toc) for h in headings[1:]]
     assert -1 not in positions and positions == sorted(positions), positions  # then in order
@@ -909,3 +920,30 @@ def test_pdf_prints_the_nearest_logo_on_the_cover_and_every_header(
         ).stdout.count("\n")
         == 2
     )  # the header lines only
+
+
+@pytest.mark.parametrize("saran", [0, 3, 6, 9, 12, 15])
+def test_signature_stays_with_the_closing_paragraph(
+    session: Session, tmp_path: Path, saran: int
+) -> None:
+    unit = make_unit(session)
+    when = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    items = [
+        response((3,) * 9, when).model_copy(
+            update={"suggestion": f"Saran {i}: " + "antrean perlu diperbaiki " * 12}
+        )
+        for i in range(saran)
+    ] or [response((3,) * 9, when)]
+    intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    data = build_report(
+        session=session, unit=unit, period=parse_period("2026"), method=ikm.DEFAULT_METHOD
+    )
+    pdf = tmp_path / "signed.pdf"
+    write_pdf(data, respondents(session, data, unit), pdf)
+    pages = len(page_sizes(pdf))
+    signed = [p for p in range(1, pages + 1) if any("NIP. ...." in x for x in page_lines(pdf, p))]
+    assert len(signed) == 2  # the kata pengantar and BAB V
+    closing = page_lines(pdf, signed[1])
+    assert any(line.startswith("Demikian laporan hasil Survei Kepuasan") for line in closing)
+    foreword = page_lines(pdf, signed[0])
+    assert any(line.startswith("Kami menyampaikan terima kasih") for line in foreword)
