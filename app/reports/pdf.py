@@ -566,7 +566,7 @@ class _Report(FPDF):
             f"Dari {self.data.result.n} responden, "
             + "; ".join(parts)
             + ". Jumlah dan persentase responden menurut jenis kelamin, pendidikan, pekerjaan, "
-            f"usia dan jenis layanan ada pada {APPENDIX_PROFILE}."
+            "usia dan jenis layanan ada pada Lampiran 3 (Profil Responden)."
         )
 
     def group_table(self, groups: Sequence[GroupIkm]) -> None:
@@ -955,7 +955,7 @@ class _Report(FPDF):
         if quoted:
             self.para(
                 f"Saran responden ({len(quoted)} dari {len(data.suggestions)} terbaru; "
-                f"selengkapnya pada {APPENDIX_SUGGESTIONS}):"
+                "selengkapnya pada Lampiran 4 (Saran dan Masukan)):"
             )
             for item in quoted:
                 self.para(f"- {item[:300]}")
