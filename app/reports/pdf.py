@@ -44,6 +44,7 @@ TIMES = "\N{MULTIPLICATION SIGN}"  # printed, not the letter x
 LINE_COLOUR = (33, 33, 33)  # the trend line, dark over the light grade bands
 SIGNATURE_WIDTH = 80.0
 SECTION_KEEP = 25.0  # mm a section heading keeps below it on its page
+TABLE_KEEP = 40.0  # mm: an opening sentence, a table's header row and two rows
 APPENDIX_FORM = "LAMPIRAN 1: KUESIONER"
 APPENDIX_SHEET = "LAMPIRAN 2: PENGOLAHAN DATA"
 APPENDIX_PROFILE = "LAMPIRAN 3: PROFIL RESPONDEN"
@@ -461,6 +462,8 @@ class _Report(FPDF):
         units = self.data.unit_samples
         judged = [u.sample for u in units if u.sample is not None]
         met = sum(1 for s in judged if s.sufficient)
+        if self.get_y() + TABLE_KEEP > self.h - self.b_margin:
+            self.add_page()  # the sentence that opens the table stays with it
         self.para(
             "Kecukupan sampel setiap unit dinilai atas responden dan populasi unit itu "
             f"sendiri: {met} dari {len(judged)} unit yang mencatat populasinya memenuhi "
