@@ -46,7 +46,7 @@ def build(url: str, out: Path, file_format: str) -> None:
         elif file_format == "docx":
             write_docx(data, out)
         else:
-            write_pdf(data, out)
+            write_pdf(data, respondents(session, data, unit), out)
     total = time.perf_counter() - began
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(

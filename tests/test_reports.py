@@ -32,7 +32,15 @@ from app.services import apikeys, intake, org, report_settings, results, scopes
 from app.services.report_data import ReportData, build_report, respondents
 from tests.conftest import Cli
 from tests.factories import bearer, make_unit, response
-from tests.tools import pdf_lines, pdf_text, recalculate_xlsx, system_tool, xlsx_to_pdf
+from tests.tools import (
+    page_lines,
+    page_sizes,
+    pdf_lines,
+    pdf_text,
+    recalculate_xlsx,
+    system_tool,
+    xlsx_to_pdf,
+)
 
 ROWS = [
     (4, 3, 2, 4, 3, 3, 4, 3, 4),
@@ -84,6 +92,12 @@ def _report(session: Session, unit: Unit, method: ikm.Method = ikm.DEFAULT_METHO
         method=method,
         include_children=False,
     )
+
+
+def _write_pdf(session: Session, data: ReportData, out: Path) -> None:
+    """The PDF with its processing sheet's rows read from the database, as the routes do."""
+    unit = org.get_unit(session=session, code=data.unit.code)
+    write_pdf(data, respondents(session, data, unit), out)
 
 
 def test_report_data_holds_every_table(session: Session) -> None:
@@ -145,7 +159,7 @@ def test_pooled_report_adds_up_the_subtree(session: Session, tmp_path: Path) -> 
     # the parent's KTP (3) and the child's service of the same name (2) are one row
     assert rows == [("KK", 0, "0.00"), ("KTP", 5, "62.50"), ("Tidak diisi", 3, "37.50")]
     pdf = tmp_path / "pooled.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = " ".join(pdf_text(pdf).split())
     assert "beserta unit di bawahnya (1 unit)" in body
     assert "Populasi (pengguna layanan) periode ini 50 orang (jumlah populasi unit-unit" in body
@@ -472,7 +486,7 @@ def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_pat
     unit = _seed(session)
     data = _report(session, unit, ikm.Method(weight="0.111"))
     pdf = tmp_path / "skm.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = pdf_text(pdf)
     headings = [
         "DAFTAR ISI",
@@ -481,10 +495,13 @@ def test_pdf_has_every_chapter_the_nik_and_the_verdict(session: Session, tmp_pat
         "BAB III HASIL PENGOLAHAN DATA",
         "BAB IV ANALISIS",
         "BAB V PENUTUP",
-        "LAMPIRAN: KUESIONER",
+        "LAMPIRAN 1: KUESIONER",
+        "LAMPIRAN 2: PENGOLAHAN DATA",
+        "LAMPIRAN 3: PROFIL RESPONDEN",
+        "LAMPIRAN 4: SARAN DAN MASUKAN",
     ]
     toc = body.index("DAFTAR ISI")
-    after_toc = body.index("LAMPIRAN: KUESIONER", toc) + 20  # the contents list ends with it
+    after_toc = body.index(headings[-1], toc) + 40  # the contents list ends with it
     assert all(body.find(h, toc) < after_toc for h in headings[1:])  # listed in the contents
     positions = [body.find(h, after_toc) for h in headings[1:]]
     assert -1 not in positions and positions == sorted(positions), positions  # then in order
@@ -511,7 +528,7 @@ def test_an_empty_period_still_renders(session: Session, tmp_path: Path) -> None
         session=session, unit=unit, period=parse_period("2030"), method=ikm.DEFAULT_METHOD
     )
     pdf = tmp_path / "empty.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = pdf_text(pdf)
     assert "Belum ada jawaban yang cukup untuk menghitung IKM periode ini." in body
     assert "BAB V PENUTUP" in body
@@ -587,7 +604,7 @@ def test_build_report_ends_on_a_loop_in_the_tree(session: Session, tmp_path: Pat
     assert [p.code for p in data.parents] == [second.code]
     assert pooled.result.n == 1
     assert pooled.result.coverage == ikm.Coverage((first.code, second.code), 1)
-    write_pdf(pooled, tmp_path / "loop.pdf")
+    _write_pdf(session, pooled, tmp_path / "loop.pdf")
 
 
 def _city(session: Session) -> Unit:
@@ -637,7 +654,7 @@ def test_report_mean_of_children_says_so_and_the_sheet_averages_them(
     )
     assert data.result.sample is not None and data.result.sample.population == 40
     pdf = tmp_path / "mean.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = pdf_text(pdf)
     assert "rata-rata nilai unit di bawahnya (2 unit)" in body
     assert f"Nilai IKM dihitung sebagai {data.aggregate_text}." in body
@@ -740,7 +757,7 @@ def test_pdf_has_no_english_method_words_or_period_codes(
     unit = _seed(session)
     data = build_report(session=session, unit=unit, period=parse_period(period), method=method)
     pdf = tmp_path / "skm.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = pdf_text(pdf)
     assert not ENGLISH.search(body), ENGLISH.search(body)
     assert not PERIOD_CODE.search(body), PERIOD_CODE.search(body)
@@ -773,7 +790,7 @@ def test_pdf_unsur_table_holds_each_nrr_its_weighted_value_and_their_sum(
         assert sum(e.weighted or 0 for e in result.elements) == result.ikm
         assert result.ikm * 25 == result.nik
         pdf = tmp_path / "skm.pdf"
-        write_pdf(data, pdf)
+        _write_pdf(session, data, pdf)
         lines = pdf_lines(pdf)
         for i, e in enumerate(result.elements, start=1):
             cells = f"{number(e.nrr, 3)} {number(e.weighted, 4)} {number(e.nik_rounded)} {e.mutu}"
@@ -797,7 +814,7 @@ def test_pdf_chart_names_every_element_and_has_a_scale_and_legend(
     unit = _seed(session)
     data = _report(session, unit)
     pdf = tmp_path / "skm.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = pdf_text(pdf)
     chart = body[body.index("Grafik nilai per unsur") :]
     for i, e in enumerate(data.result.elements, start=1):
@@ -824,7 +841,7 @@ def test_pdf_prints_names_and_saran_outside_latin_1(session: Session, tmp_path: 
         data=UnitReportSettingUpdate(signer_name="Dr. Ṣalāḥ “Ucok” Pasaribu"),
     )
     pdf = tmp_path / "skm.pdf"
-    write_pdf(_report(session, unit), pdf)
+    _write_pdf(session, _report(session, unit), pdf)
     body = pdf_text(pdf)
     assert f"Laporan Hasil SKM {UNICODE_NAME}, Tahun 2026" in body
     assert f"- {UNICODE_SARAN}" in body
@@ -844,7 +861,7 @@ def test_pdf_signature_block_from_the_units_settings(session: Session, tmp_path:
     )
     data = _report(session, unit)
     pdf = tmp_path / "default.pdf"
-    write_pdf(data, pdf)
+    _write_pdf(session, data, pdf)
     body = pdf_text(pdf)
     # Unset: "Kepala " + the name, lines for the name and NIP, the parent's city, today.
     today = long_date(data.generated_at)
@@ -865,7 +882,7 @@ def test_pdf_signature_block_from_the_units_settings(session: Session, tmp_path:
         ),
     )
     pdf = tmp_path / "set.pdf"
-    write_pdf(_report(session, unit), pdf)
+    _write_pdf(session, _report(session, unit), pdf)
     body = pdf_text(pdf)
     assert (
         body.count(
@@ -887,7 +904,7 @@ def test_pdf_prints_the_nearest_logo_on_the_cover_and_every_header(
     Image.new("RGB", (120, 60), (0, 121, 107)).save(png, "PNG")
     report_settings.set_logo(session=session, unit=parent, content=png.getvalue())
     pdf = tmp_path / "logo.pdf"
-    write_pdf(_report(session, unit), pdf)
+    _write_pdf(session, _report(session, unit), pdf)
     listed = subprocess.run(
         [system_tool("pdfimages"), "-list", str(pdf)], capture_output=True, text=True, check=True
     ).stdout.splitlines()[2:]
@@ -896,10 +913,37 @@ def test_pdf_prints_the_nearest_logo_on_the_cover_and_every_header(
     total = int(pdf_text(pdf).rsplit("Halaman ", 1)[1].split(" dari ")[1])
     assert pages == list(range(1, total + 1)) and sizes == {("120", "60")}
     without = tmp_path / "none.pdf"
-    write_pdf(_report(session, make_unit(session)), without)
+    _write_pdf(session, _report(session, make_unit(session)), without)
     assert (
         subprocess.run(
             [system_tool("pdfimages"), "-list", str(without)], capture_output=True, text=True
         ).stdout.count("\n")
         == 2
     )  # the header lines only
+
+
+@pytest.mark.parametrize("saran", [0, 3, 6, 9, 12, 15])
+def test_signature_stays_with_the_closing_paragraph(
+    session: Session, tmp_path: Path, saran: int
+) -> None:
+    unit = make_unit(session)
+    when = datetime(2026, 3, 2, 1, tzinfo=UTC)
+    items = [
+        response((3,) * 9, when).model_copy(
+            update={"suggestion": f"Saran {i}: " + "antrean perlu diperbaiki " * 12}
+        )
+        for i in range(saran)
+    ] or [response((3,) * 9, when)]
+    intake.record_responses(session=session, unit=unit, items=items, channel="paper")
+    data = build_report(
+        session=session, unit=unit, period=parse_period("2026"), method=ikm.DEFAULT_METHOD
+    )
+    pdf = tmp_path / "signed.pdf"
+    write_pdf(data, respondents(session, data, unit), pdf)
+    pages = len(page_sizes(pdf))
+    signed = [p for p in range(1, pages + 1) if any("NIP. ...." in x for x in page_lines(pdf, p))]
+    assert len(signed) == 2  # the kata pengantar and BAB V
+    closing = page_lines(pdf, signed[1])
+    assert any(line.startswith("Demikian laporan hasil Survei Kepuasan") for line in closing)
+    foreword = page_lines(pdf, signed[0])
+    assert any(line.startswith("Kami menyampaikan terima kasih") for line in foreword)

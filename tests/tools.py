@@ -2,6 +2,7 @@
 LibreOffice)."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -111,3 +112,24 @@ def office_to_pdf(document: Path, work: Path) -> Path:
         timeout=180,
     )
     return out / f"{document.stem}.pdf"
+
+
+def page_sizes(pdf: Path) -> list[tuple[float, float]]:
+    info = subprocess.run(
+        [system_tool("pdfinfo"), "-f", "1", "-l", "9999", str(pdf)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    found = re.findall(r"^Page\s+\d+ size:\s+([\d.]+) x ([\d.]+) pts", info, re.M)
+    return [(float(w), float(h)) for w, h in found]
+
+
+def page_lines(pdf: Path, page: int) -> list[str]:
+    text = subprocess.run(
+        [system_tool("pdftotext"), "-layout", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return [" ".join(line.split()) for line in text.splitlines() if line.strip()]

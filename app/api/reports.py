@@ -78,7 +78,7 @@ def get_report(
         # Imported here: fpdf is a fifth of a server worker's start-up, and few ask for a PDF.
         from app.reports.pdf import write_pdf
 
-        write_pdf(data, out)
+        write_pdf(data, respondents(session, data, found), out)
     elif file_format == "docx":
         from app.reports.docx import write_docx  # draws with fpdf's fonts: imported as the PDF is
 

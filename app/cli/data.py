@@ -336,7 +336,7 @@ def report_command(
             aggregate=how,
         )
         if fmt == "pdf":
-            write_pdf(data, output)
+            write_pdf(data, respondents(session, data, target), output)
         elif fmt == "docx":
             write_docx(data, output)
         else:

@@ -8,16 +8,20 @@ BAB II; a table carries a note only where its figures were formed differently. T
 (method, periods, numbers) comes from ``wording`` and ``app.core.periods``.
 """
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from fpdf import FPDF
-from fpdf.enums import ResourceAccessPolicy
+from fpdf.enums import PageOrientation, ResourceAccessPolicy
 from fpdf.outline import OutlineSection
 
+from app.core import ikm
 from app.core.periods import long_date, period_text
 from app.reports import logo as logos
+from app.reports.pdf_sheet import draw_processing_sheet
 from app.reports.wording import (
     default_foreword,
     differing_methods,
@@ -26,7 +30,7 @@ from app.reports.wording import (
     number,
     table_text,
 )
-from app.services.report_data import GroupIkm, ReportData
+from app.services.report_data import SUGGESTIONS_MAX, GroupIkm, ReportData
 
 __all__ = ["number", "write_pdf"]
 
@@ -37,10 +41,28 @@ NO_GRADE = (120, 120, 120)
 SAMPLE_SUGGESTIONS = 15  # saran quoted in BAB V; the XLSX holds them all
 DOTS = "................................"
 TIMES = "\N{MULTIPLICATION SIGN}"  # printed, not the letter x
+LINE_COLOUR = (33, 33, 33)  # the trend line, dark over the light grade bands
+SIGNATURE_WIDTH = 80.0
+SECTION_KEEP = 25.0  # mm a section heading keeps below it on its page
+TABLE_KEEP = 40.0  # mm: an opening sentence, a table's header row and two rows
+APPENDIX_FORM = "LAMPIRAN 1: KUESIONER"
+APPENDIX_SHEET = "LAMPIRAN 2: PENGOLAHAN DATA"
+APPENDIX_PROFILE = "LAMPIRAN 3: PROFIL RESPONDEN"
+APPENDIX_SUGGESTIONS = "LAMPIRAN 4: SARAN DAN MASUKAN"
 
 
-def write_pdf(data: ReportData, out: IO[bytes] | Path) -> None:
-    """Write the report PDF of ``data`` to a path or a binary file."""
+def _tint(colour: tuple[int, int, int], share: float = 0.22) -> tuple[int, int, int]:
+    """``colour`` mixed with white: a band behind a line, light enough to read over."""
+    red, green, blue = (round(255 - (255 - c) * share) for c in colour)
+    return red, green, blue
+
+
+def write_pdf(
+    data: ReportData, respondents: Iterable[tuple[float | None, ...]], out: IO[bytes] | Path
+) -> None:
+    """Write the report PDF of ``data`` to a path or a binary file. ``respondents`` yields the
+    processing sheet's rows (as ``report_data.respondents`` does); it is read once, a row at a
+    time, and at most ``pdf_sheet.ROWS_MAX`` rows are printed in the lampiran."""
     pdf = _Report(data)
     pdf.set_creation_date(data.generated_at)
     pdf.cover()
@@ -52,7 +74,7 @@ def write_pdf(data: ReportData, out: IO[bytes] | Path) -> None:
     pdf.bab_3()
     pdf.bab_4()
     pdf.bab_5()
-    pdf.appendix()
+    pdf.appendix(respondents)
     content = bytes(pdf.output())
     if isinstance(out, Path):
         out.write_bytes(content)
@@ -130,15 +152,20 @@ class _Report(FPDF):
         self.set_x(self.l_margin)
         self.cell(0, 6, f"Halaman {self.page_no()} dari {{nb}}", align="R")
 
-    def chapter(self, title: str) -> None:
-        if self.y > self.t_margin + 1:  # the table of contents leaves a fresh page behind
-            self.add_page()
+    def chapter(self, title: str, *, landscape: bool = False) -> None:
+        orientation = PageOrientation.LANDSCAPE if landscape else PageOrientation.PORTRAIT
+        # The table of contents leaves a fresh page behind; a landscape part needs its own.
+        if self.y > self.t_margin + 1 or self.cur_orientation is not orientation:
+            self.add_page(orientation=orientation.value)
         self.start_section(title, level=0)
         self.set_font(FONT, "B", 14)
         self.multi_cell(0, 8, title, align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(4)
 
     def section(self, title: str) -> None:
+        """A numbered heading; never the last line of a page (what follows needs room)."""
+        if self.get_y() + 2 + 7 + SECTION_KEEP > self.h - self.b_margin:
+            self.add_page()
         self.ln(2)
         self.start_section(title, level=1)
         self.set_font(FONT, "B", 11)
@@ -160,12 +187,16 @@ class _Report(FPDF):
         rows: Sequence[Sequence[str]],
         widths: Sequence[int],
         bold_last: int = 0,
+        names: int = 0,
     ) -> None:
-        """A table; ``bold_last`` rows at the bottom are its totals."""
+        """A table; ``bold_last`` rows at the bottom are its totals; the first ``names``
+        columns hold names, whatever their width."""
         self.set_font(FONT, "", 9)
         self.set_fill_color(255, 255, 255)  # charts leave their bar colour behind
         # Name columns (wide) read best left-aligned, figures centred.
-        align = tuple("LEFT" if width >= 45 else "CENTER" for width in widths)
+        align = tuple(
+            "LEFT" if width >= 45 or i < names else "CENTER" for i, width in enumerate(widths)
+        )
         with self.table(
             col_widths=tuple(widths),
             text_align=align,
@@ -180,14 +211,30 @@ class _Report(FPDF):
         self.set_font(FONT, "", 9)
         self.ln(2)
 
+    def signature_height(self, width: float = SIGNATURE_WIDTH) -> float:
+        """The height of the signature block, to keep it on one page with what leads to it."""
+        signer = self.data.signer
+        self.set_font(FONT, "", 10)
+        lines = 3 + self.lines(width, signer.title) + self.lines(width, signer.name or DOTS)
+        return 5.5 * lines + 20
+
+    def closing(self, body: str, *, gap: float, with_nip: bool = True) -> None:
+        """The last paragraph and the signature block under it, on one page: a signature
+        alone on a page signs nothing the reader can see."""
+        self.set_font(FONT, "", 10)
+        needed = 5.5 * self.lines(self.epw, body) + 2 + gap + self.signature_height()
+        if self.get_y() + needed > self.h - self.b_margin:
+            self.add_page()
+        self.para(body)
+        self.ln(gap)
+        self.signature(with_nip=with_nip)
+
     def signature(self, *, with_nip: bool = True) -> None:
         """The signature block at the right: place and date, jabatan, then the name over the
         NIP, with lines to fill in for what the unit's settings leave open."""
         signer = self.data.signer
-        width = 80.0
-        self.set_font(FONT, "", 10)
-        lines = 3 + self.lines(width, signer.title) + self.lines(width, signer.name or DOTS)
-        if self.get_y() + 5.5 * lines + 20 > self.h - self.b_margin:
+        width = SIGNATURE_WIDTH
+        if self.get_y() + self.signature_height(width) > self.h - self.b_margin:
             self.add_page()
         left = self.w - self.r_margin - width
         self.set_font(FONT, "", 10)
@@ -287,11 +334,13 @@ class _Report(FPDF):
         body = data.foreword or default_foreword(
             unit=data.unit.name, period=self.period_words, regulation=data.form.regulation.id
         )
-        for paragraph in body.split("\n\n"):
-            if paragraph.strip():
-                self.para(" ".join(paragraph.split()))
-        self.ln(6)
-        self.signature(with_nip=True)
+        paragraphs = [" ".join(p.split()) for p in body.split("\n\n") if p.strip()]
+        for paragraph in paragraphs[:-1]:
+            self.para(paragraph)
+        if paragraphs:
+            self.closing(paragraphs[-1], gap=6)
+        else:
+            self.signature()
 
     def bab_1(self) -> None:
         name = self.data.unit.name
@@ -357,7 +406,9 @@ class _Report(FPDF):
             f"{long_date(data.period.end)})"
         )
         self.para(f"Lokasi: {loket}. Waktu: {waktu}. Cakupan: {data.coverage_text}.")
-        self.section("2.4 Penentuan Jumlah Responden")
+        self.section("2.4 Cakupan dan Agregasi")
+        self.para(self.coverage_words())
+        self.section("2.5 Penentuan Jumlah Responden")
         sample = result.sample
         if sample is None:
             self.para(
@@ -373,17 +424,71 @@ class _Report(FPDF):
                 f"Krejcie dan Morgan, sampel minimum {sample.minimum} responden. Jumlah responden "
                 f"{sample.n} orang: jumlah sampel {sample.verdict}."
             )
+        if len(data.unit_samples) > 1:
+            self.unit_sample_table()
+
+    def coverage_words(self) -> str:
+        """Which units the figures include and how they were combined, in a paragraph."""
+        data, result = self.data, self.data.result
+        if not data.include_children:
+            return f"Laporan ini memuat responden {data.unit.name} sendiri, tanpa unit di bawahnya."
+        units = data.unit_samples
+        answered = [u for u in units if u.n]
+        text = (
+            f"Laporan ini mencakup {len(units)} unit: "
+            + ", ".join(u.name for u in units)
+            + f". Sebanyak {len(answered)} unit memiliki responden sendiri pada periode ini."
+        )
+        if data.mean_of_children:
+            left_out = (result.aggregate.of or 0) - (result.aggregate.children or 0)
+            text += (
+                f" Nilai IKM laporan adalah rerata unit: rata-rata nilai "
+                f"{result.aggregate.children} unit langsung di bawahnya, setiap unit berbobot "
+                "sama tanpa memandang jumlah respondennya"
+                + (f"; {left_out} unit tanpa responden tidak diikutkan" if left_out else "")
+                + ". Nilai setiap unit itu sendiri adalah gabungan respondennya dan unit di "
+                "bawahnya."
+            )
+        elif len(answered) > 1:
+            text += (
+                " Nilai IKM laporan adalah gabungan seluruh responden unit-unit tersebut "
+                "(jumlah nilai dibagi jumlah jawaban), sehingga unit dengan responden lebih "
+                "banyak berpengaruh lebih besar; nilai setiap unit ada pada BAB III."
+            )
+        return text
+
+    def unit_sample_table(self) -> None:
+        """Each unit's own respondents against its own population and minimum sample."""
+        units = self.data.unit_samples
+        judged = [u.sample for u in units if u.sample is not None]
+        met = sum(1 for s in judged if s.sufficient)
+        if self.get_y() + TABLE_KEEP > self.h - self.b_margin:
+            self.add_page()  # the sentence that opens the table stays with it
+        self.para(
+            "Kecukupan sampel setiap unit dinilai atas responden dan populasi unit itu "
+            f"sendiri: {met} dari {len(judged)} unit yang mencatat populasinya memenuhi "
+            "sampel minimum."
+        )
+        rows = []
+        for u in units:
+            name = "   " * u.depth + u.name
+            if u.sample is None:
+                verdict = "tidak ada responden" if not u.n else "populasi belum dicatat"
+                rows.append((name, "-", "-", str(u.n), verdict))
+            else:
+                s = u.sample
+                rows.append((name, str(s.population), str(s.minimum), str(s.n), s.verdict))
+        self.grid(
+            ("Unit", "Populasi", "Sampel minimum", "Responden", "Kecukupan sampel"),
+            rows,
+            (61, 22, 24, 24, 34),
+        )
 
     def bab_3(self) -> None:
         data, result = self.data, self.data.result
         self.chapter("BAB III HASIL PENGOLAHAN DATA")
         self.section("3.1 Profil Responden")
-        for table in data.profile:
-            self.grid(
-                (table.title, "Jumlah", "Persentase"),
-                [(row.label, str(row.count), f"{number(row.percent)}%") for row in table.rows],
-                (90, 30, 40),
-            )
+        self.para(self.profile_words())
         self.section("3.2 Indeks Kepuasan Masyarakat per Unsur")
         rows = [
             (
@@ -429,43 +534,54 @@ class _Report(FPDF):
         if result.mutu and data.mean_of_children:
             verdict += f" Nilai ini adalah {data.aggregate_text}."
         self.para(verdict)
-        self.bar_chart()
-        groups = [
-            ("3.3 IKM per Jenis Layanan", data.services, False),
-            ("3.4 IKM per Loket", data.counters, False),
-            ("3.5 IKM Unit di Bawahnya", data.children, True),  # each pools its subtree
-        ]
-        for title, found, units in groups:
+        self.bar_chart(
+            f"Grafik nilai per unsur (NRR {TIMES} 25)",
+            [
+                (f"U{i} {data.element_name(e.code)}", e.nik_rounded, e.mutu)
+                for i, e in enumerate(result.elements, start=1)
+            ],
+            f"Nilai unsur = NRR {TIMES} 25 (25 sampai 100)",
+        )
+        numbers = iter(range(3, 10))
+        for title, found in (
+            ("IKM per Jenis Layanan", data.services),
+            ("IKM per Loket", data.counters),
+        ):
             if found:
-                self.section(title)
-                self.group_table(found, units=units)
+                self.section(f"3.{next(numbers)} {title}")
+                self.group_table(found)
+        if data.children:
+            self.section(f"3.{next(numbers)} Peringkat IKM Unit di Bawahnya")
+            self.ranking()
 
-    def group_table(self, groups: Sequence[GroupIkm], units: bool = False) -> None:
-        """Name, respondents, NIK and grade; for child units also the units each pools."""
-        rows: list[tuple[str, ...]]
-        if not units:
-            rows = [
-                (g.name, str(g.result.n), number(g.result.nik_rounded), g.result.mutu or "-")
-                for g in groups
-            ]
-            self.grid(("Nama", "Responden", "IKM", "Mutu"), rows, (90, 25, 25, 20))
-        else:
-            rows = [
-                (
-                    g.name,
-                    str(g.result.coverage.units if g.result.coverage else 1),
-                    str(g.result.n),
-                    number(g.result.nik_rounded),
-                    g.result.mutu or "-",
-                )
-                for g in groups
-            ]
-            self.grid(("Nama", "Unit", "Responden", "IKM", "Mutu"), rows, (75, 15, 25, 25, 20))
-            if self.data.mean_of_children:
-                self.caption(
-                    "Catatan: nilai setiap unit di tabel ini adalah gabungan responden unit itu "
-                    "beserta unit di bawahnya."
-                )
+    def profile_words(self) -> str:
+        """The respondents' profile in a sentence per table; the tables are in the lampiran."""
+        parts = []
+        for table in self.data.profile:
+            shown = [row for row in table.rows if row.label != "Tidak diisi" and row.count]
+            if not shown:
+                continue
+            top = max(shown, key=lambda row: row.count)
+            parts.append(f"{table.title.lower()} terbanyak {top.label} ({number(top.percent)}%)")
+        if not parts or not self.data.result.n:
+            return "Belum ada responden pada periode ini."
+        return (
+            f"Dari {self.data.result.n} responden, "
+            + "; ".join(parts)
+            + ". Jumlah dan persentase responden menurut jenis kelamin, pendidikan, pekerjaan, "
+            "usia dan jenis layanan ada pada Lampiran 3 (Profil Responden)."
+        )
+
+    def group_table(self, groups: Sequence[GroupIkm]) -> None:
+        """Name, respondents, NIK and grade of each service or counter."""
+        rows = [
+            (g.name, str(g.result.n), number(g.result.nik_rounded), g.result.mutu or "-")
+            for g in groups
+        ]
+        self.grid(("Nama", "Responden", "IKM", "Mutu"), rows, (90, 25, 25, 20))
+        self.method_note(groups)
+
+    def method_note(self, groups: Sequence[GroupIkm]) -> None:
         note = differing_methods(
             self.data.method,
             ((g.name, g.result.method) for g in groups if g.result.n),
@@ -474,40 +590,125 @@ class _Report(FPDF):
         if note:
             self.caption(note)
 
-    def grade_legend(self) -> None:
-        """The colours of the bars: each grade with its NIK range and kinerja."""
+    def ranking(self) -> None:
+        """The child units best to worst: n, IKM, grade, sample verdict and weakest element,
+        then the same as bars, so the head of the pemda sees at once who lags."""
+        data = self.data
+        ranked = data.ranked
+        rows = []
+        for place, g in enumerate(ranked, start=1):
+            r = g.result
+            rated = [e for e in r.elements if e.nrr is not None]
+            weakest = min(rated, key=lambda e: (e.nrr or 0, e.code)) if rated else None
+            rows.append(
+                (
+                    str(place) if r.nik is not None else "-",
+                    g.name,
+                    str(r.n),
+                    number(r.nik_rounded),
+                    r.mutu or "-",
+                    self.sample_words(g),
+                    f"{data.element_name(weakest.code)} ({number(weakest.nik_rounded)})"
+                    if weakest is not None
+                    else "-",
+                )
+            )
+        self.grid(
+            ("No.", "Unit", "Responden", "IKM", "Mutu", "Sampel", "Unsur terendah"),
+            rows,
+            (9, 45, 22, 15, 12, 26, 36),
+        )
+        notes = [
+            "Urutan dari IKM tertinggi. Nilai setiap unit adalah gabungan responden unit itu "
+            "beserta unit di bawahnya; sampel dinilai atas jumlah populasi unit-unit itu. Unsur "
+            f"terendah: unsur dengan NRR terendah di unit itu (nilai NRR {TIMES} 25)."
+        ]
+        self.caption(" ".join(notes))
+        self.method_note(ranked)
+        self.bar_chart(
+            "Grafik IKM unit (terbaik ke terendah)",
+            [(g.name, g.result.nik_rounded, g.result.mutu) for g in ranked],
+            "IKM unit pelayanan (25 sampai 100)",
+        )
+
+    @staticmethod
+    def sample_words(group: GroupIkm) -> str:
+        sample = group.result.sample
+        if sample is None:
+            return "populasi belum dicatat"
+        return f"{sample.verdict} (min. {sample.minimum})"
+
+    def grade_legend(self, *, tinted: bool = False) -> None:
+        """The colours of the grades: each with its NIK range and kinerja; ``tinted`` as
+        the trend chart's bands."""
         table = self.data.method.table or "2017"
         self.set_font(FONT, "", 7.5)
         column = self.epw / 2
         for i, (letter, span, kinerja) in enumerate(grade_bands(table)):
             x = self.l_margin + (i % 2) * column
             y = self.get_y()
-            self.set_fill_color(*BAR_COLOURS[letter])
-            self.rect(x, y + 1, 3.5, 3.5, style="F")
+            colour = BAR_COLOURS[letter]
+            self.set_fill_color(*(_tint(colour) if tinted else colour))
+            self.rect(x, y + 1, 3.5, 3.5, style="DF" if tinted else "F")
             self.set_xy(x + 5, y)
             self.cell(column - 5, 5.5, f"{letter} ({kinerja}): {span}")
             self.set_xy(self.l_margin, y + (5.5 if i % 2 else 0))
         self.set_fill_color(255, 255, 255)
         self.ln(2)
 
-    def bar_chart(self) -> None:
-        """Horizontal bars of each element's NRR x 25 on a 0-100 scale, coloured by grade."""
-        elements = self.data.result.elements
+    def bar_chart(
+        self, title: str, bars: Sequence[tuple[str, Decimal | None, str | None]], scale_note: str
+    ) -> None:
+        """Horizontal bars of (label, value on 0-100, grade) on a 0-100 scale, coloured by
+        grade, with the scale and the grade legend."""
         label_width, value_width, line = 62.0, 14.0, 3.6
         self.set_font(FONT, "", 8)
-        labels = [f"U{i} {self.data.element_name(e.code)}" for i, e in enumerate(elements, start=1)]
-        heights = [max(6.0, line * self.lines(label_width - 2, label) + 1.5) for label in labels]
-        total = sum(heights) + 6 + 8 + 12 + 10
+        heights = [max(6.0, line * self.lines(label_width - 2, label) + 1.5) for label, *_ in bars]
+        # The whole chart on one page while it fits one; a long one runs on (pemda-wide).
+        total = min(sum(heights), 150) + 6 + 8 + 12 + 10
         if self.get_y() + total > self.h - self.b_margin:
             self.add_page()
         self.set_font(FONT, "B", 10)
-        self.cell(0, 6, f"Grafik nilai per unsur (NRR {TIMES} 25)", new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, 6, title, new_x="LMARGIN", new_y="NEXT")
         left = self.l_margin + label_width
         span = self.epw - label_width - value_width
         scale = span / 100
-        top = self.get_y() + 1
+        start = 0
+        while start < len(bars):
+            top = self.get_y() + 1
+            room = self.h - self.b_margin - top - 12
+            end = start
+            used = 0.0
+            while end < len(bars) and (end == start or used + heights[end] <= room):
+                used += heights[end]
+                end += 1
+            self.bar_block(bars[start:end], heights[start:end], left, top, scale, span)
+            start = end
+            if start < len(bars):
+                self.add_page()
+        self.set_font(FONT, "I", 7.5)
+        self.cell(
+            0,
+            4,
+            f"{scale_note}; warna batang menurut mutu pelayanan "
+            f"({table_text(self.data.method.table)}):",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        self.grade_legend()
+
+    def bar_block(
+        self,
+        bars: Sequence[tuple[str, Decimal | None, str | None]],
+        heights: Sequence[float],
+        left: float,
+        top: float,
+        scale: float,
+        span: float,
+    ) -> None:
+        """The bars that fit on this page, over a light line every 10 points."""
+        label_width, value_width, line = left - self.l_margin, 14.0, 3.6
         bottom = top + sum(heights)
-        # The scale: a light line every 10 points, labelled every 20, under the bars.
         self.set_draw_color(215, 215, 215)
         for tick in range(0, 101, 10):
             self.line(left + tick * scale, top, left + tick * scale, bottom)
@@ -518,65 +719,105 @@ class _Report(FPDF):
             self.set_xy(left + tick * scale - 5, bottom + 0.5)
             self.cell(10, 4, str(tick), align="C")
         y = top
-        for label, height, element in zip(labels, heights, elements, strict=True):
+        for (label, value, grade), height in zip(bars, heights, strict=True):
             self.set_font(FONT, "", 8)
             self.set_xy(self.l_margin, y + (height - line * round((height - 1.5) / line)) / 2)
             self.multi_cell(label_width - 2, line, label, align="L", new_x="LMARGIN", new_y="NEXT")
-            if element.nik_rounded is not None:
-                value = float(element.nik_rounded)
-                self.set_fill_color(*BAR_COLOURS.get(element.mutu or "", NO_GRADE))
-                self.rect(left, y + height / 2 - 2, value * scale, 4, style="F")
-                self.set_xy(left + value * scale + 1, y + height / 2 - 3)
+            if value is not None:
+                self.set_fill_color(*BAR_COLOURS.get(grade or "", NO_GRADE))
+                self.rect(left, y + height / 2 - 2, float(value) * scale, 4, style="F")
+                self.set_xy(left + float(value) * scale + 1, y + height / 2 - 3)
                 self.set_font(FONT, "", 7.5)
-                self.cell(value_width, 6, number(element.nik_rounded))
+                self.cell(value_width, 6, number(value))
             y += height
         self.set_xy(self.l_margin, bottom + 5)
-        self.set_font(FONT, "I", 7.5)
-        self.cell(
-            0,
-            4,
-            f"Nilai unsur = NRR {TIMES} 25 (25 sampai 100); warna batang menurut mutu "
-            f"pelayanan ({table_text(self.data.method.table)}):",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-        self.grade_legend()
 
     def trend_chart(self) -> None:
+        """The NIK of each period as a line over the grade bands of the report's interval
+        table, on a scale of NIK, with the periods below and a legend."""
         points = [p for p in self.data.trend if p.result.nik_rounded is not None]
         if len(points) < 2:
             return
-        height, top = 50.0, self.get_y() + 4
-        if top + height + 34 > self.h - self.b_margin:
+        table = self.data.method.table or "2017"
+        values = [float(p.result.nik_rounded or 0) for p in points]
+        # The scale from a round ten below the lowest point (and below the C floor, so the
+        # band the units fear is in sight), to 100.
+        c_floor = float(ikm.GRADE_FLOORS[table][2][0])
+        low = max(25.0, min(10 * ((min(values) - 5) // 10), 10 * (c_floor // 10)))
+        height, axis = 60.0, 12.0
+        if self.get_y() + height + 42 > self.h - self.b_margin:
             self.add_page()
-            top = self.get_y() + 4
-        width = (self.epw - 10) / len(points)
-        low = 25
-        left = self.l_margin + 8
-        # The scale at the left: 25 to 100, every 25.
+        self.set_font(FONT, "B", 10)
+        self.cell(0, 6, "Grafik tren IKM", new_x="LMARGIN", new_y="NEXT")
+        top = self.get_y() + 3
+        left = self.l_margin + axis
+        width = self.epw - axis - 2
+
+        def y_of(value: float) -> float:
+            return top + height * (100 - value) / (100 - low)
+
+        # The grade bands behind everything, in light tints of the bar colours.
+        ceiling = 100.0
+        for floor, letter in (*ikm.GRADE_FLOORS[table], (Decimal(25), "D")):
+            bottom_value = max(float(floor), low)
+            if ceiling > low:
+                self.set_fill_color(*_tint(BAR_COLOURS[letter]))
+                band_top, band_bottom = y_of(ceiling), y_of(bottom_value)
+                self.rect(left, band_top, width, band_bottom - band_top, style="F")
+                self.set_font(FONT, "B", 7)
+                self.set_text_color(*BAR_COLOURS[letter])
+                if band_bottom - band_top >= 4:
+                    self.set_xy(left + width - 8, band_top + 0.5)
+                    self.cell(7, 3.5, letter, align="R")
+                self.set_text_color(0, 0, 0)
+            ceiling = float(floor) - 0.01
+        # The scale at the left: every 10 points, a light line across.
         self.set_font(FONT, "", 7)
-        self.set_draw_color(215, 215, 215)
-        for tick in (25, 50, 75, 100):
-            y = top + height - height * (tick - low) / (100 - low)
-            self.line(left, y, left + width * len(points), y)
+        self.set_draw_color(190, 190, 190)
+        tick = 10 * int(-(-low // 10))
+        while tick <= 100:
+            y = y_of(tick)
+            self.line(left, y, left + width, y)
             self.set_xy(self.l_margin, y - 2)
-            self.cell(7, 4, str(tick), align="R")
+            self.cell(axis - 1.5, 4, str(tick), align="R")
+            tick += 10
         self.set_draw_color(0, 0, 0)
-        for i, point in enumerate(points):
-            assert point.result.nik_rounded is not None
-            value = float(point.result.nik_rounded)
-            bar = height * (value - low) / (100 - low)
-            x = left + i * width
-            self.set_fill_color(*BAR_COLOURS.get(point.result.mutu or "", NO_GRADE))
-            self.rect(x + width * 0.2, top + height - bar, width * 0.6, bar, style="F")
-            self.set_font(FONT, "", 8)
-            self.set_xy(x, top + height - bar - 5)
-            self.cell(width, 5, number(point.result.nik_rounded), align="C")
+        self.line(left, top, left, top + height)
+        self.line(left, top + height, left + width, top + height)
+        # The line and its points, each labelled with its value; the periods below.
+        step = width / len(points)
+        xs = [left + step * (i + 0.5) for i in range(len(points))]
+        self.set_draw_color(*LINE_COLOUR)
+        self.set_line_width(0.7)
+        for i in range(1, len(points)):
+            self.line(xs[i - 1], y_of(values[i - 1]), xs[i], y_of(values[i]))
+        self.set_line_width(0.2)
+        self.set_draw_color(0, 0, 0)
+        for x, value, point in zip(xs, values, points, strict=True):
+            self.set_fill_color(*LINE_COLOUR)
+            self.ellipse(x - 1.3, y_of(value) - 1.3, 2.6, 2.6, style="F")
+            self.set_font(FONT, "B", 8)
+            self.set_xy(x - step / 2, y_of(value) - 6)
+            self.cell(
+                step, 4, f"{number(point.result.nik_rounded)} ({point.result.mutu})", align="C"
+            )
             self.set_font(FONT, "", 7)
-            self.set_xy(x, top + height + 1)
-            self.multi_cell(width, 3.5, period_text(point.period), align="C")
+            self.set_xy(x - step / 2, top + height + 1)
+            self.multi_cell(step, 3.5, period_text(point.period), align="C")
+        self.set_fill_color(255, 255, 255)
         self.set_xy(self.l_margin, top + height + 10)
-        self.grade_legend()
+        self.set_font(FONT, "I", 7.5)
+        self.set_fill_color(*LINE_COLOUR)
+        self.rect(self.l_margin, self.get_y() + 1.8, 6, 0.9, style="F")
+        self.set_x(self.l_margin + 8)
+        self.cell(
+            0,
+            4,
+            f"IKM unit pelayanan per periode; latar menurut mutu pelayanan ({table_text(table)}):",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        self.grade_legend(tinted=True)
 
     def bab_4(self) -> None:
         data = self.data
@@ -605,7 +846,11 @@ class _Report(FPDF):
             self.grid(("Unsur pelayanan", "NRR", f"NRR {TIMES} 25"), strongest, (100, 30, 30))
         else:
             self.para("Belum ada jawaban untuk dianalisis.")
-        self.section("4.2 Rencana Tindak Lanjut")
+        numbers = iter(range(2, 10))
+        if data.elements_across_units:
+            self.section(f"4.{next(numbers)} Unsur Lemah di Unit-Unit")
+            self.across_units()
+        self.section(f"4.{next(numbers)} Rencana Tindak Lanjut")
         self.para(
             "Rencana tindak lanjut atas unsur prioritas, diisi dan dibahas dalam forum "
             "konsultasi publik:"
@@ -619,7 +864,7 @@ class _Report(FPDF):
             rows or [("-", "-", "", "", "")],
             (10, 45, 50, 25, 35),
         )
-        self.section("4.3 Tren")
+        self.section(f"4.{next(numbers)} Tren")
         if len([p for p in data.trend if p.result.n]) > 1:
             trend = [
                 (
@@ -641,6 +886,53 @@ class _Report(FPDF):
             self.trend_chart()
         else:
             self.para("Belum ada data periode sebelumnya untuk dibandingkan.")
+
+    def across_units(self) -> None:
+        """Each element over the child units, most units graded C or D first.
+
+        What a Bagian Organisasi acts on: an element graded C/D in many units is a shared
+        cause (procedures, the complaint channel, waiting times) that calls for one measure
+        across the pemda, while an element weak in one unit is that unit's own RTL item;
+        the lowest unit says where to start and whom to ask."""
+        data = self.data
+        lines = data.elements_across_units
+        of = len(lines[0].units) if lines else 0
+        self.para(
+            f"Setiap unsur pada {of} unit di bawahnya yang memiliki responden, diurutkan "
+            "dari unsur yang bermutu C atau D di paling banyak unit. Unsur yang lemah di "
+            "banyak unit memerlukan langkah bersama yang dikoordinasikan (misalnya standar "
+            "pelayanan, sistem pengaduan atau waktu layanan); unsur yang lemah di satu unit "
+            "menjadi rencana tindak lanjut unit itu."
+        )
+        rows = []
+        for line in lines:
+            weak = line.weak
+            lowest = line.units[0] if line.units else None
+            rows.append(
+                (
+                    line.name,
+                    number(line.result.nik_rounded),
+                    f"{len(weak)} dari {len(line.units)}",
+                    ", ".join(u.name for u in weak) if weak else "-",
+                    f"{lowest.name} ({number(lowest.result.nik_rounded)})" if lowest else "-",
+                )
+            )
+        self.grid(
+            (
+                "Unsur pelayanan",
+                f"Nilai ({TIMES} 25)",
+                "Unit mutu C/D",
+                "Unit bermutu C/D",
+                "Unit terendah (nilai)",
+            ),
+            rows,
+            (38, 18, 19, 45, 45),
+            names=1,
+        )
+        self.caption(
+            f"Nilai: NRR {TIMES} 25 unsur itu pada seluruh cakupan laporan; mutu unsur setiap "
+            f"unit menurut NRR {TIMES} 25 unit itu ({table_text(data.method.table)})."
+        )
 
     def bab_5(self) -> None:
         data, result = self.data, self.data.result
@@ -666,18 +958,23 @@ class _Report(FPDF):
         if quoted:
             self.para(
                 f"Saran responden ({len(quoted)} dari {len(data.suggestions)} terbaru; "
-                "selengkapnya di lembar Saran pada berkas XLSX):"
+                "selengkapnya pada Lampiran 4 (Saran dan Masukan)):"
             )
             for item in quoted:
                 self.para(f"- {item[:300]}")
         else:
             self.para("Tidak ada saran tertulis dari responden pada periode ini.")
-        self.ln(8)
-        self.signature()
+        self.ln(4)
+        self.closing(
+            "Demikian laporan hasil Survei Kepuasan Masyarakat ini disusun sebagai bahan "
+            "evaluasi dan perbaikan kualitas pelayanan publik.",
+            gap=4,
+        )
 
-    def appendix(self) -> None:
-        form = self.data.form
-        self.chapter("LAMPIRAN: KUESIONER")
+    def appendix(self, respondents: Iterable[tuple[float | None, ...]]) -> None:
+        data = self.data
+        form = data.form
+        self.chapter(APPENDIX_FORM)
         self.para(f"{form.title.id} ({form.regulation.id})")
         for i, element in enumerate(form.elements, start=1):
             self.set_font(FONT, "B", 10)
@@ -687,3 +984,29 @@ class _Report(FPDF):
                 f"({value}) {label.id}" for value, label in enumerate(element.answers, start=1)
             )
             self.caption(labels)
+        self.chapter(APPENDIX_SHEET, landscape=True)
+        draw_processing_sheet(self, data, itertools.islice(respondents, data.sheet_rows), font=FONT)
+        self.chapter(APPENDIX_PROFILE)
+        for table in data.profile:
+            self.grid(
+                (table.title, "Jumlah", "Persentase"),
+                [(row.label, str(row.count), f"{number(row.percent)}%") for row in table.rows],
+                (90, 30, 40),
+            )
+        self.chapter(APPENDIX_SUGGESTIONS)
+        if not data.suggestions:
+            self.para("Tidak ada saran tertulis dari responden pada periode ini.")
+            return
+        more = len(data.suggestions) >= SUGGESTIONS_MAX
+        self.para(
+            f"{len(data.suggestions)} saran tertulis responden"
+            + (" terbaru" if more else "")
+            + ", dari yang terbaru"
+            + ("; saran yang lebih lama ada pada data responden (berkas CSV)." if more else ".")
+        )
+        self.set_font(FONT, "", 9)
+        for i, item in enumerate(data.suggestions, start=1):
+            self.set_x(self.l_margin)
+            self.cell(10, 5, f"{i}.")
+            self.multi_cell(0, 5, item, new_x="LMARGIN", new_y="NEXT")
+            self.ln(0.8)

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from app.core import ikm
 from app.core.forms import Form
 from app.core.periods import Period
-from app.models import ANSWER_COLUMNS, Counter, Response, Service, Unit
+from app.models import ANSWER_COLUMNS, Counter, Population, Response, Service, Unit
 from app.reports import wording
 from app.reports.logo import Logo
 from app.services import org, questionnaires, report_settings, results, rollups, scopes
@@ -75,6 +75,44 @@ class ElementLine:
 
 
 @dataclass(frozen=True)
+class UnitSample:
+    """One unit of the report's scope: its own respondents against its own population (each
+    unit records the service users of its own counters), in tree order."""
+
+    code: str
+    name: str
+    depth: int  # below the report's unit (0: the unit itself)
+    n: int  # its own responses, not its descendants'
+    sample: ikm.SampleAdequacy | None  # None: no population recorded for the period
+
+
+@dataclass(frozen=True)
+class UnitElement:
+    """One child unit's figure for one element."""
+
+    code: str
+    name: str
+    result: ikm.ElementResult
+
+
+@dataclass(frozen=True)
+class ElementAcrossUnits:
+    """One element over the child units: the report's own figure, and each child unit's,
+    lowest NRR first. The units graded C or D on it are the ones asked to act; an element
+    weak in many units calls for a measure across the pemda/OPD, not one unit's RTL."""
+
+    code: str
+    name: str
+    result: ikm.ElementResult  # the report's figure for the element
+    units: tuple[UnitElement, ...]  # child units with an answer to it, lowest NRR first
+
+    @property
+    def weak(self) -> tuple[UnitElement, ...]:
+        """The units graded C or D on this element (NRR x 25 below the B floor)."""
+        return tuple(u for u in self.units if u.result.mutu in ("C", "D"))
+
+
+@dataclass(frozen=True)
 class TrendPoint:
     period: Period
     result: ikm.IkmResult
@@ -112,6 +150,10 @@ class ReportData:
     signer: Signer
     foreword: str | None  # the unit's kata pengantar; None: the standard text
     logo: Logo | None  # the unit's, else the nearest parent's
+    # Every unit the scope covers with its own n and sample verdict, parents first.
+    unit_samples: tuple[UnitSample, ...] = ()
+    # Each element across the child units, most units graded C/D first (then lowest NRR).
+    elements_across_units: tuple[ElementAcrossUnits, ...] = ()
     # The day, not the moment: the files say "disusun pada <date>", and the same data on the
     # same day then makes the same bytes (one ETag from every worker, and 304s).
     generated_at: datetime = field(default_factory=lambda: _today())
@@ -129,6 +171,16 @@ class ReportData:
         if self.mean_of_children:
             return self.result.aggregate.children or 0
         return self.result.n
+
+    @property
+    def ranked(self) -> tuple[GroupIkm, ...]:
+        """The child units best to worst by NIK (units without a figure last, by code)."""
+        return tuple(
+            sorted(
+                self.children,
+                key=lambda g: (g.result.nik is None, -(g.result.nik or 0), g.code),
+            )
+        )
 
     @property
     def sign_date(self) -> date:
@@ -185,6 +237,12 @@ def build_report(
         if e.nrr is not None
     ]
     by_nrr = sorted(lines, key=lambda line: (line.result.nrr, line.code))
+    children = tuple(
+        GroupIkm(child.code, child.name, child_result)
+        for child, child_result in results.ranking(
+            session=session, parent=unit, period=period, method=method
+        )
+    )
     return ReportData(
         unit=_info(unit),
         parents=tuple(_info(u) for u in org.ancestors(session=session, unit=unit)),
@@ -197,12 +255,7 @@ def build_report(
         profile=_profile(session, scope, form, result.n),
         services=_groups(session, scope, method, org.list_services(session=session, unit=unit)),
         counters=_groups(session, scope, method, org.list_counters(session=session, unit=unit)),
-        children=tuple(
-            GroupIkm(child.code, child.name, child_result)
-            for child, child_result in results.ranking(
-                session=session, parent=unit, period=period, method=method
-            )
-        ),
+        children=children,
         weakest=tuple(by_nrr[:3]),
         strongest=tuple(reversed(by_nrr[-3:])),
         trend=_trend(session, scope, method, aggregate),
@@ -216,6 +269,8 @@ def build_report(
         ),
         foreword=settings.foreword,
         logo=settings.logo,
+        unit_samples=_unit_samples(session, scope),
+        elements_across_units=_across_units(form, result, children),
     )
 
 
@@ -321,6 +376,58 @@ def _profile(
         with_service = responses.outerjoin(service_table, s.id == r.service_id)
         tables.append(table("Jenis layanan", labelled, counts(s.name, with_service)))
     return tuple(tables)
+
+
+def _unit_samples(session: Session, scope: scopes.Scope) -> tuple[UnitSample, ...]:
+    """Each unit of the scope with its own responses against its own population: two GROUP
+    BY reads whatever the size of the tree."""
+    units = org.preorder([scope.unit], scopes.scope_units(session=session, scope=scope))
+    own = rollups.responses_by_unit(session=session, scope=scope)
+    p = Population.__table__.c  # type: ignore[attr-defined]
+    ids = [unit.id for unit, _ in units]
+    populations = {
+        unit_id: int(population)
+        for unit_id, population in session.execute(
+            sa.select(p.unit_id, p.population).where(
+                p.unit_id.in_(ids), p.period == scope.period.label
+            )
+        ).all()
+    }
+    rows = []
+    for unit, depth in units:
+        assert unit.id is not None  # stored
+        n = own.get(unit.id, 0)
+        population = populations.get(unit.id)
+        sample = (
+            None
+            if population is None
+            else ikm.SampleAdequacy(population, ikm.sample_size(population), n)
+        )
+        rows.append(UnitSample(unit.code, unit.name, depth, n, sample))
+    return tuple(rows)
+
+
+def _across_units(
+    form: Form, result: ikm.IkmResult, children: Sequence[GroupIkm]
+) -> tuple[ElementAcrossUnits, ...]:
+    """Each element over the child units with a figure; empty without two such units."""
+    rated = [child for child in children if child.result.n]
+    if len(rated) < 2:
+        return ()
+    names = {e.code: e.name.id for e in form.elements}
+    lines = []
+    # By code: a child on another form may order (or lack) elements differently.
+    by_code = [{e.code: e for e in child.result.elements} for child in rated]
+    for element in result.elements:
+        units = [
+            UnitElement(child.code, child.name, found)
+            for child, own in zip(rated, by_code, strict=True)
+            if (found := own.get(element.code)) is not None and found.nrr is not None
+        ]
+        units.sort(key=lambda u: (u.result.nrr, u.code))
+        lines.append(ElementAcrossUnits(element.code, names[element.code], element, tuple(units)))
+    lines.sort(key=lambda line: (-len(line.weak), line.result.nrr or 0, line.code))
+    return tuple(lines)
 
 
 def _groups(
