@@ -43,6 +43,7 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "response",
             "population",
             "response_rollup",
+            "response_rollup_month",
             "rate_limit",
             "api_key",
         }

@@ -4,6 +4,7 @@ one counter of the unit; a period; flagged responses in or out. Every reader (ro
 reports) selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,25 +35,40 @@ class Scope:
         if self.service is not None or self.counter is not None:
             object.__setattr__(self, "include_children", False)
 
+    @cached_property
+    def _subtree(self) -> sa.CTE:
+        # One CTE per scope: a statement that selects it twice (a union) names it once.
+        return subtree_ids(self.unit)
+
     def conditions(
-        self, table: Any, *, service: sa.ColumnElement[Any], counter: sa.ColumnElement[Any]
+        self,
+        table: Any,
+        *,
+        service: sa.ColumnElement[Any] | None,
+        counter: sa.ColumnElement[Any] | None,
+        period: bool = True,
     ) -> list[sa.ColumnElement[bool]]:
         """WHERE conditions selecting the scope from a table with unit_id, local_date and
         flagged columns (the response table or the rollups, whose service and counter
-        columns are named differently)."""
+        columns are named differently). ``period=False`` leaves the dates to the caller
+        (the month rollups); a table without service or counter columns (None) cannot
+        select a service's or counter's scope."""
         # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
         units = (
-            table.unit_id.in_(sa.select(subtree_ids(self.unit).c.id))
+            table.unit_id.in_(sa.select(self._subtree.c.id))
             if self.include_children
             else table.unit_id == self.unit.id
         )
-        conditions: list[sa.ColumnElement[bool]] = [
-            units,
-            table.local_date.between(self.period.start, self.period.end),
-        ]
+        conditions: list[sa.ColumnElement[bool]] = [units]
+        if period:
+            conditions.append(table.local_date.between(self.period.start, self.period.end))
         if self.service is not None:
+            if service is None:
+                raise ValueError("this table does not know services")
             conditions.append(service == self.service.id)
         if self.counter is not None:
+            if counter is None:
+                raise ValueError("this table does not know counters")
             conditions.append(counter == self.counter.id)
         if not self.include_flagged:
             conditions.append(table.flagged.is_(False))
