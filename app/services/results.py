@@ -17,7 +17,7 @@ from app.core.periods import Period, containing, shift
 from app.errors import Conflict, InvalidInput
 from app.models import Population, Unit
 from app.services import rollups
-from app.services.org import children, preorder, subtree, subtree_ids
+from app.services.org import children, preorder, subtree_ids, subtree_nodes
 from app.services.questionnaires import unit_form
 from app.services.scopes import Scope, scope_units
 
@@ -110,12 +110,10 @@ def _results(
     populations = scope_populations(session=session, scope=scope, periods=periods)
     units = scope_units(session=session, scope=scope)
     # The pooled counts also tell an own-only result what it leaves out below the unit.
-    counts = rollups.responses_by_unit_in(
-        session=session, scope=replace(scope, include_children=True), periods=periods
-    )
-    covered = {unit.id for unit in units}
+    reaches = rollups.reach(session=session, scope=scope, periods=periods)
+    codes = tuple(unit.code for unit in units)
     results: list[ikm.IkmResult | Conflict] = []
-    for tally, population, count in zip(found, populations, counts, strict=True):
+    for tally, population, reach in zip(found, populations, reaches, strict=True):
         if isinstance(tally, Conflict):
             results.append(tally)
             continue
@@ -123,23 +121,22 @@ def _results(
         notes = []
         if scope.service is not None or scope.counter is not None:
             notes.append(SUB_SCOPE_SAMPLE_NOTE)
-        below = {unit_id: n for unit_id, n in count.items() if unit_id not in covered}
-        if below:
+        with_responses = int(reach.own > 0)
+        if scope.include_children:
+            with_responses += reach.below_units
+        elif reach.below:
             notes.append(
-                f"the unit's own responses only: {sum(below.values())} response(s) of "
-                f"{len(below)} unit(s) below {scope.unit.code} are not counted"
+                f"the unit's own responses only: {reach.below} response(s) of "
+                f"{reach.below_units} unit(s) below {scope.unit.code} are not counted"
             )
         results.append(
-            replace(result, coverage=_coverage(units, count), warnings=(*result.warnings, *notes))
+            replace(
+                result,
+                coverage=ikm.Coverage(codes, with_responses),
+                warnings=(*result.warnings, *notes),
+            )
         )
     return results
-
-
-def _coverage(units: Sequence[Unit], counts: dict[int, int]) -> ikm.Coverage:
-    return ikm.Coverage(
-        codes=tuple(unit.code for unit in units),
-        units_with_responses=sum(1 for unit in units if unit.id in counts),
-    )
 
 
 def _means_of_children(
@@ -162,18 +159,17 @@ def _means_of_children(
     if not rankings[0]:
         raise InvalidInput(f"unit {scope.unit.code!r} has no child units to average")
     populations = scope_populations(session=session, scope=scope, periods=periods)
-    own_only = replace(scope, include_children=False)
-    owns = rollups.responses_by_unit_in(session=session, scope=own_only, periods=periods)
+    reaches = rollups.reach(session=session, scope=scope, periods=periods)
     results: list[ikm.IkmResult | Conflict] = []
-    for ranked, population, own in zip(rankings, populations, owns, strict=True):
+    for ranked, population, reach in zip(rankings, populations, reaches, strict=True):
         try:
             result = ikm.mean_of_children([found for _, found in ranked], method, population)
         except ValueError as exc:  # children on forms with other elements or grade tables
             results.append(Conflict(f"the child units cannot be averaged: {exc}"))
             continue
-        if own:
+        if reach.own:
             note = (
-                f"{sum(own.values())} response(s) of {scope.unit.code} itself are not in the "
+                f"{reach.own} response(s) of {scope.unit.code} itself are not in the "
                 "mean of its child units"
             )
             result = replace(result, warnings=(*result.warnings, note))
@@ -237,11 +233,16 @@ def _rankings(
             .group_by(branch.c.top, p.period)
         ).all()
     }
-    units = subtree(session=session, unit=parent)
-    whole = Scope(unit=parent, period=periods[0], include_flagged=include_flagged)
-    counts = rollups.responses_by_unit_in(session=session, scope=whole, periods=periods)
+    nodes = subtree_nodes(session=session, unit=parent)
+    counts = rollups.units_with_responses_by_branch(
+        session=session, parent=parent, periods=periods, include_flagged=include_flagged
+    )
     kids = children(session=session, unit=parent)
-    branches = {child.id: [unit for unit, _ in preorder([child], units)] for child in kids}
+    codes = {
+        node.id: tuple(below.code for below, _ in preorder([node], nodes))
+        for node in nodes
+        if node.parent_id == parent.id
+    }
     rankings = []
     for period, found, count in zip(periods, tallies, counts, strict=True):
         ranked = []
@@ -254,7 +255,7 @@ def _rankings(
                 computed = ikm.compute(
                     tally or empty(child), method, populations.get((child.id, period.label))
                 )
-            coverage = _coverage(branches[child.id], count)
+            coverage = ikm.Coverage(codes[child.id], count.get(child.id, 0))
             ranked.append((child, replace(computed, coverage=coverage)))
         rankings.append(ranked)
     return rankings

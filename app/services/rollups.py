@@ -13,7 +13,7 @@ every figure is the same as from the raw responses. The per-row arithmetic is th
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -37,7 +37,7 @@ from app.models import (
     response_rollup,
     response_rollup_month,
 )
-from app.services.scopes import Scope
+from app.services.scopes import Scope, unit_ids
 
 _r = response_rollup.c
 _m = response_rollup_month.c
@@ -269,35 +269,49 @@ def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
 def tallies(*, session: Session, scope: Scope, periods: Sequence[Period]) -> list[Found]:
     """The scope's tally in each of the periods (its own period is ignored), in one grouped
     query (a trend)."""
-    rows = _grouped(session, scope, periods)
+    units = unit_ids(session=session, scope=scope)
+    rows: dict[tuple[int, int], list[Any]] = {}
+    for layer in _layers(periods):
+        source = _source(scope, [periods[i] for i in layer], units=units)
+        for (index, key), parts in _aggregate(session, source).items():
+            rows[(layer[index], key)] = parts
     versions = _versions(session)
     return [_found(versions, rows.get((index, 0), [])) for index in range(len(periods))]
 
 
-def responses_by_unit(*, session: Session, scope: Scope) -> dict[int, int]:
-    """How many responses each unit of the scope holds (units without any are absent)."""
-    return responses_by_unit_in(session=session, scope=scope, periods=[scope.period])[0]
+@dataclass(frozen=True)
+class Reach:
+    """Where a scope's responses in a period come from: its unit itself, and the units
+    below it (counted whether or not the scope takes them in)."""
+
+    own: int  # responses of the unit itself
+    below_units: int  # units below it with responses
+    below: int  # their responses
 
 
-def responses_by_unit_in(
-    *, session: Session, scope: Scope, periods: Sequence[Period]
-) -> list[dict[int, int]]:
-    """:func:`responses_by_unit` for each of the periods, in one grouped query."""
-    found: list[dict[int, int]] = [{} for _ in periods]
+def reach(*, session: Session, scope: Scope, periods: Sequence[Period]) -> list[Reach]:
+    """The scope's :class:`Reach` in each of the periods, in one grouped query."""
+    pooled = replace(scope, include_children=True)
+    units = unit_ids(session=session, scope=pooled)
+    found = [Reach(0, 0, 0) for _ in periods]
     for layer in _layers(periods):
-        source = _source(scope, [periods[i] for i in layer], by_unit=True)
-        stmt = sa.select(source.c.idx, source.c.key, sa.func.sum(source.c.responses)).group_by(
-            source.c.idx, source.c.key
-        )
-        for index, unit_id, n in session.execute(stmt).all():
-            if n:
-                found[layer[index]][unit_id] = int(n)
+        c = _source(pooled, [periods[i] for i in layer], units=units).c
+        own = sa.case((c.unit_id == scope.unit.id, 1), else_=0)
+        stmt = sa.select(
+            c.idx, own, sa.func.count(sa.distinct(c.unit_id)), sa.func.sum(c.responses)
+        ).group_by(c.idx, own)
+        for index, is_own, count, responses in session.execute(stmt).all():
+            at = layer[index]
+            if is_own:
+                found[at] = replace(found[at], own=int(responses))
+            else:
+                found[at] = replace(found[at], below_units=int(count), below=int(responses))
     return found
 
 
 def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
     """The form versions answered in the scope, oldest first."""
-    source = _source(scope, [scope.period])
+    source = _source(scope, [scope.period], units=unit_ids(session=session, scope=scope))
     used = sa.select(source.c.form_version_id).distinct()
     return list(
         session.exec(
@@ -328,6 +342,23 @@ def tallies_by_branch(
     return tallies
 
 
+def units_with_responses_by_branch(
+    *, session: Session, parent: Unit, periods: Sequence[Period], include_flagged: bool = False
+) -> list[dict[int, int]]:
+    """For each period, how many units of each direct child's subtree have responses (the
+    branches of :func:`tallies_by_branch`), in one grouped query."""
+    branch = branch_cte(parent)
+    found: list[dict[int, int]] = [{} for _ in periods]
+    for layer in _layers(periods):
+        c = _source(
+            None, [periods[i] for i in layer], branch=branch, include_flagged=include_flagged
+        ).c
+        stmt = sa.select(c.idx, c.key, sa.func.count(sa.distinct(c.unit_id))).group_by(c.idx, c.key)
+        for index, top, count in session.execute(stmt).all():
+            found[layer[index]][top] = int(count)
+    return found
+
+
 def branch_cte(parent: Unit) -> sa.CTE:
     """(id, top): every descendant of ``parent`` mapped to the direct child it lies under."""
     units = Unit.__table__.c  # type: ignore[attr-defined]
@@ -339,17 +370,6 @@ def branch_cte(parent: Unit) -> sa.CTE:
     return branch.union(  # UNION: ends even on a loop (see org.subtree_ids)
         sa.select(units.id, branch.c.top).where(units.parent_id == branch.c.id)
     )
-
-
-def _grouped(
-    session: Session, scope: Scope, periods: Sequence[Period]
-) -> dict[tuple[int, int], list[Any]]:
-    rows: dict[tuple[int, int], list[Any]] = {}
-    for layer in _layers(periods):
-        source = _source(scope, [periods[i] for i in layer])
-        for (index, key), parts in _aggregate(session, source).items():
-            rows[(layer[index], key)] = parts
-    return rows
 
 
 def _aggregate(session: Session, source: sa.Subquery) -> dict[tuple[int, int], list[Any]]:
@@ -374,15 +394,15 @@ def _source(
     scope: Scope | None,
     periods: Sequence[Period],
     *,
+    units: Sequence[int] | None = None,
     branch: sa.CTE | None = None,
     include_flagged: bool = False,
-    by_unit: bool = False,
 ) -> sa.Subquery:
-    """The rollup rows of non-overlapping periods: (idx, key, form_version_id, first, last,
-    *ROLLUP_COUNTS), idx the period's position. Whole months come from the month rows, the
-    days around them (and all of a service's or counter's, which the month rows do not keep)
-    from the per-day rows. The rows are a ``scope``'s, keyed 0 or (``by_unit``) by unit; or
-    every descendant's of a ``branch_cte``, keyed by the branch."""
+    """The rollup rows of non-overlapping periods: (idx, key, unit_id, form_version_id,
+    first, last, *ROLLUP_COUNTS), idx the period's position. Whole months come from the month
+    rows, the days around them (and all of a service's or counter's, which the month rows do
+    not keep) from the per-day rows. The rows are a ``scope``'s (whose ``unit_ids`` are
+    ``units``), keyed 0; or every descendant's of a ``branch_cte``, keyed by the branch."""
     day_only = scope is not None and (scope.service is not None or scope.counter is not None)
     splits = [Split(None, ((p.start, p.end),)) if day_only else split(p) for p in periods]
     month_pieces = [(i, s.months) for i, s in enumerate(splits) if s.months is not None]
@@ -409,8 +429,9 @@ def _source(
                 service=t.service_key if table is response_rollup else None,
                 counter=t.counter_key if table is response_rollup else None,
                 period=False,
+                units=units,
             )
-            key = t.unit_id if by_unit else sa.literal(0)
+            key = sa.literal(0)
             source: sa.FromClause = table
         else:
             assert branch is not None
@@ -421,6 +442,7 @@ def _source(
             sa.select(
                 idx.label("idx"),
                 key.label("key"),
+                t.unit_id,
                 t.form_version_id,
                 first.label("first"),
                 last.label("last"),

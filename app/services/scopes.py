@@ -3,6 +3,7 @@ CLI, the API, reports, trends and rankings), or the unit's own responses only; o
 one counter of the unit; a period; flagged responses in or out. Every reader (rollups, exports,
 reports) selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
@@ -12,7 +13,7 @@ from sqlmodel import Session, select
 
 from app.core.periods import Period
 from app.models import Counter, Service, Unit
-from app.services.org import get_counter, get_service, subtree, subtree_ids
+from app.services.org import UnitNode, get_counter, get_service, subtree_ids, subtree_nodes
 
 
 @dataclass(frozen=True)
@@ -47,19 +48,23 @@ class Scope:
         service: sa.ColumnElement[Any] | None,
         counter: sa.ColumnElement[Any] | None,
         period: bool = True,
+        units: Sequence[int] | None = None,
     ) -> list[sa.ColumnElement[bool]]:
         """WHERE conditions selecting the scope from a table with unit_id, local_date and
         flagged columns (the response table or the rollups, whose service and counter
         columns are named differently). ``period=False`` leaves the dates to the caller
         (the month rollups); a table without service or counter columns (None) cannot
-        select a service's or counter's scope."""
+        select a service's or counter's scope. ``units``: the scope's :func:`unit_ids`, when
+        the caller has read them."""
         # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
-        units = (
-            table.unit_id.in_(sa.select(self._subtree.c.id))
+        selected = (
+            table.unit_id.in_(units)
+            if units is not None and self.include_children
+            else table.unit_id.in_(sa.select(self._subtree.c.id))
             if self.include_children
             else table.unit_id == self.unit.id
         )
-        conditions: list[sa.ColumnElement[bool]] = [units]
+        conditions: list[sa.ColumnElement[bool]] = [selected]
         if period:
             conditions.append(table.local_date.between(self.period.start, self.period.end))
         if self.service is not None:
@@ -114,8 +119,18 @@ def ordered_reads(*, session: Session, scope: Scope) -> Scope:
     return scope if below is not None else replace(scope, include_children=False)
 
 
-def scope_units(*, session: Session, scope: Scope) -> list[Unit]:
+def scope_units(*, session: Session, scope: Scope) -> list[UnitNode]:
     """The units whose responses the scope selects, parents first, siblings by code."""
     if not scope.include_children:
-        return [scope.unit]
-    return subtree(session=session, unit=scope.unit)
+        return [UnitNode(scope.unit.id, scope.unit.parent_id, scope.unit.code)]
+    return subtree_nodes(session=session, unit=scope.unit)
+
+
+def unit_ids(*, session: Session, scope: Scope) -> list[int]:
+    """The ids of the units the scope selects. A query given them as values is planned for
+    their number; given the recursive CTE, the planner guesses thousands and reads a whole
+    table for one unit."""
+    if not scope.include_children:
+        assert scope.unit.id is not None  # stored
+        return [scope.unit.id]
+    return list(session.execute(sa.select(scope._subtree.c.id)).scalars())

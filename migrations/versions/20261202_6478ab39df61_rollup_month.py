@@ -54,17 +54,38 @@ def upgrade() -> None:
         ),
     )
     # The month rows of the per-day rows already stored (the per-day rows are exact).
-    if op.get_bind().dialect.name == "postgresql":
-        month = "CAST(date_trunc('month', local_date) AS DATE)"
-    else:
-        month = "date(local_date, 'start of month')"
-    sums = ", ".join(f"sum({c})" for c in COUNTS)
-    op.execute(
-        f"INSERT INTO response_rollup_month (unit_id, month_date, form_version_id, flagged, "
-        f"first_date, last_date, {', '.join(COUNTS)}) "
-        f"SELECT unit_id, {month}, form_version_id, flagged, min(local_date), max(local_date), "
-        f"{sums} FROM response_rollup GROUP BY unit_id, {month}, form_version_id, flagged"
+    day = sa.table(
+        "response_rollup",
+        *(sa.column(c) for c in ("unit_id", "local_date", "form_version_id", "flagged", *COUNTS)),
     )
+    month_table = sa.table(
+        "response_rollup_month",
+        *(
+            sa.column(c)
+            for c in (
+                "unit_id",
+                "month_date",
+                "form_version_id",
+                "flagged",
+                "first_date",
+                "last_date",
+                *COUNTS,
+            )
+        ),
+    )
+    month: sa.ColumnElement[object]
+    if op.get_bind().dialect.name == "postgresql":
+        month = sa.cast(sa.func.date_trunc("month", day.c.local_date), sa.Date)
+    else:
+        month = sa.func.date(day.c.local_date, "start of month")
+    keys = [day.c.unit_id, month, day.c.form_version_id, day.c.flagged]
+    months = sa.select(
+        *keys,
+        sa.func.min(day.c.local_date),
+        sa.func.max(day.c.local_date),
+        *(sa.func.sum(day.c[c]) for c in COUNTS),
+    ).group_by(*keys)
+    op.execute(month_table.insert().from_select(list(month_table.c.keys()), months))
 
 
 def downgrade() -> None:
