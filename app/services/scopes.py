@@ -9,11 +9,15 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
 from app.core.periods import Period
+from app.db import is_postgresql
 from app.models import Counter, Service, Unit
 from app.services.org import UnitNode, get_counter, get_service, subtree_ids, subtree_nodes
+
+_IDS = postgresql.ARRAY(sa.Integer)
 
 
 @dataclass(frozen=True)
@@ -55,10 +59,10 @@ class Scope:
         columns are named differently). ``period=False`` leaves the dates to the caller
         (the month rollups); a table without service or counter columns (None) cannot
         select a service's or counter's scope. ``units``: the scope's :func:`unit_ids`, when
-        the caller has read them."""
+        the caller has read them (PostgreSQL only: one array parameter)."""
         # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
         selected = (
-            table.unit_id.in_(units)
+            table.unit_id == sa.any_(sa.bindparam(None, list(units), type_=_IDS))
             if units is not None and self.include_children
             else table.unit_id.in_(sa.select(self._subtree.c.id))
             if self.include_children
@@ -126,11 +130,11 @@ def scope_units(*, session: Session, scope: Scope) -> list[UnitNode]:
     return subtree_nodes(session=session, unit=scope.unit)
 
 
-def unit_ids(*, session: Session, scope: Scope) -> list[int]:
-    """The ids of the units the scope selects. A query given them as values is planned for
-    their number; given the recursive CTE, the planner guesses thousands and reads a whole
-    table for one unit."""
-    if not scope.include_children:
-        assert scope.unit.id is not None  # stored
-        return [scope.unit.id]
+def unit_ids(*, session: Session, scope: Scope) -> list[int] | None:
+    """The ids of the units a pooled scope selects, read first on PostgreSQL: given them as
+    one array, the planner knows their number, where for the recursive CTE it guesses
+    thousands and reads a whole table for one unit. None for the unit's own responses and on
+    SQLite (whose planner needs no help), where :meth:`Scope.conditions` selects as always."""
+    if not scope.include_children or not is_postgresql(session):
+        return None
     return list(session.execute(sa.select(scope._subtree.c.id)).scalars())
