@@ -1,4 +1,4 @@
-"""Tables and their input/output shapes (SQLModel), plus the derived rollup table.
+"""Tables and their input/output shapes (SQLModel), plus the derived rollup tables.
 
 Responses are anonymous: no name, NIK, phone number or IP address is stored with one.
 """
@@ -455,6 +455,27 @@ response_rollup = sa.Table(
     sa.Column("flagged", sa.Boolean, nullable=False),
     *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
     sa.PrimaryKeyConstraint(*ROLLUP_KEYS_FULL),
+)
+
+# --- response_rollup_month: the same sums per unit and local month, for whole months ---
+# A province's semester is a few rows per unit here instead of one per day, service, counter
+# and channel; service, counter and channel are left out because only a single unit's own
+# scopes filter on them (those read the per-day table). first_date and last_date bound the
+# days the row holds (a message about mixed forms names them). Kept with the per-day rows.
+
+ROLLUP_MONTH_KEYS = ("unit_id", "month_date", "form_version_id", "flagged")
+
+response_rollup_month = sa.Table(
+    "response_rollup_month",
+    SQLModel.metadata,
+    sa.Column("unit_id", sa.Integer, sa.ForeignKey("unit.id"), nullable=False),
+    sa.Column("month_date", sa.Date, nullable=False),  # the month's first day
+    sa.Column("form_version_id", sa.Integer, sa.ForeignKey("form_version.id"), nullable=False),
+    sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("first_date", sa.Date, nullable=False),
+    sa.Column("last_date", sa.Date, nullable=False),
+    *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
+    sa.PrimaryKeyConstraint(*ROLLUP_MONTH_KEYS),
 )
 
 

@@ -3,6 +3,7 @@ import re
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,7 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "response",
             "population",
             "response_rollup",
+            "response_rollup_month",
             "rate_limit",
             "api_key",
             "unit_report_setting",
@@ -111,3 +113,87 @@ def test_two_upgrades_at_once_run_one_after_the_other(tmp_path: Path) -> None:
         forms = len(load_forms(REPO_ROOT / "survey_forms"))
         assert sum(int(found.group(1)) for found in added if found) == forms
         assert schema_is_current(url)
+
+
+def test_the_month_rollup_migration_fills_the_month_rows_from_the_day_rows(
+    tmp_path: Path,
+) -> None:
+    counts = ("responses", "a1_n", "a1_sum", "complete_sumsq")
+    zeros = {f"a{i}_{kind}": 0 for i in range(2, 15) for kind in ("n", "sum")}
+    zeros.update(complete=0, complete_sum=0)
+    day = sa.table(
+        "response_rollup",
+        sa.column("local_date", sa.Date),
+        *(
+            sa.column(c)
+            for c in (
+                "unit_id",
+                "service_key",
+                "counter_key",
+                "form_version_id",
+                "channel",
+                "flagged",
+                *counts,
+                *zeros,
+            )
+        ),
+    )
+    with fresh_database(tmp_path) as url:
+        upgrade_schema(url, "3b1f0c9a7d21")
+        engine = create_db_engine(url, poolclass=sa.pool.NullPool)
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO unit (id, code, name, time_zone, active, created_at) "
+                    "VALUES (1, 'kendari', 'Kota Kendari', 'Asia/Makassar', true, :now)"
+                ),
+                {"now": "2026-01-01 00:00:00"},
+            )
+            connection.execute(
+                sa.text(
+                    "INSERT INTO form_version (id, code, content_hash, element_codes, "
+                    "definition, created_at) VALUES (1, 'f', 'h', 'a', '{}', :now)"
+                ),
+                {"now": "2026-01-01 00:00:00"},
+            )
+            rows = [
+                # day, service, channel, flagged, responses, a1_n, a1_sum, complete_sumsq
+                ("2026-01-31", 0, "qr", False, 2, 2, 7, 900),
+                ("2026-01-05", 3, "paper", False, 1, 1, 4, 0),
+                ("2026-01-20", 0, "qr", True, 5, 5, 5, 25),
+                ("2026-02-01", 0, "qr", False, 1, 0, 0, 0),
+            ]
+            connection.execute(
+                day.insert().values(
+                    [
+                        {
+                            "unit_id": 1,
+                            "local_date": date.fromisoformat(d),
+                            "service_key": service,
+                            "counter_key": 0,
+                            "form_version_id": 1,
+                            "channel": channel,
+                            "flagged": flagged,
+                            **dict(zip(counts, numbers, strict=True)),
+                            **zeros,
+                        }
+                        for d, service, channel, flagged, *numbers in rows
+                    ]
+                )
+            )
+        upgrade_schema(url)
+        with engine.connect() as connection:
+            found = connection.execute(
+                sa.text(
+                    "SELECT month_date, flagged, first_date, last_date, responses, a1_n, "
+                    "a1_sum, complete_sumsq, a9_sum FROM response_rollup_month "
+                    "ORDER BY month_date, flagged"
+                )
+            ).all()
+        engine.dispose()
+    as_text = [tuple(str(v) if isinstance(v, date) else v for v in row) for row in found]
+    assert [(*row[:1], bool(row[1]), *row[2:]) for row in as_text] == [
+        ("2026-01-01", False, "2026-01-05", "2026-01-31", 3, 3, 11, 900, 0),
+        ("2026-01-01", True, "2026-01-20", "2026-01-20", 5, 5, 5, 25, 0),
+        ("2026-02-01", False, "2026-02-01", "2026-02-01", 1, 0, 0, 0, 0),
+    ]

@@ -5,6 +5,7 @@ rows, on random data, on SQLite and PostgreSQL."""
 
 import random
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from typing import Any
@@ -16,10 +17,21 @@ from hypothesis import strategies as st
 from sqlmodel import Session
 
 from app.core import ikm
-from app.core.periods import parse_period
+from app.core.periods import Period, parse_period
 from app.errors import Conflict
-from app.models import ROLLUP_KEYS_FULL, FormVersion, ServiceCreate, Unit, response_rollup
-from app.services import intake, org, questionnaires, results, rollups, scopes
+from app.models import (
+    ANSWER_COLUMNS,
+    ROLLUP_KEYS_FULL,
+    ROLLUP_MONTH_KEYS,
+    CounterCreate,
+    FormVersion,
+    Response,
+    ServiceCreate,
+    Unit,
+    response_rollup,
+    response_rollup_month,
+)
+from app.services import datafix, intake, org, questionnaires, results, rollups, scopes
 from tests.conftest import StatementLog
 from tests.factories import CODES, make_unit, response
 
@@ -291,6 +303,238 @@ def test_the_rollup_upsert_is_compiled_once(session: Session, statement_log: Sta
             intake.record_responses(
                 session=session, unit=unit, items=[response((4,) * 9, when)], channel="api"
             )
-    first, second = [s for s in statements if s.sql.startswith("INSERT INTO response_rollup")]
+    first, second = [s for s in statements if s.sql.startswith("INSERT INTO response_rollup (")]
     assert second.invoked is first.invoked  # not rebuilt (building it cost more than running)
     assert second.cached, second.cache
+
+
+# --- the month rows: whole months per month, the rest per day, always the raw figures ---
+
+
+@pytest.mark.parametrize(
+    ("text", "months", "days"),
+    [
+        ("2025-S1", (date(2025, 1, 1), date(2025, 6, 1)), ()),
+        ("2025-02", (date(2025, 2, 1), date(2025, 2, 1)), ()),
+        (
+            "2025-01-15..2025-03-10",
+            (date(2025, 2, 1), date(2025, 2, 1)),
+            ((date(2025, 1, 15), date(2025, 1, 31)), (date(2025, 3, 1), date(2025, 3, 10))),
+        ),
+        (
+            "2024-02-01..2024-03-30",
+            (date(2024, 2, 1), date(2024, 2, 1)),
+            ((date(2024, 3, 1), date(2024, 3, 30)),),
+        ),
+        (
+            "2024-01-31..2024-02-29",
+            (date(2024, 2, 1), date(2024, 2, 1)),
+            ((date(2024, 1, 31), date(2024, 1, 31)),),
+        ),
+        ("2025-03-02..2025-03-31", None, ((date(2025, 3, 2), date(2025, 3, 31)),)),
+        ("2025-01-20..2025-02-10", None, ((date(2025, 1, 20), date(2025, 2, 10)),)),
+    ],
+)
+def test_split_reads_whole_months_per_month_and_the_edges_per_day(
+    text: str, months: tuple[date, date] | None, days: tuple[tuple[date, date], ...]
+) -> None:
+    assert rollups.split(parse_period(text)) == rollups.Split(months, days)
+
+
+FIRST = date(2025, 1, 1)
+SPAN = 150  # days of responses: five months, so periods have whole months and edges
+
+
+@st.composite
+def placed_submission(draw: st.DrawFn) -> tuple[Row, str, int, int, int, bool, int]:
+    """One response: answers, channel, which unit (0 root, 1 child, 2 grandchild), day and
+    local hour (near midnight a zone change moves it to another day or month), flagged, and
+    0 no service, 1 the unit's service, 2 its counter."""
+    channel = draw(st.sampled_from(["qr", "kiosk", "paper", "api"]))
+    value = st.integers(min_value=1, max_value=4)
+    one = st.one_of(st.none(), value) if channel == "paper" else value
+    answers = st.tuples(*([one] * 9)).filter(lambda row: any(a is not None for a in row))
+    return (
+        draw(answers),
+        channel,
+        draw(st.integers(0, 2)),
+        draw(st.integers(0, SPAN)),
+        draw(st.sampled_from([0, 1, 12, 22, 23])),
+        draw(st.booleans()),
+        draw(st.integers(0, 2)),
+    )
+
+
+def _period(draw: st.DrawFn) -> Period:
+    first = draw(st.integers(-10, SPAN + 10))
+    length = draw(st.integers(0, 120))
+    start = FIRST + timedelta(days=first)
+    return parse_period(f"{start}..{start + timedelta(days=length)}")
+
+
+def _raw_tally(session: Session, scope: scopes.Scope) -> ikm.Tally | None:
+    table = Response.__table__  # type: ignore[attr-defined]
+    answers = [table.c[c] for c in ANSWER_COLUMNS[: len(CODES)]]
+    rows = session.execute(sa.select(*answers).where(*scope.response_conditions(table))).all()
+    return ikm.Tally.of(CODES, [tuple(row) for row in rows]) if rows else None
+
+
+def _raw_reach(session: Session, scope: scopes.Scope) -> rollups.Reach:
+    table = Response.__table__  # type: ignore[attr-defined]
+    pooled = replace(scope, include_children=True)
+    counts = dict(
+        session.execute(
+            sa.select(table.c.unit_id, sa.func.count())
+            .where(*pooled.response_conditions(table))
+            .group_by(table.c.unit_id)
+        ).all()
+    )
+    own = counts.pop(scope.unit.id, 0)
+    return rollups.Reach(own=own, below_units=len(counts), below=sum(counts.values()))
+
+
+def _month_rows(session: Session, units: list[Unit]) -> list[tuple[Any, ...]]:
+    m = response_rollup_month.c
+    stmt = (
+        sa.select(response_rollup_month)
+        .where(m.unit_id.in_([u.id for u in units]))
+        .order_by(*(m[key] for key in ROLLUP_MONTH_KEYS))
+    )
+    return [tuple(row) for row in session.execute(stmt).all()]
+
+
+@DB_SETTINGS
+@given(items=st.lists(placed_submission(), min_size=1, max_size=40), data=st.data())
+def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
+    session: Session, items: list[tuple[Row, str, int, int, int, bool, int]], data: st.DataObject
+) -> None:
+    """Random responses and random scopes and periods (ragged ranges, whole months, a trend
+    of several at once, overlapping or not): the readers' figures are those of the raw rows,
+    after intake, after a zone change re-dates responses across midnights and month ends,
+    and after a rebuild (which writes the month rows intake kept, exactly)."""
+    root = make_unit(session)
+    child = make_unit(session, parent=root, tz="WIB")
+    grandchild = make_unit(session, parent=child, tz="WIT")
+    units = [root, child, grandchild]
+    services = [
+        org.create_service(
+            session=session, data=ServiceCreate(unit_code=u.code, code="ktp", name="KTP")
+        )
+        for u in units
+    ]
+    counters = [
+        org.create_counter(
+            session=session,
+            data=CounterCreate(unit_code=u.code, code="loket", name="Loket", service_code="ktp"),
+        )
+        for u in units
+    ]
+    batches: dict[tuple[int, str, bool, int], list[intake.ResponseIn]] = defaultdict(list)
+    for answers, channel, which, day, hour, flagged, where in items:
+        local = datetime.combine(FIRST + timedelta(days=day), time(hour), units[which].zone)
+        batches[(which, channel, flagged, where)].append(response(answers, local))
+    for (which, channel, flagged, where), batch in batches.items():
+        intake.record_responses(
+            session=session,
+            unit=units[which],
+            items=batch,
+            channel=channel,  # type: ignore[arg-type]  # drawn from the Channel values
+            flagged=flagged,
+            service=services[which] if where else None,
+            counter=counters[which] if where == 2 else None,
+        )
+
+    def scope_of(draw: st.DrawFn) -> scopes.Scope:
+        which = draw(st.integers(0, 2))
+        where = draw(st.integers(0, 2))
+        return scopes.Scope(
+            unit=units[which],
+            period=_period(draw),
+            include_children=draw(st.booleans()),
+            service=services[which] if where == 1 else None,
+            counter=counters[which] if where == 2 else None,
+            include_flagged=draw(st.booleans()),
+        )
+
+    checks = [data.draw(st.composite(scope_of)()) for _ in range(3)]
+    trend = [data.draw(st.composite(_period)()) for _ in range(4)]
+
+    def agree() -> None:
+        for scope in checks:
+            assert rollups.tally(session=session, scope=scope) == _raw_tally(session, scope)
+            [reach] = rollups.reach(session=session, scope=scope, periods=[scope.period])
+            assert reach == _raw_reach(session, scope)
+            found = rollups.tallies(session=session, scope=scope, periods=trend)
+            assert found == [_raw_tally(session, replace(scope, period=p)) for p in trend]
+
+    agree()
+    kept = _month_rows(session, units)
+    # A corrected zone re-dates the child's responses near midnight, some into another month.
+    session.refresh(child)
+    child.time_zone = "Asia/Jayapura"
+    session.add(child)
+    session.commit()
+    datafix.redate(session=session, units=[child])
+    agree()
+    redated = _month_rows(session, units)
+    rollups.rebuild(session=session, unit_ids=[u.id for u in units if u.id is not None])
+    assert _month_rows(session, units) == redated
+    agree()
+    if not any(hour >= 22 for *_, hour, _, _ in items):
+        assert redated == kept
+
+
+def test_a_trend_reads_every_period_in_the_same_few_statements(session: Session) -> None:
+    """A trend is one grouped query over the rollups (plus one for its coverage), however
+    many periods: the statements of 12 months are those of 2."""
+    root = make_unit(session)
+    child = make_unit(session, parent=root)
+    for month in range(1, 13):
+        when = datetime(2025, month, 10, 3, tzinfo=UTC)
+        intake.record_responses(
+            session=session, unit=child, channel="api", items=[response((3,) * 9, when)]
+        )
+    statements: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    def trend_statements(periods: list[Period]) -> list[str]:
+        statements.clear()
+        scope = scopes.Scope(unit=root, period=periods[0])
+        connection = session.connection()
+        sa.event.listen(connection, "before_cursor_execute", count)
+        try:
+            points = results.trend(
+                session=session, scope=scope, periods=periods, method=ikm.DEFAULT_METHOD
+            )
+        finally:
+            sa.event.remove(connection, "before_cursor_execute", count)
+        assert [result.n for _, result in points] == [1] * len(periods)
+        return list(statements)
+
+    months = results.periods_between(parse_period("2025-01"), parse_period("2025-12"), "month")
+    session.refresh(root)  # loaded before counting: the intake's commits expired it
+    many = trend_statements(months)
+    few = trend_statements(months[:2])
+    assert len(many) == len(few)
+    rollup_reads = [s for s in many if "response_rollup" in s]
+    assert len(rollup_reads) == 2  # the tallies and the coverage
+
+
+def test_month_rows_bound_their_days_whatever_order_responses_arrive_in(session: Session) -> None:
+    """Intake widens a month row's first and last day as later submissions bring earlier or
+    later days; a rebuild writes the same row."""
+    unit = make_unit(session)
+    for day in (15, 3, 28, 10):
+        when = datetime(2025, 5, day, 3, tzinfo=UTC)
+        intake.record_responses(
+            session=session, unit=unit, channel="paper", items=[response((4,) * 9, when)]
+        )
+    added = _month_rows(session, [unit])
+    m = response_rollup_month.c
+    bounds = sa.select(m.first_date, m.last_date).where(m.unit_id == unit.id)
+    assert session.execute(bounds).one() == (date(2025, 5, 3), date(2025, 5, 28))
+    assert unit.id is not None
+    rollups.rebuild(session=session, unit_ids=[unit.id])
+    assert _month_rows(session, [unit]) == added

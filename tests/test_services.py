@@ -261,7 +261,7 @@ def test_scope_units_lists_parents_first_and_ends_on_a_loop(session: Session) ->
     ]
 
 
-def test_responses_by_unit_counts_each_unit_of_the_scope(session: Session) -> None:
+def test_reach_counts_the_unit_and_the_units_below_it(session: Session) -> None:
     root = make_unit(session)
     child, silent = make_unit(session, parent=root), make_unit(session, parent=root)
     for unit, count in ((root, 1), (child, 3)):
@@ -269,7 +269,9 @@ def test_responses_by_unit_counts_each_unit_of_the_scope(session: Session) -> No
         intake.record_responses(session=session, unit=unit, items=items, channel="paper")
     year = parse_period("2026")
     pooled = scopes.Scope(unit=root, period=year)
-    assert rollups.responses_by_unit(session=session, scope=pooled) == {root.id: 1, child.id: 3}
+    assert rollups.reach(session=session, scope=pooled, periods=[year]) == [
+        rollups.Reach(own=1, below_units=1, below=3)
+    ]
     result = results.scope_ikm(session=session, scope=pooled, method=ikm.DEFAULT_METHOD)
     assert result.coverage is not None and result.coverage.units_with_responses == 2
     assert silent.code in result.coverage.codes

@@ -9,6 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -139,14 +140,48 @@ def _subtree_walk(session: Session, unit: Unit) -> list[tuple[Unit, int]]:
     return preorder([unit], session.exec(select(Unit).where(col(Unit.id).in_(ids))).all())
 
 
-def preorder(roots: Sequence[Unit], units: Iterable[Unit]) -> list[tuple[Unit, int]]:
+@dataclass(frozen=True)
+class UnitNode:
+    """A unit's place in the tree, without the rest of it: a province's two thousand read
+    in a few milliseconds where whole units take tens."""
+
+    id: int | None
+    parent_id: int | None
+    code: str
+
+
+def subtree_nodes(*, session: Session, unit: Unit) -> list[UnitNode]:
+    """:func:`subtree` as nodes."""
+    units = Unit.__table__.c  # type: ignore[attr-defined]
+    rows = session.execute(
+        sa.select(units.id, units.parent_id, units.code).where(
+            units.id.in_(sa.select(subtree_ids(unit).c.id))
+        )
+    ).all()
+    root = UnitNode(unit.id, unit.parent_id, unit.code)
+    return [node for node, _ in preorder([root], (UnitNode(*row) for row in rows))]
+
+
+class _Node(Protocol):
+    @property
+    def id(self) -> int | None: ...
+    @property
+    def parent_id(self) -> int | None: ...
+    @property
+    def code(self) -> str: ...
+
+
+NodeT = TypeVar("NodeT", bound=_Node)
+
+
+def preorder(roots: Sequence[NodeT], units: Iterable[NodeT]) -> list[tuple[NodeT, int]]:
     """``roots`` and those of ``units`` below them with their depth below their root, each
     parent before its children, siblings by code; ends even should a loop get into the tree
     (each unit is listed once)."""
-    below: dict[int | None, list[Unit]] = defaultdict(list)
+    below: dict[int | None, list[NodeT]] = defaultdict(list)
     for unit in sorted(units, key=lambda u: u.code):
         below[unit.parent_id].append(unit)
-    ordered: list[tuple[Unit, int]] = []
+    ordered: list[tuple[NodeT, int]] = []
     seen: set[int | None] = set()
     stack = [(root, 0) for root in sorted(roots, key=lambda u: u.code, reverse=True)]
     while stack:

@@ -381,7 +381,8 @@ def _profile(
 def _unit_samples(session: Session, scope: scopes.Scope) -> tuple[UnitSample, ...]:
     """Each unit of the scope with its own responses against its own population: two GROUP
     BY reads whatever the size of the tree."""
-    units = org.preorder([scope.unit], scopes.scope_units(session=session, scope=scope))
+    below = org.subtree(session=session, unit=scope.unit) if scope.include_children else []
+    units = org.preorder([scope.unit], below or [scope.unit])
     own = rollups.responses_by_unit(session=session, scope=scope)
     p = Population.__table__.c  # type: ignore[attr-defined]
     ids = [unit.id for unit, _ in units]

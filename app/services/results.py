@@ -17,7 +17,7 @@ from app.core.periods import Period, containing, shift
 from app.errors import Conflict, InvalidInput
 from app.models import Population, Unit
 from app.services import rollups
-from app.services.org import children, get_population, preorder, subtree, subtree_ids
+from app.services.org import children, preorder, subtree_ids, subtree_nodes
 from app.services.questionnaires import unit_form
 from app.services.scopes import Scope, scope_units
 
@@ -37,91 +37,30 @@ def scope_ikm(
 ) -> ikm.IkmResult:
     """The IKM of a scope: its responses pooled, or with ``mean_of_children`` the mean of the
     unit's children's figures; with the units it covers and the sample adequacy against the
-    scope's population for the period."""
-    if aggregate == "mean_of_children":
-        return _mean_of_children(session, scope, method)
-    found = rollups.tally(session=session, scope=scope) or _empty_tally(session, scope.unit)
-    result = ikm.compute(found, method, scope_population(session=session, scope=scope))
-    units = scope_units(session=session, scope=scope)
-    # The pooled counts also tell an own-only result what it leaves out below the unit.
-    counts = rollups.responses_by_unit(session=session, scope=replace(scope, include_children=True))
-    notes = []
-    if scope.service is not None or scope.counter is not None:
-        notes.append(SUB_SCOPE_SAMPLE_NOTE)
-    covered = {unit.id for unit in units}
-    below = {unit_id: n for unit_id, n in counts.items() if unit_id not in covered}
-    if below:
-        notes.append(
-            f"the unit's own responses only: {sum(below.values())} response(s) of "
-            f"{len(below)} unit(s) below {scope.unit.code} are not counted"
-        )
-    return replace(
-        result,
-        coverage=_coverage(units, counts),
-        warnings=(*result.warnings, *notes),
-    )
+    scope's population for the period. Responses mixing element sets are a Conflict."""
+    found = _results(session, scope, [scope.period], method, aggregate, _EmptyTallies(session))
+    if isinstance(found[0], Conflict):
+        raise found[0]
+    return found[0]
 
 
-def _coverage(units: Sequence[Unit], counts: dict[int, int]) -> ikm.Coverage:
-    return ikm.Coverage(
-        codes=tuple(unit.code for unit in units),
-        units_with_responses=sum(1 for unit in units if unit.id in counts),
-    )
-
-
-def _mean_of_children(session: Session, scope: Scope, method: ikm.Method) -> ikm.IkmResult:
-    if scope.service is not None or scope.counter is not None:
-        raise InvalidInput(
-            "aggregate mean_of_children averages child units, not a service or counter"
-        )
-    if not scope.include_children:
-        raise InvalidInput(
-            "aggregate mean_of_children averages the child units: it cannot count the unit's "
-            "own responses only"
-        )
-    ranked = ranking(
-        session=session,
-        parent=scope.unit,
-        period=scope.period,
-        method=method,
-        include_flagged=scope.include_flagged,
-    )
-    if not ranked:
-        raise InvalidInput(f"unit {scope.unit.code!r} has no child units to average")
-    population = scope_population(session=session, scope=scope)
-    try:
-        result = ikm.mean_of_children([found for _, found in ranked], method, population)
-    except ValueError as exc:  # children on forms with other elements or grade tables
-        raise Conflict(f"the child units cannot be averaged: {exc}") from None
-    own_only = replace(scope, include_children=False)
-    own = sum(rollups.responses_by_unit(session=session, scope=own_only).values())
-    if not own:
-        return result
-    note = f"{own} response(s) of {scope.unit.code} itself are not in the mean of its child units"
-    return replace(result, warnings=(*result.warnings, note))
-
-
-def scope_population(*, session: Session, scope: Scope) -> int | None:
-    """The population a scope's sample is judged against: the unit's own, or for a pooled
-    scope the sum of those entered for the units of its subtree (None where none is).
-    Populations are recorded per unit, so a service or a counter has none of its own."""
-    if scope.service is not None or scope.counter is not None:
-        return None
-    if not scope.include_children:
-        return get_population(session=session, unit=scope.unit, period=scope.period)
-    total = session.exec(
-        select(sa.func.sum(Population.population)).where(
-            col(Population.unit_id).in_(sa.select(subtree_ids(scope.unit).c.id)),
-            Population.period == scope.period.label,
-        )
-    ).one()
-    return None if total is None else int(total)
-
-
-def _empty_tally(session: Session, unit: Unit) -> ikm.Tally:
-    """No responses: the elements of the form the unit asks."""
-    _, form = unit_form(session=session, unit=unit)
-    return ikm.Tally(codes=form.element_codes, table=form.interval_table)
+def trend(
+    *,
+    session: Session,
+    scope: Scope,
+    periods: Sequence[Period],
+    method: ikm.Method,
+    aggregate: ikm.Aggregation = "pooled",
+) -> list[tuple[Period, ikm.IkmResult]]:
+    """The scope's result in each of the given periods (the scope's own period is ignored),
+    from one grouped query over the rollups whatever the number of periods. A period whose
+    responses mix element sets has no figure and says why; the others stand."""
+    empty = _EmptyTallies(session)
+    found = _results(session, scope, periods, method, aggregate, empty)
+    return [
+        (period, _no_single_ikm(empty(scope.unit), method, r) if isinstance(r, Conflict) else r)
+        for period, r in zip(periods, found, strict=True)
+    ]
 
 
 def ranking(
@@ -134,71 +73,198 @@ def ranking(
 ) -> list[tuple[Unit, ikm.IkmResult]]:
     """The IKM of every direct child of a unit, each pooled with its own subtree (the same
     figure as its own ``scope_ikm``); by code."""
+    empty = _EmptyTallies(session)
+    return _rankings(session, parent, [period], method, include_flagged, empty)[0]
+
+
+class _EmptyTallies:
+    """The tally without responses of a unit: the elements of the form it asks, each form
+    read once per request (a ranking or trend has many empty places)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.found: dict[str | None, ikm.Tally] = {}
+
+    def __call__(self, unit: Unit) -> ikm.Tally:
+        if unit.form_code not in self.found:
+            _, form = unit_form(session=self.session, unit=unit)
+            self.found[unit.form_code] = ikm.Tally(
+                codes=form.element_codes, table=form.interval_table
+            )
+        return self.found[unit.form_code]
+
+
+def _results(
+    session: Session,
+    scope: Scope,
+    periods: Sequence[Period],
+    method: ikm.Method,
+    aggregate: ikm.Aggregation,
+    empty: _EmptyTallies,
+) -> list[ikm.IkmResult | Conflict]:
+    """The scope's result (or why there is none) in each period: the same few queries for
+    one period as for sixty."""
+    if aggregate == "mean_of_children":
+        return _means_of_children(session, scope, periods, method, empty)
+    found = rollups.tallies(session=session, scope=scope, periods=periods)
+    populations = scope_populations(session=session, scope=scope, periods=periods)
+    units = scope_units(session=session, scope=scope)
+    # The pooled counts also tell an own-only result what it leaves out below the unit.
+    reaches = rollups.reach(session=session, scope=scope, periods=periods)
+    codes = tuple(unit.code for unit in units)
+    results: list[ikm.IkmResult | Conflict] = []
+    for tally, population, reach in zip(found, populations, reaches, strict=True):
+        if isinstance(tally, Conflict):
+            results.append(tally)
+            continue
+        result = ikm.compute(tally or empty(scope.unit), method, population)
+        notes = []
+        if scope.service is not None or scope.counter is not None:
+            notes.append(SUB_SCOPE_SAMPLE_NOTE)
+        with_responses = int(reach.own > 0)
+        if scope.include_children:
+            with_responses += reach.below_units
+        elif reach.below:
+            notes.append(
+                f"the unit's own responses only: {reach.below} response(s) of "
+                f"{reach.below_units} unit(s) below {scope.unit.code} are not counted"
+            )
+        results.append(
+            replace(
+                result,
+                coverage=ikm.Coverage(codes, with_responses),
+                warnings=(*result.warnings, *notes),
+            )
+        )
+    return results
+
+
+def _means_of_children(
+    session: Session,
+    scope: Scope,
+    periods: Sequence[Period],
+    method: ikm.Method,
+    empty: _EmptyTallies,
+) -> list[ikm.IkmResult | Conflict]:
+    if scope.service is not None or scope.counter is not None:
+        raise InvalidInput(
+            "aggregate mean_of_children averages child units, not a service or counter"
+        )
+    if not scope.include_children:
+        raise InvalidInput(
+            "aggregate mean_of_children averages the child units: it cannot count the unit's "
+            "own responses only"
+        )
+    rankings = _rankings(session, scope.unit, periods, method, scope.include_flagged, empty)
+    if not rankings[0]:
+        raise InvalidInput(f"unit {scope.unit.code!r} has no child units to average")
+    populations = scope_populations(session=session, scope=scope, periods=periods)
+    reaches = rollups.reach(session=session, scope=scope, periods=periods)
+    results: list[ikm.IkmResult | Conflict] = []
+    for ranked, population, reach in zip(rankings, populations, reaches, strict=True):
+        try:
+            result = ikm.mean_of_children([found for _, found in ranked], method, population)
+        except ValueError as exc:  # children on forms with other elements or grade tables
+            results.append(Conflict(f"the child units cannot be averaged: {exc}"))
+            continue
+        if reach.own:
+            note = (
+                f"{reach.own} response(s) of {scope.unit.code} itself are not in the "
+                "mean of its child units"
+            )
+            result = replace(result, warnings=(*result.warnings, note))
+        results.append(result)
+    return results
+
+
+def scope_population(*, session: Session, scope: Scope) -> int | None:
+    """The population a scope's sample is judged against: the unit's own, or for a pooled
+    scope the sum of those entered for the units of its subtree (None where none is).
+    Populations are recorded per unit, so a service or a counter has none of its own."""
+    return scope_populations(session=session, scope=scope, periods=[scope.period])[0]
+
+
+def scope_populations(
+    *, session: Session, scope: Scope, periods: Sequence[Period]
+) -> list[int | None]:
+    """:func:`scope_population` for each of the periods, in one query."""
+    if scope.service is not None or scope.counter is not None:
+        return [None for _ in periods]
+    units = (
+        col(Population.unit_id).in_(sa.select(subtree_ids(scope.unit).c.id))
+        if scope.include_children
+        else Population.unit_id == scope.unit.id
+    )
+    labels = {period.label for period in periods}
+    totals = dict(
+        session.exec(
+            select(Population.period, sa.func.sum(Population.population))
+            .where(units, col(Population.period).in_(labels))
+            .group_by(Population.period)
+        ).all()
+    )
+    return [
+        None if totals.get(period.label) is None else int(totals[period.label])
+        for period in periods
+    ]
+
+
+def _rankings(
+    session: Session,
+    parent: Unit,
+    periods: Sequence[Period],
+    method: ikm.Method,
+    include_flagged: bool,
+    empty: _EmptyTallies,
+) -> list[list[tuple[Unit, ikm.IkmResult]]]:
+    """:func:`ranking` in each of the periods, from the same few queries."""
     tallies = rollups.tallies_by_branch(
-        session=session, parent=parent, period=period, include_flagged=include_flagged
+        session=session, parent=parent, periods=periods, include_flagged=include_flagged
     )
     # Each child is pooled with its subtree, so its sample is judged against their populations.
     branch = rollups.branch_cte(parent)
     p = Population.__table__.c  # type: ignore[attr-defined]
     populations = {
-        top: int(total)
-        for top, total in session.execute(
-            sa.select(branch.c.top, sa.func.sum(p.population))
+        (top, label): int(total)
+        for top, label, total in session.execute(
+            sa.select(branch.c.top, p.period, sa.func.sum(p.population))
             .join(branch, branch.c.id == p.unit_id)
-            .where(p.period == period.label)
-            .group_by(branch.c.top)
+            .where(p.period.in_({period.label for period in periods}))
+            .group_by(branch.c.top, p.period)
         ).all()
     }
-    units = subtree(session=session, unit=parent)
-    whole = Scope(unit=parent, period=period, include_flagged=include_flagged)
-    counts = rollups.responses_by_unit(session=session, scope=whole)
-    result = []
-    for child in children(session=session, unit=parent):
-        assert child.id is not None  # stored
-        found = tallies.get(child.id)
-        if isinstance(found, Conflict):
-            computed = _no_single_ikm(session, child, method, found)
-        else:
-            computed = ikm.compute(
-                found or _empty_tally(session, child), method, populations.get(child.id)
-            )
-        coverage = _coverage([unit for unit, _ in preorder([child], units)], counts)
-        result.append((child, replace(computed, coverage=coverage)))
-    return result
+    nodes = subtree_nodes(session=session, unit=parent)
+    counts = rollups.units_with_responses_by_branch(
+        session=session, parent=parent, periods=periods, include_flagged=include_flagged
+    )
+    kids = children(session=session, unit=parent)
+    codes = {
+        node.id: tuple(below.code for below, _ in preorder([node], nodes))
+        for node in nodes
+        if node.parent_id == parent.id
+    }
+    rankings = []
+    for period, found, count in zip(periods, tallies, counts, strict=True):
+        ranked = []
+        for child in kids:
+            assert child.id is not None  # stored
+            tally = found.get(child.id)
+            if isinstance(tally, Conflict):
+                computed = _no_single_ikm(empty(child), method, tally)
+            else:
+                computed = ikm.compute(
+                    tally or empty(child), method, populations.get((child.id, period.label))
+                )
+            coverage = ikm.Coverage(codes[child.id], count.get(child.id, 0))
+            ranked.append((child, replace(computed, coverage=coverage)))
+        rankings.append(ranked)
+    return rankings
 
 
-def trend(
-    *,
-    session: Session,
-    scope: Scope,
-    periods: Sequence[Period],
-    method: ikm.Method,
-    aggregate: ikm.Aggregation = "pooled",
-) -> list[tuple[Period, ikm.IkmResult]]:
-    """The scope's result in each of the given periods (the scope's own period is ignored).
-    A period whose responses mix element sets has no figure and says why; the others stand."""
-    points = []
-    for period in periods:
-        try:
-            result = scope_ikm(
-                session=session,
-                scope=replace(scope, period=period),
-                method=method,
-                aggregate=aggregate,
-            )
-        except Conflict as exc:
-            result = _no_single_ikm(session, scope.unit, method, exc)
-        points.append((period, result))
-    return points
-
-
-def _no_single_ikm(
-    session: Session, unit: Unit, method: ikm.Method, exc: Conflict
-) -> ikm.IkmResult:
+def _no_single_ikm(empty: ikm.Tally, method: ikm.Method, exc: Conflict) -> ikm.IkmResult:
     """The place of a result that cannot be formed (its responses mix element sets): no
     figures, and the reason among its warnings."""
-    empty = ikm.compute(_empty_tally(session, unit), method)
-    return replace(empty, warnings=(exc.detail,))
+    return replace(ikm.compute(empty, method), warnings=(exc.detail,))
 
 
 def periods_between(first: Period, last: Period, granularity: str) -> list[Period]:

@@ -1,16 +1,20 @@
-"""The per-day rollups: the only module that writes or reads the ``response_rollup`` table.
+"""The rollups: the only module that writes or reads the ``response_rollup`` (per day) and
+``response_rollup_month`` (per month) tables.
 
-Each row holds, for one unit, local day, service, counter, form version, channel and flag, the
-sums and counts an IKM needs (``ikm.Tally``). Submissions add to it in their own transaction;
-:func:`rebuild` recomputes it from the responses; the readers turn its sums into tallies.
-The per-row arithmetic is the core's (``ikm.Tally.of``); in SQL it is written once, in
-:func:`tally_aggregates`.
+Each per-day row holds, for one unit, local day, service, counter, form version, channel and
+flag, the sums and counts an IKM needs (``ikm.Tally``); each month row holds the same sums for
+one unit, local month, form version and flag. Submissions add to both in their own
+transaction; :func:`rebuild` recomputes both from the responses; the readers turn their sums
+into tallies. A period is read from the month rows for its whole months and from the per-day
+rows for its ragged edges (and for a service or counter, which only the per-day rows know), so
+every figure is the same as from the raw responses. The per-row arithmetic is the core's
+(``ikm.Tally.of``); in SQL it is written once, in :func:`tally_aggregates`.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,15 +28,18 @@ from app.models import (
     ANSWER_COLUMNS,
     ROLLUP_COUNTS,
     ROLLUP_KEYS_FULL,
+    ROLLUP_MONTH_KEYS,
     FormVersion,
     Response,
     Unit,
     response_rollup,
+    response_rollup_month,
 )
-from app.services.scopes import Scope
+from app.services.scopes import Scope, unit_ids
 
 _r = response_rollup.c
-_SUMS = tuple(sa.func.sum(_r[c]) for c in ROLLUP_COUNTS)
+_m = response_rollup_month.c
+_DAY_SUMS = tuple(sa.func.sum(_r[c]) for c in ROLLUP_COUNTS)
 
 
 def _counts(tally: ikm.Tally) -> dict[str, int]:
@@ -76,6 +83,28 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
     # compiled afresh for each batch, and a large one (an import spanning thousands of days
     # and counters) took seconds.
     session.execute(_add_statement(session), values)
+    months: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for value in values:
+        day = value["local_date"]
+        at = (value["unit_id"], day.replace(day=1), value["form_version_id"], value["flagged"])
+        month = months.get(at)
+        if month is None:
+            months[at] = {
+                **dict(zip(ROLLUP_MONTH_KEYS, at, strict=True)),
+                "first_date": day,
+                "last_date": day,
+                **{c: value[c] for c in ROLLUP_COUNTS},
+            }
+            continue
+        month["first_date"] = min(month["first_date"], day)
+        month["last_date"] = max(month["last_date"], day)
+        for c in ROLLUP_COUNTS:
+            month[c] += value[c]
+    # After every per-day row, in key order: the same lock order in every transaction.
+    session.execute(
+        _month_statement(session),
+        [months[at] for at in sorted(months, key=str)],
+    )
 
 
 @per_dialect
@@ -84,6 +113,23 @@ def _add_statement(dialect: str) -> Any:
     return stmt.on_conflict_do_update(
         index_elements=list(ROLLUP_KEYS_FULL),
         set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
+    )
+
+
+@per_dialect
+def _month_statement(dialect: str) -> Any:
+    stmt = upsert_for(dialect, response_rollup_month)
+    # SQLite's two-argument min/max are PostgreSQL's least/greatest.
+    least, greatest = (
+        (sa.func.least, sa.func.greatest) if dialect == "postgresql" else (sa.func.min, sa.func.max)
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=list(ROLLUP_MONTH_KEYS),
+        set_={
+            **{c: _m[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
+            "first_date": least(_m.first_date, stmt.excluded.first_date),
+            "last_date": greatest(_m.last_date, stmt.excluded.last_date),
+        },
     )
 
 
@@ -104,21 +150,24 @@ def tally_aggregates(table: sa.Table, k: int) -> list[sa.ColumnElement[Any]]:
 
 
 def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: bool = True) -> int:
-    """Recompute the rollups from the responses (a data fix), for every unit or only the
-    given ones; returns the number of rollup rows written. With ``commit=False`` the caller's
-    transaction goes on (a fix that changed the responses commits both at once)."""
+    """Recompute the rollups (per day, then per month) from the responses (a data fix), for
+    every unit or only the given ones; returns the number of per-day rows written. With
+    ``commit=False`` the caller's transaction goes on (a fix that changed the responses
+    commits both at once)."""
     if is_postgresql(session):
         # Submissions wait until the rebuild commits: none slips in between the delete and
         # the re-count, and taking the response table first cannot deadlock with them (they
         # lock the response table, then the rollups). SQLite's write lock does the same.
         session.execute(sa.text("LOCK TABLE response IN SHARE MODE"))
         session.execute(sa.text("LOCK TABLE response_rollup IN EXCLUSIVE MODE"))
+        session.execute(sa.text("LOCK TABLE response_rollup_month IN EXCLUSIVE MODE"))
     table: sa.Table = Response.__table__  # type: ignore[attr-defined]
     only = list(unit_ids) if unit_ids is not None else None
-    delete = response_rollup.delete()
-    if only is not None:
-        delete = delete.where(_r.unit_id.in_(only))
-    session.execute(delete)
+    for rollup in (response_rollup, response_rollup_month):
+        delete = rollup.delete()
+        if only is not None:
+            delete = delete.where(rollup.c.unit_id.in_(only))
+        session.execute(delete)
     for version in session.exec(select(FormVersion)).all():
         keys = [
             table.c.unit_id,
@@ -139,12 +188,32 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: 
         session.execute(
             response_rollup.insert().from_select([*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS], select_stmt)
         )
+    # The month rows from the per-day rows just written: far fewer rows than the responses.
+    month = _month_of(session, _r.local_date)
+    keys = [_r.unit_id, month, _r.form_version_id, _r.flagged]
+    months = sa.select(
+        *keys, sa.func.min(_r.local_date), sa.func.max(_r.local_date), *_DAY_SUMS
+    ).group_by(*keys)
+    if only is not None:
+        months = months.where(_r.unit_id.in_(only))
+    session.execute(
+        response_rollup_month.insert().from_select(
+            [*ROLLUP_MONTH_KEYS, "first_date", "last_date", *ROLLUP_COUNTS], months
+        )
+    )
     if commit:
         session.commit()
     count = sa.select(sa.func.count()).select_from(response_rollup)
     if only is not None:
         count = count.where(_r.unit_id.in_(only))
     return int(session.execute(count).scalar_one())
+
+
+def _month_of(session: Session, day: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """SQL for the first day of a date's month."""
+    if is_postgresql(session):
+        return sa.cast(sa.func.date_trunc("month", day), sa.Date)
+    return sa.func.date(day, "start of month")
 
 
 # --- reading: tallies of a scope ---
@@ -158,37 +227,101 @@ class _Part:
     tally: ikm.Tally
 
 
+Found = ikm.Tally | Conflict | None
+"""A reader's answer for one period (or branch): the pooled tally; the Conflict that says why
+there is none (its responses mix element sets); or None without responses."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """How a period is read: its whole months from the month rows, the rest per day."""
+
+    months: tuple[date, date] | None  # first days of its first and last whole month
+    days: tuple[tuple[date, date], ...]  # the ragged edges, inclusive day ranges
+
+
+def split(period: Period) -> Split:
+    """A period as its whole months and the days around them (at most two ranges)."""
+    first = period.start if period.start.day == 1 else _next_month(period.start)
+    after = period.end + timedelta(days=1)  # the first day after its last whole month
+    after = after.replace(day=1)
+    if first >= after:  # no whole month inside
+        return Split(None, ((period.start, period.end),))
+    days = []
+    if period.start < first:
+        days.append((period.start, first - timedelta(days=1)))
+    if after <= period.end:
+        days.append((after, period.end))
+    return Split((first, (after - timedelta(days=1)).replace(day=1)), tuple(days))
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
-    """Per-element sums and counts of the scope (one GROUP BY over the rollups); None when
-    there are no responses."""
-    conditions = scope.conditions(_r, service=_r.service_key, counter=_r.counter_key)
-    stmt = (
-        sa.select(
-            _r.form_version_id, sa.func.min(_r.local_date), sa.func.max(_r.local_date), *_SUMS
-        )
-        .where(*conditions)
-        .group_by(_r.form_version_id)
-    )
-    return pool(session, session.execute(stmt).all())
+    """Per-element sums and counts of the scope; None when there are no responses. A scope
+    whose responses mix element sets raises the Conflict that says so."""
+    found = tallies(session=session, scope=scope, periods=[scope.period])[0]
+    if isinstance(found, Conflict):
+        raise found
+    return found
+
+
+def tallies(*, session: Session, scope: Scope, periods: Sequence[Period]) -> list[Found]:
+    """The scope's tally in each of the periods (its own period is ignored), in one grouped
+    query (a trend)."""
+    units = unit_ids(session=session, scope=scope)
+    rows: dict[tuple[int, int], list[Any]] = {}
+    for layer in _layers(periods):
+        source = _source(scope, [periods[i] for i in layer], units=units)
+        for (index, key), parts in _aggregate(session, source).items():
+            rows[(layer[index], key)] = parts
+    versions = _versions(session)
+    return [_found(versions, rows.get((index, 0), [])) for index in range(len(periods))]
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Where a scope's responses in a period come from: its unit itself, and the units
+    below it (counted whether or not the scope takes them in)."""
+
+    own: int  # responses of the unit itself
+    below_units: int  # units below it with responses
+    below: int  # their responses
+
+
+def reach(*, session: Session, scope: Scope, periods: Sequence[Period]) -> list[Reach]:
+    """The scope's :class:`Reach` in each of the periods, in one grouped query."""
+    pooled = replace(scope, include_children=True)
+    units = unit_ids(session=session, scope=pooled)
+    found = [Reach(0, 0, 0) for _ in periods]
+    for layer in _layers(periods):
+        c = _source(pooled, [periods[i] for i in layer], units=units).c
+        own = sa.case((c.unit_id == scope.unit.id, 1), else_=0)
+        stmt = sa.select(
+            c.idx, own, sa.func.count(sa.distinct(c.unit_id)), sa.func.sum(c.responses)
+        ).group_by(c.idx, own)
+        for index, is_own, count, responses in session.execute(stmt).all():
+            at = layer[index]
+            if is_own:
+                found[at] = replace(found[at], own=int(responses))
+            else:
+                found[at] = replace(found[at], below_units=int(count), below=int(responses))
+    return found
 
 
 def responses_by_unit(*, session: Session, scope: Scope) -> dict[int, int]:
-    """How many responses each unit of the scope holds (units without any are absent)."""
-    stmt = (
-        sa.select(_r.unit_id, sa.func.sum(_r.responses))
-        .where(*scope.conditions(_r, service=_r.service_key, counter=_r.counter_key))
-        .group_by(_r.unit_id)
-    )
+    """How many responses each unit of the scope holds itself (units without any are absent)."""
+    source = _source(scope, [scope.period], units=unit_ids(session=session, scope=scope))
+    stmt = sa.select(source.c.unit_id, sa.func.sum(source.c.responses)).group_by(source.c.unit_id)
     return {unit_id: int(n) for unit_id, n in session.execute(stmt).all() if n}
 
 
 def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
     """The form versions answered in the scope, oldest first."""
-    used = (
-        sa.select(_r.form_version_id)
-        .where(*scope.conditions(_r, service=_r.service_key, counter=_r.counter_key))
-        .distinct()
-    )
+    source = _source(scope, [scope.period], units=unit_ids(session=session, scope=scope))
+    used = sa.select(source.c.form_version_id).distinct()
     return list(
         session.exec(
             select(FormVersion).where(col(FormVersion.id).in_(used)).order_by(col(FormVersion.id))
@@ -197,37 +330,42 @@ def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
 
 
 def tallies_by_branch(
-    *, session: Session, parent: Unit, period: Period, include_flagged: bool = False
-) -> dict[int, ikm.Tally | Conflict | None]:
-    """The tally of each direct child of ``parent`` pooled with its own subtree, in one
-    GROUP BY (a provincial table has hundreds of units); keyed by child id. A branch whose
-    responses mix element sets gets the Conflict that says so instead of a tally."""
+    *, session: Session, parent: Unit, periods: Sequence[Period], include_flagged: bool = False
+) -> list[dict[int, Found]]:
+    """For each period, the tally of each direct child of ``parent`` pooled with its own
+    subtree, keyed by child id (children without responses are absent), in one GROUP BY (a
+    provincial table has hundreds of units). A branch whose responses mix element sets gets
+    the Conflict that says so instead of a tally: it must not sink the whole ranking."""
     branch = branch_cte(parent)
-    conditions = [_r.local_date.between(period.start, period.end)]
-    if not include_flagged:
-        conditions.append(_r.flagged.is_(False))
-    stmt = (
-        sa.select(
-            branch.c.top,
-            _r.form_version_id,
-            sa.func.min(_r.local_date),
-            sa.func.max(_r.local_date),
-            *_SUMS,
+    rows: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for layer in _layers(periods):
+        source = _source(
+            None, [periods[i] for i in layer], branch=branch, include_flagged=include_flagged
         )
-        .join(branch, branch.c.id == _r.unit_id)
-        .where(*conditions)
-        .group_by(branch.c.top, _r.form_version_id)
-    )
-    rows: dict[int, list[Any]] = defaultdict(list)
-    for top, *rest in session.execute(stmt).all():
-        rows[top].append(rest)
-    tallies: dict[int, ikm.Tally | Conflict | None] = {}
-    for top, found in rows.items():
-        try:
-            tallies[top] = pool(session, found)
-        except Conflict as exc:  # one branch mixing forms must not sink the whole ranking
-            tallies[top] = exc
+        for (index, top), parts in _aggregate(session, source).items():
+            rows[(layer[index], top)] = parts
+    versions = _versions(session)
+    tallies: list[dict[int, Found]] = [{} for _ in periods]
+    for (index, top), parts in rows.items():
+        tallies[index][top] = _found(versions, parts)
     return tallies
+
+
+def units_with_responses_by_branch(
+    *, session: Session, parent: Unit, periods: Sequence[Period], include_flagged: bool = False
+) -> list[dict[int, int]]:
+    """For each period, how many units of each direct child's subtree have responses (the
+    branches of :func:`tallies_by_branch`), in one grouped query."""
+    branch = branch_cte(parent)
+    found: list[dict[int, int]] = [{} for _ in periods]
+    for layer in _layers(periods):
+        c = _source(
+            None, [periods[i] for i in layer], branch=branch, include_flagged=include_flagged
+        ).c
+        stmt = sa.select(c.idx, c.key, sa.func.count(sa.distinct(c.unit_id))).group_by(c.idx, c.key)
+        for index, top, count in session.execute(stmt).all():
+            found[layer[index]][top] = int(count)
+    return found
 
 
 def branch_cte(parent: Unit) -> sa.CTE:
@@ -243,7 +381,115 @@ def branch_cte(parent: Unit) -> sa.CTE:
     )
 
 
-def pool(session: Session, rows: Sequence[Any]) -> ikm.Tally | None:
+def _aggregate(session: Session, source: sa.Subquery) -> dict[tuple[int, int], list[Any]]:
+    """Rows of (form_version_id, first date, last date, *ROLLUP_COUNTS) for each (period
+    index, key) of a source: the shape :func:`pool` takes."""
+    c = source.c
+    stmt = sa.select(
+        c.idx,
+        c.key,
+        c.form_version_id,
+        sa.func.min(c.first),
+        sa.func.max(c.last),
+        *(sa.func.sum(c[name]) for name in ROLLUP_COUNTS),
+    ).group_by(c.idx, c.key, c.form_version_id)
+    rows: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for index, key, *rest in session.execute(stmt).all():
+        rows[(int(index), int(key))].append(rest)
+    return rows
+
+
+def _source(
+    scope: Scope | None,
+    periods: Sequence[Period],
+    *,
+    units: Sequence[int] | None = None,
+    branch: sa.CTE | None = None,
+    include_flagged: bool = False,
+) -> sa.Subquery:
+    """The rollup rows of non-overlapping periods: (idx, key, unit_id, form_version_id,
+    first, last, *ROLLUP_COUNTS), idx the period's position. Whole months come from the month
+    rows, the days around them (and all of a service's or counter's, which the month rows do
+    not keep) from the per-day rows. The rows are a ``scope``'s (whose ``unit_ids`` are
+    ``units``), keyed 0; or every descendant's of a ``branch_cte``, keyed by the branch."""
+    day_only = scope is not None and (scope.service is not None or scope.counter is not None)
+    splits = [Split(None, ((p.start, p.end),)) if day_only else split(p) for p in periods]
+    month_pieces = [(i, s.months) for i, s in enumerate(splits) if s.months is not None]
+    day_pieces = [(i, days) for i, s in enumerate(splits) for days in s.days]
+    arms = []
+    for table, day, first, last, pieces in (
+        (response_rollup_month, _m.month_date, _m.first_date, _m.last_date, month_pieces),
+        (response_rollup, _r.local_date, _r.local_date, _r.local_date, day_pieces),
+    ):
+        if not pieces:
+            continue
+        t = table.c
+        key: sa.ColumnElement[Any]
+        within = [day.between(low, high) for _, (low, high) in pieces]
+        indexes = {index for index, _ in pieces}
+        idx: sa.ColumnElement[Any] = (
+            sa.literal(pieces[0][0])
+            if len(indexes) == 1
+            else sa.case(*((w, index) for w, (index, _) in zip(within, pieces, strict=True)))
+        )
+        if scope is not None:
+            where = scope.conditions(
+                t,
+                service=t.service_key if table is response_rollup else None,
+                counter=t.counter_key if table is response_rollup else None,
+                period=False,
+                units=units,
+            )
+            key = sa.literal(0)
+            source: sa.FromClause = table
+        else:
+            assert branch is not None
+            where = [] if include_flagged else [t.flagged.is_(False)]
+            key = branch.c.top
+            source = table.join(branch, branch.c.id == t.unit_id)
+        arms.append(
+            sa.select(
+                idx.label("idx"),
+                key.label("key"),
+                t.unit_id,
+                t.form_version_id,
+                first.label("first"),
+                last.label("last"),
+                *(t[name] for name in ROLLUP_COUNTS),
+            )
+            .select_from(source)
+            .where(*where, sa.or_(*within))
+        )
+    return (arms[0] if len(arms) == 1 else sa.union_all(*arms)).subquery("source")
+
+
+def _versions(session: Session) -> dict[int, FormVersion]:
+    """Every form version by id: read once per reader call (there are a handful)."""
+    return {v.id: v for v in session.exec(select(FormVersion)).all() if v.id is not None}
+
+
+def _found(versions: Mapping[int, FormVersion], rows: Sequence[Any]) -> Found:
+    try:
+        return _pool(versions, rows)
+    except Conflict as exc:
+        return exc
+
+
+def _layers(periods: Sequence[Period]) -> list[list[int]]:
+    """The periods' indexes in groups whose periods do not overlap (each group is one query:
+    a row counts towards one period of it). A trend's periods are one group."""
+    layers: list[list[int]] = []
+    for index in sorted(range(len(periods)), key=lambda i: periods[i].start):
+        for layer in layers:
+            if periods[layer[-1]].end < periods[index].start:
+                layer.append(index)
+                break
+        else:
+            layers.append([index])
+    return layers
+
+
+def _pool(versions: Mapping[int, FormVersion], rows: Sequence[Any]) -> ikm.Tally | None:
     """One Tally from rollup sums per form version (rows of form_version_id, first date, last
     date, *ROLLUP_COUNTS); None when there are none.
 
@@ -251,7 +497,6 @@ def pool(session: Session, rows: Sequence[Any]) -> ikm.Tally | None:
     a scope mixing different element sets has no single IKM and is refused with the versions
     and the dates where they meet.
     """
-    versions = {v.id: v for v in session.exec(select(FormVersion)).all()}
     parts: list[_Part] = []
     for version_id, first, last, *sums in rows:
         counts = dict(zip(ROLLUP_COUNTS, (int(s) for s in sums), strict=True))

@@ -3,15 +3,21 @@ CLI, the API, reports, trends and rankings), or the unit's own responses only; o
 one counter of the unit; a period; flagged responses in or out. Every reader (rollups, exports,
 reports) selects through :meth:`Scope.conditions`, so they all agree on what a scope holds."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
 from app.core.periods import Period
+from app.db import is_postgresql
 from app.models import Counter, Service, Unit
-from app.services.org import get_counter, get_service, subtree, subtree_ids
+from app.services.org import UnitNode, get_counter, get_service, subtree_ids, subtree_nodes
+
+_IDS = postgresql.ARRAY(sa.Integer)
 
 
 @dataclass(frozen=True)
@@ -34,25 +40,44 @@ class Scope:
         if self.service is not None or self.counter is not None:
             object.__setattr__(self, "include_children", False)
 
+    @cached_property
+    def _subtree(self) -> sa.CTE:
+        # One CTE per scope: a statement that selects it twice (a union) names it once.
+        return subtree_ids(self.unit)
+
     def conditions(
-        self, table: Any, *, service: sa.ColumnElement[Any], counter: sa.ColumnElement[Any]
+        self,
+        table: Any,
+        *,
+        service: sa.ColumnElement[Any] | None,
+        counter: sa.ColumnElement[Any] | None,
+        period: bool = True,
+        units: Sequence[int] | None = None,
     ) -> list[sa.ColumnElement[bool]]:
         """WHERE conditions selecting the scope from a table with unit_id, local_date and
         flagged columns (the response table or the rollups, whose service and counter
-        columns are named differently)."""
+        columns are named differently). ``period=False`` leaves the dates to the caller
+        (the month rollups); a table without service or counter columns (None) cannot
+        select a service's or counter's scope. ``units``: the scope's :func:`unit_ids`, when
+        the caller has read them (PostgreSQL only: one array parameter)."""
         # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
-        units = (
-            table.unit_id.in_(sa.select(subtree_ids(self.unit).c.id))
+        selected = (
+            table.unit_id == sa.any_(sa.bindparam(None, list(units), type_=_IDS))
+            if units is not None and self.include_children
+            else table.unit_id.in_(sa.select(self._subtree.c.id))
             if self.include_children
             else table.unit_id == self.unit.id
         )
-        conditions: list[sa.ColumnElement[bool]] = [
-            units,
-            table.local_date.between(self.period.start, self.period.end),
-        ]
+        conditions: list[sa.ColumnElement[bool]] = [selected]
+        if period:
+            conditions.append(table.local_date.between(self.period.start, self.period.end))
         if self.service is not None:
+            if service is None:
+                raise ValueError("this table does not know services")
             conditions.append(service == self.service.id)
         if self.counter is not None:
+            if counter is None:
+                raise ValueError("this table does not know counters")
             conditions.append(counter == self.counter.id)
         if not self.include_flagged:
             conditions.append(table.flagged.is_(False))
@@ -98,8 +123,18 @@ def ordered_reads(*, session: Session, scope: Scope) -> Scope:
     return scope if below is not None else replace(scope, include_children=False)
 
 
-def scope_units(*, session: Session, scope: Scope) -> list[Unit]:
+def scope_units(*, session: Session, scope: Scope) -> list[UnitNode]:
     """The units whose responses the scope selects, parents first, siblings by code."""
     if not scope.include_children:
-        return [scope.unit]
-    return subtree(session=session, unit=scope.unit)
+        return [UnitNode(scope.unit.id, scope.unit.parent_id, scope.unit.code)]
+    return subtree_nodes(session=session, unit=scope.unit)
+
+
+def unit_ids(*, session: Session, scope: Scope) -> list[int] | None:
+    """The ids of the units a pooled scope selects, read first on PostgreSQL: given them as
+    one array, the planner knows their number, where for the recursive CTE it guesses
+    thousands and reads a whole table for one unit. None for the unit's own responses and on
+    SQLite (whose planner needs no help), where :meth:`Scope.conditions` selects as always."""
+    if not scope.include_children or not is_postgresql(session):
+        return None
+    return list(session.execute(sa.select(scope._subtree.c.id)).scalars())
