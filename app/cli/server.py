@@ -211,10 +211,10 @@ def db_redate(
 
 @db_cli.command("rebuild-rollups")
 def db_rebuild_rollups(ctx: typer.Context) -> None:
-    """Recompute the per-day IKM rollups from the stored export."""
+    """Recompute the IKM rollups (per day and per month) from the stored responses."""
     with database_of(ctx).session(write=True) as session:
         rows = rollups.rebuild(session=session)
-    typer.echo(f"rollups rebuilt: {rows} row(s)")
+    typer.echo(f"rollups rebuilt: {rows} per-day row(s) and their month rows")
 
 
 # --- organisation ---
