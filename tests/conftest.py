@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from app.config import REPO_ROOT
 from app.db import Database, create_db_engine, upgrade_schema
 from app.main import create_app
 from app.services import apikeys, questionnaires
+from app.services.demo import seed_demo
 
 PG_URL = os.environ.get("SKM_TEST_DATABASE_URL")
 FORMS_DIR = REPO_ROOT / "survey_forms"
@@ -188,3 +190,30 @@ def private_database(tmp_path: Path) -> Iterator[Database]:
             yield Database(engine)
         finally:
             engine.dispose()
+
+
+# --- the Kendari demo, seeded once per module (the report tests read it) ---
+
+DEMO_NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # as tests/test_demo.py: 2026-Q4 under way
+DEMO_PERIOD = "2026-Q3"
+
+
+@dataclass(frozen=True)
+class Demo:
+    database: TransactionDatabase
+    session: Session
+    cli: Cli
+
+
+@pytest.fixture(scope="module")
+def demo(engine: sa.Engine) -> Iterator[Demo]:
+    """The Kendari demo seeded once for a test module, in a transaction rolled back at its end."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        try:
+            database = TransactionDatabase(engine, connection)
+            with database.session() as session:
+                assert seed_demo(session=session, now=DEMO_NOW)
+                yield Demo(database, session, Cli(database))
+        finally:
+            transaction.rollback()

@@ -5,55 +5,28 @@ and printed by LibreOffice Writer: the figures as `skm ikm --json` gives them, W
 import io
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from docx import Document
 from docx.oxml.ns import qn
-from sqlmodel import Session
 
 from app.core import ikm
 from app.core.periods import parse_period
 from app.reports.docx import write_docx
 from app.reports.wording import number
 from app.services import org
-from app.services.demo import seed_demo
 from app.services.report_data import build_report
-from tests.conftest import Cli, TransactionDatabase
+from tests.conftest import DEMO_PERIOD as PERIOD
+from tests.conftest import Demo
 from tests.test_docx import docx_rows, docx_text, unsur_table
 from tests.test_reports import ENGLISH, PERIOD_CODE, TIMES
 from tests.tools import office_to_pdf, pdf_lines, pdf_text
 
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # as test_demo seeds it
-PERIOD = "2026-Q3"
 METHODS = {
     "exact": [],
     "rounded-2004": ["--weight", "0.111", "--round-nrr", "3", "--table", "2004"],
 }
-
-
-@dataclass(frozen=True)
-class Demo:
-    database: TransactionDatabase
-    session: Session
-
-
-@pytest.fixture(scope="module")
-def demo(engine: sa.Engine) -> Iterator[Demo]:
-    """The Kendari demo, seeded once for the module in a transaction rolled back at the end."""
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            database = TransactionDatabase(engine, connection)
-            with database.session() as session:
-                assert seed_demo(session=session, now=NOW)
-                yield Demo(database, session)
-        finally:
-            transaction.rollback()
 
 
 @pytest.mark.parametrize("method", list(METHODS))
@@ -61,7 +34,7 @@ def demo(engine: sa.Engine) -> Iterator[Demo]:
 def test_docx_holds_the_figures_of_skm_ikm(
     demo: Demo, tmp_path: Path, unit: str, method: str
 ) -> None:
-    run_cli = Cli(demo.database)
+    run_cli = demo.cli
     flags = METHODS[method]
     code, output = run_cli("ikm", "--unit", unit, "--period", PERIOD, "--json", *flags)
     assert code == 0, output

@@ -4,13 +4,9 @@ against `skm ikm --json` and the engine, and on a unit of 100 known respondents.
 
 import json
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.core import ikm
@@ -18,34 +14,13 @@ from app.core.periods import parse_period, period_text
 from app.reports.pdf import TIMES, write_pdf
 from app.reports.wording import DASH, number
 from app.services import org, results
-from app.services.demo import seed_demo
 from app.services.report_data import ReportData, build_report, respondents
 from app.services.scopes import Scope
-from tests.conftest import Cli, TransactionDatabase
+from tests.conftest import DEMO_PERIOD as PERIOD
+from tests.conftest import Demo
 from tests.tools import pdf_lines, pdf_text
 
-NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # as tests/test_demo.py: 2026-Q4 under way
-PERIOD = "2026-Q3"
 A4_LANDSCAPE = (841.89, 595.28)  # points, as pdfinfo prints them
-
-
-@dataclass(frozen=True)
-class Demo:
-    session: Session
-    cli: Cli
-
-
-@pytest.fixture(scope="module")
-def demo(engine: sa.Engine) -> Iterator[Demo]:
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        try:
-            database = TransactionDatabase(engine, connection)
-            with database.session() as session:
-                assert seed_demo(session=session, now=NOW)
-                yield Demo(session, Cli(database))
-        finally:
-            transaction.rollback()
 
 
 def _ikm_json(demo: Demo, unit: str, *extra: str) -> dict:  # type: ignore[type-arg]
