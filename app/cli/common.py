@@ -235,11 +235,13 @@ def open_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool
 
 
 def sheet_notices(reader: SheetReader, *, explicit: bool) -> None:
-    """Say how a sheet's U columns were mapped, once its rows are read: published sheets
-    differ in the order of the last two elements, and a wrong guess silently swaps two
-    elements' scores."""
+    """Say where the header and the respondent rows were found and how the U columns were
+    mapped, once the rows are read: published sheets differ in the order of the last two
+    elements, and a wrong guess silently swaps two elements' scores."""
     for warning in reader.warnings:
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW, err=True)
+    for notice in reader.notices:
+        typer.echo(f"notice: {notice}", err=True)
     if reader.positional is not None:
         notice = positional_notice(reader.form, reader.positional, explicit=explicit)
         typer.echo(f"notice: {notice}", err=True)

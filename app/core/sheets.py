@@ -7,6 +7,13 @@ disagree on the order of the last two elements). Answers are 1..4 (or a..d as pr
 paper); a blank stays blank. Every bad cell is reported with its line number and the column
 as the sheet names it, and a file with any bad cell yields nothing.
 
+Published processing sheets put a title block above the header and totals below the
+respondents: the header is the row among the first ``HEADER_SCAN`` that names the most element
+columns (``U1``, ``U 1``, ``Unsur 1`` or element codes), the rows above it are skipped, and the
+respondent rows end at the first row labelled as a total (``Σ``, ``Jumlah``, ``NRR``, ``IKM``
+...), after which nothing is read. A number column (``No``, ``No. resp``, ``Responden``) is
+ignored, and a row with nothing in the columns read (a numbered row left empty) is blank.
+
 ``open_sheet`` reads the header and streams the rows (as often as asked, re-reading the file),
 so a caller can check a file of a million rows and then store it without holding it;
 ``read_sheet`` collects them, for a file of the usual size. The cells come from
@@ -14,6 +21,7 @@ so a caller can check a file of a million rows and then store it without holding
 """
 
 import csv
+import itertools
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -36,7 +44,47 @@ PROFILE_ALIASES = {
     "date": ("date", "tanggal", "tgl"),
     "suggestion": ("suggestion", "saran", "saran_masukan", "saran_dan_masukan"),
 }
-IGNORED = {"no", "nomor", "no_resp", "no_responden", "respondent", "responden"}
+IGNORED = {
+    "no",
+    "nomor",
+    "no_resp",
+    "no_responden",
+    "nomor_responden",
+    "no_urut",
+    "nomor_urut",
+    "respondent",
+    "responden",
+}
+# Rows searched for the header: a title block (title, unit, address, period) is a few rows.
+HEADER_SCAN = 30
+# The first word of a row label that ends the respondent rows: the totals under them (Σ nilai,
+# Jumlah, NRR, NRR tertimbang, IKM, nilai konversi, rata-rata) and the notes after them.
+FOOTER_WORDS = frozenset(
+    {
+        "jumlah",
+        "jml",
+        "total",
+        "subtotal",
+        "sum",
+        "nrr",
+        "ikm",
+        "nik",
+        "nilai",
+        "rata",
+        "rata2",
+        "rerata",
+        "mean",
+        "average",
+        "mutu",
+        "kinerja",
+        "bobot",
+        "indeks",
+        "keterangan",
+    }
+)
+SUM_SIGNS = ("Σ", "∑")  # U+03A3 as the regulation's sheet prints it, and U+2211
+# The header of the processing sheet of a mean of child units: its rows are units' NRR.
+UNIT_ROWS = "no_unit"
 
 
 class SheetError(ValueError):
@@ -73,6 +121,8 @@ class SheetRow:
 class Sheet:
     rows: list[SheetRow]
     warnings: list[str] = field(default_factory=list)
+    # Where the header and the respondent rows were found, when not simply from line 1 on.
+    notices: list[str] = field(default_factory=list)
     # The element codes the U1..Uk columns were read as, when the sheet has U columns.
     positional: tuple[str, ...] | None = None
     # Each profile column read (sex, age, education, occupation, date, suggestion) by the
@@ -108,6 +158,31 @@ def _normalise(header: Any) -> str:
     return re.sub(r"[^a-z0-9]+", "_", str(header or "").strip().lower()).strip("_")
 
 
+def _column_name(header: Any) -> str:
+    """A header cell as it is looked up: normalised, with the element columns' spellings
+    ("U 1", "U-01", "Unsur 1", "UNSUR1") as "u1"."""
+    name = _normalise(header)
+    match = re.fullmatch(r"(?:u|unsur)_?0*([1-9][0-9]?)", name)
+    return f"u{match[1]}" if match else name
+
+
+def _footer_label(value: Any) -> bool:
+    """Whether a cell labels a row of totals or notes (see FOOTER_WORDS), not a respondent."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    return text.startswith(SUM_SIGNS) or _normalise(text).split("_")[0] in FOOTER_WORDS
+
+
+@dataclass(frozen=True)
+class Footer:
+    """The rows from the first total or note under the respondents to the sheet's last."""
+
+    line: int
+    label: str  # as the sheet writes it
+    last: int  # the last line that is not blank
+
+
 # The rows are read lazily, so a broken file can fail on any of them, not just the header.
 UNREADABLE = (OSError, UnicodeDecodeError, ValueError, KeyError, csv.Error, BadZipFile)
 
@@ -126,7 +201,7 @@ def _reading(path: Path) -> Iterator[None]:
 
 @dataclass
 class SheetReader:
-    """A sheet whose header is read and mapped: ``rows`` streams the rest."""
+    """A sheet whose header is found and mapped: ``rows`` streams the respondent rows."""
 
     path: Path
     form: Form
@@ -134,16 +209,53 @@ class SheetReader:
     warnings: list[str]
     positional: tuple[str, ...] | None
     headers: dict[str, str]
+    header_line: int = 1
+    # The totals and notes under the respondents, known once ``rows`` has read to the end.
+    footer: Footer | None = None
 
     def rows(self) -> Iterator[tuple[SheetRow | None, list[str]]]:
-        """Each row that is not blank, with its problems (then the row is None). Each call
-        reads the file again; one that cannot be read raises SheetError on the way."""
+        """Each respondent row that is not blank, with its problems (then the row is None),
+        up to the footer; the rest is read only to say where it ends. Each call reads the
+        file again; one that cannot be read raises SheetError on the way."""
+        self.footer = None
         with _reading(self.path):
             cells = read_cells(self.path)
-            next(cells, None)  # the header
-            for line, values in enumerate(cells, start=2):
-                if not all(_blank(v) for v in values):
-                    yield _parse_row(line, values, self.columns, self.form)
+            for _ in itertools.islice(cells, self.header_line):  # the title block and header
+                pass
+            footer: tuple[int, str] | None = None
+            last = 0
+            for line, values in enumerate(cells, start=self.header_line + 1):
+                if footer is not None:
+                    last = line if any(not _blank(v) for v in values) else last
+                    continue
+                first = next((i for i, v in enumerate(values) if not _blank(v)), None)
+                if first is None:
+                    continue
+                if first not in self.columns and _footer_label(values[first]):
+                    footer, last = (line, str(values[first]).strip()), line
+                    continue
+                if all(_blank(values[i]) for i in self.columns if i < len(values)):
+                    continue  # a numbered row left empty
+                yield _parse_row(line, values, self.columns, self.form)
+            if footer is not None:
+                self.footer = Footer(footer[0], footer[1], last)
+
+    @property
+    def notices(self) -> list[str]:
+        """Where the header was found and where the respondent rows ended, when that is not
+        line 1 and the end of the file (the footer is known once the rows have been read)."""
+        found: list[str] = []
+        if self.header_line > 1:
+            above = "line 1" if self.header_line == 2 else f"lines 1-{self.header_line - 1}"
+            found.append(f"header found on line {self.header_line}; {above} above it skipped")
+        if self.footer is not None:
+            f = self.footer
+            lines = f"line {f.line}" if f.last == f.line else f"lines {f.line}-{f.last}"
+            found.append(
+                f"respondent rows end at line {f.line} ({f.label!r}): {lines} are totals "
+                "or notes, not respondents, and were not read"
+            )
+        return found
 
     def read(self) -> Sheet:
         """Every row, or SheetError listing every problem."""
@@ -157,28 +269,31 @@ class SheetReader:
             raise SheetError(self.path, problems)
         if not rows:
             raise SheetError(self.path, ["no response rows"])
-        return Sheet(rows, self.warnings, self.positional, self.headers)
+        return Sheet(rows, self.warnings, self.notices, self.positional, self.headers)
 
 
 def open_sheet(
     path: Path, form: Form, *, strict: bool = True, order: Sequence[str] | None = None
 ) -> SheetReader:
-    """Read a sheet's header against a form. With ``strict`` an unknown column is an error;
-    without it (``skm compute`` on an old spreadsheet) the column is ignored with a warning.
-    ``order`` names the elements of the columns U1..Uk (default: the form's order)."""
+    """Find and read a sheet's header against a form. With ``strict`` an unknown column is an
+    error; without it (``skm compute`` on an old spreadsheet) the column is ignored with a
+    warning. ``order`` names the elements of the columns U1..Uk (default: the form's order)."""
     try:
         positions = check_order(order, form) if order is not None else form.element_codes
     except ValueError as exc:
         raise SheetError(path, [f"column order: {exc}"]) from None
+    names = _names(form, positions)
     with _reading(path):
-        header = next(read_cells(path), None)
-    if header is None:
+        found = find_header(read_cells(path), names)
+    if found is None:
         raise SheetError(path, ["the file is empty"])
-    columns, problems, warnings = _map_columns(header, form, positions, strict=strict)
-    positional = any(_normalise(h) in _u_names(positions) for h in header)
+    line, header = found
+    columns, problems, warnings = _map_columns(header, line, form, names, strict=strict)
+    positional = any(_column_name(h) in _u_names(positions) for h in header)
     if order is not None and not positional:
         problems.append(
-            f"line 1: a column order is given, but the sheet has no U1..U{len(positions)} columns"
+            f"line {line}: a column order is given, but the sheet has no "
+            f"U1..U{len(positions)} columns"
         )
     if problems:
         raise SheetError(path, problems)
@@ -187,7 +302,9 @@ def open_sheet(
         for column in columns.values()
         if column.target.startswith("profile:")
     }
-    return SheetReader(path, form, columns, warnings, positions if positional else None, headers)
+    return SheetReader(
+        path, form, columns, warnings, positions if positional else None, headers, line
+    )
 
 
 def read_sheet(
@@ -197,41 +314,80 @@ def read_sheet(
     return open_sheet(path, form, strict=strict, order=order).read()
 
 
+def find_header(rows: Iterator[list[Any]], names: dict[str, str]) -> tuple[int, list[Any]] | None:
+    """The header among the first HEADER_SCAN rows, as (line, cells): the first row naming the
+    most element columns (then the most columns known at all) in ``names``, if it names at
+    least half the elements; otherwise line 1, whose problems are then reported. None for an
+    empty file. At most two rows are held, whatever the size of the title block."""
+    elements = len({target for target in names.values() if not target.startswith("profile:")})
+    first: list[Any] | None = None
+    best: tuple[int, list[Any]] | None = None
+    best_score = (0, 0)
+    for line, values in enumerate(itertools.islice(rows, HEADER_SCAN), start=1):
+        if first is None:
+            first = values
+        targets = {names[n] for n in map(_column_name, values) if n in names}
+        score = (sum(not t.startswith("profile:") for t in targets), len(targets))
+        if score > best_score:
+            best, best_score = (line, values), score
+    if first is None:
+        return None
+    if best is None or 2 * best_score[0] < elements:
+        return 1, first
+    return best
+
+
 def _u_names(positions: Sequence[str]) -> dict[str, str]:
     return {f"u{i}": code for i, code in enumerate(positions, start=1)}
 
 
-def _map_columns(
-    header: list[Any], form: Form, positions: Sequence[str], *, strict: bool
-) -> tuple[dict[int, _Column], list[str], list[str]]:
-    codes = form.element_codes
+def _names(form: Form, positions: Sequence[str]) -> dict[str, str]:
+    """Each column name a sheet may use (as _column_name writes it) -> what it holds: an
+    element code, or profile:<field>."""
     by_name = _u_names(positions)
-    by_name.update({code: code for code in codes})
+    by_name.update({code: code for code in form.element_codes})
     for target, aliases in PROFILE_ALIASES.items():
         by_name.update(dict.fromkeys(aliases, f"profile:{target}"))
+    return by_name
+
+
+def _map_columns(
+    header: list[Any], line: int, form: Form, by_name: dict[str, str], *, strict: bool
+) -> tuple[dict[int, _Column], list[str], list[str]]:
+    codes = form.element_codes
     columns: dict[int, _Column] = {}
     seen: dict[str, str] = {}  # target -> the header that named it first
     problems: list[str] = []
     warnings: list[str] = []
     for index, raw in enumerate(header):
-        name = _normalise(raw)
+        name = _column_name(raw)
         if not name or name in IGNORED:
             continue
         written = str(raw).strip()
         found = by_name.get(name)
-        if found is None:
-            message = f"line 1: unknown column {raw!r}"
+        if name == UNIT_ROWS:
+            problems.append(
+                f"line {line}: column {written!r}: this is the processing sheet of a mean of "
+                "child units, whose rows are the units' NRR, not respondents' answers; "
+                "compute it from the units' own sheets or stored responses"
+            )
+        elif found is None:
+            message = f"line {line}: unknown column {raw!r}"
             (problems if strict else warnings).append(message + ("" if strict else "; ignored"))
         elif found in seen:
-            problems.append(f"line 1: column {written!r} repeats column {seen[found]!r}")
+            problems.append(f"line {line}: column {written!r} repeats column {seen[found]!r}")
         else:
             seen[found] = written
-            shown = f"{written} ({found})" if name in _u_names(positions) else written
+            shown = (
+                f"{written} ({found})"
+                if not found.startswith("profile:") and name != found
+                else written
+            )
             columns[index] = _Column(found, shown)
     missing = [code for code in codes if code not in seen]
     if missing:
         problems.append(
-            f"line 1: no column for element(s) {', '.join(missing)} "
+            f"line {line}: no column for element(s) {', '.join(missing)} "
             f"(expected U1..U{len(codes)} or the element codes of form {form.code})"
         )
     return columns, problems, warnings
