@@ -1179,3 +1179,134 @@ def test_row_rate_reports_every_few_seconds_on_stderr(capsys: pytest.CaptureFixt
     now[0] = 106.0
     rate.add(1000)
     assert capsys.readouterr() == ("", "storing: 2,000 of 4,000 (50%) rows, 400 rows/s\n")
+
+
+# --- the service's own processing sheet, and published ones, read back ---
+
+FIGURES = ("n", "ikm", "nik", "nik_rounded", "mutu", "kinerja", "elements", "method")
+
+
+def _seed_report_unit(session: Session) -> Unit:
+    """A unit and a child with 41 responses in 2026, some answers blank, and one flagged."""
+    unit = make_unit(session)
+    child = make_unit(session, parent=unit)
+    when = datetime(2026, 5, 4, 3, tzinfo=UTC)
+    rows = [
+        tuple(None if (i + j) % 11 == 0 else 1 + (i * 7 + j * 3) % 4 for j in range(9))
+        for i in range(41)
+    ]
+    intake.record_responses(
+        session=session, unit=unit, items=[response(a, when) for a in rows[:30]], channel="paper"
+    )
+    intake.record_responses(
+        session=session, unit=child, items=[response(a, when) for a in rows[30:]], channel="paper"
+    )
+    intake.record_responses(
+        session=session, unit=child, items=[response((1,) * 9, when)], channel="qr", flagged=True
+    )
+    return unit
+
+
+@pytest.mark.parametrize(
+    "method", [(), ("--weight", "0.111", "--round-nrr", "3"), ("--weight", "0.11")]
+)
+def test_compute_of_the_reports_xlsx_gives_the_reports_figures(
+    run_cli: Cli, session: Session, tmp_path: Path, method: tuple[str, ...]
+) -> None:
+    unit = _seed_report_unit(session)
+    book = tmp_path / "laporan.xlsx"
+    scope = ("--unit", unit.code, "--period", "2026", *method)
+    assert run_cli("report", *scope, "-o", str(book))[0] == 0
+    stored = _invoke(run_cli, "ikm", *scope, "--json")
+    assert stored.exit_code == 0, stored.output
+    expected = json.loads(stored.stdout)
+    assert expected["n"] == 41  # the flagged response is out of both
+    done = _invoke(run_cli, "compute", str(book), *method, "--json")
+    assert done.exit_code == 0, done.output
+    computed = json.loads(done.stdout)
+    assert {k: computed[k] for k in FIGURES} == {k: expected[k] for k in FIGURES}
+    assert done.stderr == (
+        "notice: header found on line 7; lines 1-6 above it skipped\n"
+        "notice: respondent rows end at line 49 ('Σ nilai/unsur'): lines 49-82 are totals or "
+        f"notes, not respondents, and were not read\n{NOTICE}"
+    )
+
+
+def test_import_of_the_reports_xlsx_stores_its_respondents(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = _seed_report_unit(session)
+    book = tmp_path / "laporan.xlsx"
+    assert run_cli("report", "--unit", unit.code, "--period", "2026", "-o", str(book))[0] == 0
+    other = make_unit(session)
+    before = _count(session)
+    code, output = run_cli("import", str(book), "--unit", other.code, "--date", "2026-06-01")
+    assert code == 0, output
+    assert "imported 41 response(s) into" in output
+    assert _count(session) == before + 41
+    figures = [
+        json.loads(_invoke(run_cli, "ikm", *args, "--json").stdout)
+        for args in (
+            ("--unit", unit.code, "--period", "2026"),
+            ("--unit", other.code, "--period", "2026"),
+        )
+    ]
+    assert [{k: f[k] for k in FIGURES} for f in figures] == [
+        {k: figures[0][k] for k in FIGURES}
+    ] * 2
+
+
+def test_a_published_csv_imports_its_respondents_only(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    sheet = tmp_path / "rekap.csv"
+    sheet.write_text(
+        "REKAPITULASI SURVEI KEPUASAN MASYARAKAT;;;;;;;;;;\n"
+        "Puskesmas Lepo-lepo, Semester I 2026;;;;;;;;;;\n"
+        ";;;;;;;;;;\n"
+        "No;Responden;U1;U2;U3;U4;U5;U6;U7;U8;U9\n"
+        "1;R-01;4;3;3;4;3;3;4;3;4\n"
+        "2;R-02;3;3;;4;3;3;4;3;4\n"
+        "3;R-03;2;2;3;3;3;3;3;3;2\n"
+        "4;;;;;;;;;;\n"
+        "Jumlah;;9;8;6;11;9;9;11;9;10\n"
+        "NRR;;3,000;2,667;3,000;3,667;3,000;3,000;3,667;3,000;3,333\n"
+        "IKM;;78,74;;;;;;;;\n"
+    )
+    before = _count(session)
+    done = _invoke(run_cli, "import", str(sheet), "--unit", unit.code, "--date", "2026-03-02")
+    assert done.exit_code == 0, done.output
+    assert "imported 3 response(s)" in done.stdout
+    assert _count(session) == before + 3
+    assert done.stderr.startswith(
+        "notice: header found on line 4; lines 1-3 above it skipped\n"
+        "notice: respondent rows end at line 9 ('Jumlah'): lines 9-11 are totals or notes, "
+        "not respondents, and were not read\n"
+    )
+
+
+def test_a_published_sheet_with_a_bad_answer_imports_nothing(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    unit = make_unit(session)
+    book = tmp_path / "rekap.xlsx"
+    workbook = Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["PENGOLAHAN DATA SURVEI KEPUASAN MASYARAKAT"])
+    sheet.append([])
+    sheet.append(["No.", *(f"Unsur {i}" for i in range(1, 10))])
+    for number in range(1, 31):
+        sheet.append([number, *([7] if number == 17 else [3]), *[4] * 8])
+    sheet.append(["Σ nilai/unsur", 97, *[120] * 8])
+    sheet.append(["NRR/unsur", 3.2333, *[4] * 8])
+    workbook.save(book)
+    before = _count(session)
+    code, output = run_cli("import", str(book), "--unit", unit.code)
+    assert code == 1
+    assert output == (
+        f"error: {book}: 1 problem(s), nothing was read:\n"
+        "  line 20: Unsur 1 (persyaratan) 7 is not an answer 1..4 (or a..d)\n"
+    )
+    assert _count(session) == before
