@@ -1262,8 +1262,8 @@ def test_a_published_csv_imports_its_respondents_only(
     unit = make_unit(session)
     sheet = tmp_path / "rekap.csv"
     sheet.write_text(
-        "REKAPITULASI SURVEI KEPUASAN MASYARAKAT;;;;;;;;;;\n"
-        "Puskesmas Lepo-lepo, Semester I 2026;;;;;;;;;;\n"
+        "REKAPITULASI SURVEI KEPUASAN MASYARAKAT\n"
+        "Puskesmas Lepo-lepo, Kota Kendari\n"
         ";;;;;;;;;;\n"
         "No;Responden;U1;U2;U3;U4;U5;U6;U7;U8;U9\n"
         "1;R-01;4;3;3;4;3;3;4;3;4\n"

@@ -234,3 +234,27 @@ def test_csv_record_over_the_cap_is_refused_before_it_is_read(
     with pytest.raises(CellTooLarge, match=r"^line 3 is longer than 100,000 characters"):
         list(read_cells(path))
     assert sum(reads) <= RECORD_MAX + 1_000  # never read much past the cap
+
+
+def test_csv_delimiter_is_told_below_a_title_block(tmp_path: Path) -> None:
+    # The title holds a comma; the table, semicolons (a spreadsheet's CSV where "," is the
+    # decimal mark). The title is read as one cell, not split at its comma.
+    path = tmp_path / "titled.csv"
+    path.write_text("Dinas Sosial, Kota Kendari\n\nNo;U1;U2;U3;U4\n1;4;3;2;1\nNRR;3,5;3;2;1\n")
+    assert list(read_cells(path)) == [
+        ["Dinas Sosial, Kota Kendari"],
+        [],
+        ["No", "U1", "U2", "U3", "U4"],
+        ["1", "4", "3", "2", "1"],
+        ["NRR", "3,5", "3", "2", "1"],
+    ]
+
+
+def test_csv_delimiter_of_a_header_on_line_1_is_its_own(tmp_path: Path) -> None:
+    # Semicolons in a later saran do not outvote the header's commas.
+    path = tmp_path / "plain.csv"
+    path.write_text('U1,U2,U3,U4,saran\n4,3,2,1,"a;b;c;d;e;f;g"\n')
+    assert list(read_cells(path)) == [
+        ["U1", "U2", "U3", "U4", "saran"],
+        ["4", "3", "2", "1", "a;b;c;d;e;f;g"],
+    ]

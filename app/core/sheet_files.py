@@ -40,6 +40,12 @@ RECORD_MAX = 100_000
 XML_STALL_MAX = 1024 * 1024
 SHARED_TEXT_MAX = 1024**3
 CHUNK = 64 * 1024
+DELIMITERS = ",;\t"
+# A CSV's delimiter is told from its first line holding TABULAR of one (a header names at least
+# half the elements) among the first SNIFF_LINES, as app.core.sheets.HEADER_SCAN: the lines of
+# a title block above the header hold few, and may hold commas in a file of semicolons.
+TABULAR = 4
+SNIFF_LINES = 30
 STRING_CACHE = 4096  # short shared strings (L, P, SMA, a date) looked up once, kept in memory
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -65,9 +71,9 @@ class _Lines:
     """The file's lines for csv.reader, refusing a record (the lines since the last row the
     reader gave out) that grows past RECORD_MAX: a quoted cell may span lines."""
 
-    def __init__(self, file: IO[str], first: str) -> None:
+    def __init__(self, file: IO[str], pending: list[str]) -> None:
         self.file = file
-        self.pending = first
+        self.pending = pending[::-1]  # lines already read, to hand out first (popped)
         self.record = 0  # characters handed out for the record being read
         self.records = 0  # records handed out before it, for messages
 
@@ -76,7 +82,7 @@ class _Lines:
 
     def __next__(self) -> str:
         if self.pending:
-            line, self.pending = self.pending, ""
+            line = self.pending.pop()
         else:
             line = self.file.readline(RECORD_MAX + 1 - self.record)
         if not line:
@@ -94,12 +100,8 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
     # Universal newlines, as Path.read_text reads: a saran spanning lines keeps "\n" whatever
     # the file's line ends, so its stored text and idempotency body stay as before.
     with path.open(encoding="utf-8-sig") as file:
-        first = file.readline(RECORD_MAX + 1)
-        try:
-            dialect: Any = csv.Sniffer().sniff(first.split("\n", 1)[0], delimiters=",;\t")
-        except csv.Error:
-            dialect = csv.excel
-        lines = _Lines(file, first)
+        head, dialect = _dialect(file)
+        lines = _Lines(file, head)
         for values in csv.reader(lines, dialect):
             lines.records += 1
             lines.record = 0
@@ -107,6 +109,29 @@ def _csv_rows(path: Path) -> Iterator[list[Any]]:
                 if len(value) > CELL_MAX:
                     raise CellTooLarge(_too_long(f"line {lines.records}, column {column + 1}"))
             yield values
+
+
+def _dialect(file: IO[str]) -> tuple[list[str], Any]:
+    """The lines read to tell the delimiter, and the dialect: the first line's, or, when it
+    holds fewer than TABULAR delimiters (a title above the header, "Unit: A, Kota B"), that
+    of the first of the next SNIFF_LINES lines that holds as many."""
+    head: list[str] = []
+    chosen = ""
+    while len(head) < SNIFF_LINES:
+        line = file.readline(RECORD_MAX + 1)
+        if not line:
+            break
+        head.append(line)
+        if max(line.count(d) for d in DELIMITERS) >= TABULAR:
+            chosen = line
+            break
+        if len(line) > RECORD_MAX:  # refused as its record is handed out
+            break
+    try:
+        sample = (chosen or (head[0] if head else "")).split("\n", 1)[0]
+        return head, csv.Sniffer().sniff(sample, delimiters=DELIMITERS)
+    except csv.Error:
+        return head, csv.excel
 
 
 def _too_long(where: str) -> str:
