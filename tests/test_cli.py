@@ -1310,3 +1310,33 @@ def test_a_published_sheet_with_a_bad_answer_imports_nothing(
         "  line 20: Unsur 1 (persyaratan) 7 is not an answer 1..4 (or a..d)\n"
     )
     assert _count(session) == before
+
+
+def test_compute_and_import_read_the_sheet_named(
+    run_cli: Cli, session: Session, tmp_path: Path
+) -> None:
+    book = tmp_path / "skm.xlsx"
+    workbook = Workbook()
+    summary = workbook.active
+    assert summary is not None
+    summary.title = "Rekap"
+    summary.append(["IKM unit pelayanan", 78.74])
+    data = workbook.create_sheet("Data")
+    data.append(["Data responden SKM 2026"])
+    data.append(["No", *CODES])
+    for number in range(1, 6):
+        data.append([number, *[4] * 9])
+    workbook.save(book)
+    code, output = run_cli("compute", str(book), "--sheet", "data")
+    assert code == 0, output
+    assert "NIK = 100.00" in output
+    code, output = run_cli("compute", str(book), "--sheet", "Responden")
+    assert (code, output) == (
+        1,
+        f"error: {book}: 1 problem(s), nothing was read:\n"
+        "  the workbook has no sheet 'Responden'; its sheets: 'Rekap', 'Data'\n",
+    )
+    unit = make_unit(session)
+    code, output = run_cli("import", str(book), "--unit", unit.code, "--sheet", "Data")
+    assert code == 0, output
+    assert "imported 5 response(s)" in output

@@ -12,7 +12,7 @@ import xlsxwriter
 from openpyxl import Workbook, load_workbook
 
 from app.core import sheet_files
-from app.core.sheet_files import CELL_MAX, RECORD_MAX, CellTooLarge, read_cells
+from app.core.sheet_files import CELL_MAX, RECORD_MAX, CellTooLarge, NoSuchSheet, read_cells
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -258,3 +258,25 @@ def test_csv_delimiter_of_a_header_on_line_1_is_its_own(tmp_path: Path) -> None:
         ["U1", "U2", "U3", "U4", "saran"],
         ["4", "3", "2", "1", "a;b;c;d;e;f;g"],
     ]
+
+
+def test_xlsx_sheet_is_chosen_by_name(tmp_path: Path) -> None:
+    path = tmp_path / "book.xlsx"
+    book = Workbook()
+    summary = book.active
+    assert summary is not None
+    summary.title = "Rekap"
+    summary.append(["IKM", 78.74])
+    book.create_sheet(" Data Responden ").append(["U1", "U2"])
+    book.save(path)
+    assert list(read_cells(path)) == [["IKM", 78.74]]
+    assert list(read_cells(path, "data responden")) == [["U1", "U2"]]
+    with pytest.raises(NoSuchSheet) as missing:
+        list(read_cells(path, "Data"))
+    assert str(missing.value) == (
+        "the workbook has no sheet 'Data'; its sheets: 'Rekap', ' Data Responden '"
+    )
+    csv_path = tmp_path / "plain.csv"
+    csv_path.write_text("U1,U2\n")
+    with pytest.raises(NoSuchSheet, match=r"^a sheet name \('Data'\) is given, but a CSV file"):
+        list(read_cells(csv_path, "Data"))

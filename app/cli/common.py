@@ -57,6 +57,13 @@ Columns = Annotated[
         "[default: the form's order]"
     ),
 ]
+SheetName = Annotated[
+    str | None,
+    typer.Option(
+        "--sheet",
+        help="The worksheet of an XLSX to read, by name (case-insensitive) [default: the first]",
+    ),
+]
 IncludeChildren = Annotated[
     bool,
     typer.Option(
@@ -209,19 +216,24 @@ def print_result(result: ikm.IkmResult, heading: str, as_json: bool, extra: dict
         typer.secho(f"warning: {warning}", fg=typer.colors.YELLOW)
 
 
-def read_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) -> Sheet:
+def read_form_sheet(
+    file: Path, form: Form, columns: str | None, *, strict: bool, sheet: str | None = None
+) -> Sheet:
     """Read a whole sheet (see open_form_sheet), then say how its columns were read."""
-    reader = open_form_sheet(file, form, columns, strict=strict)
+    reader = open_form_sheet(file, form, columns, strict=strict, sheet=sheet)
     try:
-        sheet = reader.read()
+        read = reader.read()
     except SheetError as exc:
         raise fail(str(exc)) from None
     sheet_notices(reader, explicit=columns is not None)
-    return sheet
+    return read
 
 
-def open_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool) -> SheetReader:
-    """Open a sheet for reading against a form, its U columns in the order --columns gives."""
+def open_form_sheet(
+    file: Path, form: Form, columns: str | None, *, strict: bool, sheet: str | None = None
+) -> SheetReader:
+    """Open a sheet for reading against a form, its U columns in the order --columns gives,
+    from the worksheet --sheet names."""
     order = None if columns is None else [c.strip().lower() for c in columns.split(",")]
     if order is not None:
         try:
@@ -229,7 +241,7 @@ def open_form_sheet(file: Path, form: Form, columns: str | None, *, strict: bool
         except ValueError as exc:
             raise fail(f"--columns: {exc}") from None
     try:
-        return open_sheet(file, form, strict=strict, order=order)
+        return open_sheet(file, form, strict=strict, order=order, sheet=sheet)
     except SheetError as exc:
         raise fail(str(exc)) from None
 

@@ -21,6 +21,7 @@ from app.cli.common import (
     RoundTotal,
     RoundWeighted,
     RowRate,
+    SheetName,
     Table,
     Weight,
     aggregate_of,
@@ -78,6 +79,7 @@ def import_file(
         ),
     ] = None,
     columns: Columns = None,
+    sheet: SheetName = None,
 ) -> None:
     """Import a CSV/XLSX of paper questionnaires: all rows or none; re-importing is a no-op."""
     if channel not in ("qr", "kiosk", "paper", "api"):
@@ -96,7 +98,7 @@ def import_file(
         target = org.get_unit(session=session, code=unit)
         form_code = form or target.form_code or questionnaires.default_form_code()
         parsed_form = load_form(form_code)
-        reader = open_form_sheet(file, parsed_form, columns, strict=True)
+        reader = open_form_sheet(file, parsed_form, columns, strict=True, sheet=sheet)
         svc = org.get_service(session=session, unit=target, code=service) if service else None
         # The unit's own calendar day: before 08:00 WITA on 1 July, UTC still says 30 June.
         default_date = given_date or utcnow().astimezone(target.zone).date()
@@ -226,14 +228,15 @@ def compute(
     table: Table = None,
     as_json: AsJson = False,
     columns: Columns = None,
+    sheet: SheetName = None,
 ) -> None:
     """The IKM of a CSV/XLSX of responses, straight from the file (no database)."""
     method = method_of(weight, round_nrr, round_weighted, round_total, table)
     parsed_form = load_form(form or questionnaires.default_form_code())
-    sheet = read_form_sheet(file, parsed_form, columns, strict=False)
+    read = read_form_sheet(file, parsed_form, columns, strict=False, sheet=sheet)
     tally = ikm.Tally.of(
         parsed_form.element_codes,
-        (row.answers for row in sheet.rows),
+        (row.answers for row in read.rows),
         parsed_form.interval_table,
     )
     result = ikm.compute(tally, method)

@@ -47,6 +47,7 @@ DELIMITERS = ",;\t"
 TABULAR = 4
 SNIFF_LINES = 30
 STRING_CACHE = 4096  # short shared strings (L, P, SMA, a date) looked up once, kept in memory
+SHEETS_NAMED = 20  # sheet names listed when the one asked for is not there
 XLSX_SUFFIXES = frozenset({".xlsx", ".xlsm"})
 RELATIONSHIP = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
@@ -55,12 +56,20 @@ class CellTooLarge(ValueError):
     """A cell or record over its cap; the message names where it is, in one line."""
 
 
-def read_cells(path: Path) -> Iterator[list[Any]]:
-    """The rows of the file's first sheet, as lists of cell values (``None`` for an empty
-    cell). A file that cannot be read raises as its rows are reached: ``CellTooLarge``, or
-    ``ValueError``, ``OSError``, ``KeyError``, ``csv.Error``, ``zipfile.BadZipFile``."""
+class NoSuchSheet(ValueError):
+    """A worksheet asked for by name that the workbook does not have (or a CSV file)."""
+
+
+def read_cells(path: Path, sheet: str | None = None) -> Iterator[list[Any]]:
+    """The rows of the file's first worksheet, or of the one named ``sheet`` (an XLSX only;
+    the name matched ignoring case and surrounding spaces), as lists of cell values (``None``
+    for an empty cell). A file that cannot be read raises as its rows are reached:
+    ``CellTooLarge``, ``NoSuchSheet``, or ``ValueError``, ``OSError``, ``KeyError``,
+    ``csv.Error``, ``zipfile.BadZipFile``."""
     if path.suffix.lower() in XLSX_SUFFIXES:
-        return _xlsx_rows(path)
+        return _xlsx_rows(path, sheet)
+    if sheet is not None:
+        raise NoSuchSheet(f"a sheet name ({sheet!r}) is given, but a CSV file has no sheets")
     return _csv_rows(path)
 
 
@@ -212,15 +221,16 @@ def _relationships(archive: zipfile.ZipFile, folder: str, rels: str) -> dict[str
 
 
 class _Book:
-    """Where the first worksheet, the shared strings and the styles are, and the epoch."""
+    """Where the worksheet (the first, or the one named ``sheet``), the shared strings and the
+    styles are, and the epoch."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: zipfile.ZipFile, sheet: str | None = None) -> None:
         package = _relationships(archive, "", "_rels/.rels").values()
         workbook = next((p for k, p in package if k == "officeDocument"), "xl/workbook.xml")
         folder = posixpath.dirname(workbook)
         rels = posixpath.join(folder, "_rels", posixpath.basename(workbook) + ".rels")
         targets = _relationships(archive, folder, rels)
-        sheets: list[str] = []
+        sheets: list[tuple[str, str]] = []  # (name, part)
         self.epoch = WINDOWS_EPOCH
 
         def start(name: str, attrs: dict[str, str]) -> None:
@@ -229,7 +239,7 @@ class _Book:
                 rid = next((v for k, v in attrs.items() if _local(k) == "id"), "")
                 kind, part = targets.get(rid, ("", ""))
                 if kind == "worksheet":
-                    sheets.append(part)
+                    sheets.append((attrs.get("name", ""), part))
             elif name == "workbookPr" and attrs.get("date1904", "").lower() in {"1", "true"}:
                 self.epoch = MAC_EPOCH
 
@@ -237,7 +247,18 @@ class _Book:
             _parse_all(source, workbook, start)
         if not sheets:
             raise ValueError("the workbook has no worksheet")
-        self.sheet = sheets[0]
+        if sheet is None:
+            self.sheet = sheets[0][1]
+        else:
+            wanted = sheet.strip().casefold()
+            found = [part for title, part in sheets if title.strip().casefold() == wanted]
+            if not found:
+                names = ", ".join(repr(title) for title, _ in sheets[:SHEETS_NAMED])
+                more = (
+                    f" and {len(sheets) - SHEETS_NAMED} more" if len(sheets) > SHEETS_NAMED else ""
+                )
+                raise NoSuchSheet(f"the workbook has no sheet {sheet!r}; its sheets: {names}{more}")
+            self.sheet = found[0]
         self.strings = next((p for k, p in targets.values() if k == "sharedStrings"), None)
         self.styles = next((p for k, p in targets.values() if k == "styles"), None)
 
@@ -450,9 +471,9 @@ class _SheetReader:
                 return text
 
 
-def _xlsx_rows(path: Path) -> Iterator[list[Any]]:
+def _xlsx_rows(path: Path, sheet: str | None) -> Iterator[list[Any]]:
     with zipfile.ZipFile(path) as archive, tempfile.TemporaryFile() as store:
-        book = _Book(archive)
+        book = _Book(archive, sheet)
         strings = _SharedStrings(archive, book.strings, store)
         dates, durations = _date_styles(archive, book.styles)
         reader = _SheetReader(strings, dates, durations, book.epoch)

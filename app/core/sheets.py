@@ -32,7 +32,7 @@ from typing import Any
 from zipfile import BadZipFile
 
 from app.core.forms import Form
-from app.core.sheet_files import CellTooLarge, read_cells
+from app.core.sheet_files import CellTooLarge, NoSuchSheet, read_cells
 
 MAX_REPORTED = 20
 LETTERS = {"a": 1, "b": 2, "c": 3, "d": 4}
@@ -195,6 +195,8 @@ def _reading(path: Path) -> Iterator[None]:
         raise
     except CellTooLarge as exc:
         raise SheetTooLarge(path, str(exc)) from None
+    except NoSuchSheet as exc:
+        raise SheetError(path, [str(exc)]) from None
     except UNREADABLE as exc:
         raise SheetError(path, [f"cannot be read as CSV or XLSX: {exc}"]) from None
 
@@ -210,6 +212,7 @@ class SheetReader:
     positional: tuple[str, ...] | None
     headers: dict[str, str]
     header_line: int = 1
+    sheet: str | None = None  # the worksheet's name, when not the first
     # The totals and notes under the respondents, known once ``rows`` has read to the end.
     footer: Footer | None = None
 
@@ -219,7 +222,7 @@ class SheetReader:
         file again; one that cannot be read raises SheetError on the way."""
         self.footer = None
         with _reading(self.path):
-            cells = read_cells(self.path)
+            cells = read_cells(self.path, self.sheet)
             for _ in itertools.islice(cells, self.header_line):  # the title block and header
                 pass
             footer: tuple[int, str] | None = None
@@ -273,18 +276,24 @@ class SheetReader:
 
 
 def open_sheet(
-    path: Path, form: Form, *, strict: bool = True, order: Sequence[str] | None = None
+    path: Path,
+    form: Form,
+    *,
+    strict: bool = True,
+    order: Sequence[str] | None = None,
+    sheet: str | None = None,
 ) -> SheetReader:
     """Find and read a sheet's header against a form. With ``strict`` an unknown column is an
     error; without it (``skm compute`` on an old spreadsheet) the column is ignored with a
-    warning. ``order`` names the elements of the columns U1..Uk (default: the form's order)."""
+    warning. ``order`` names the elements of the columns U1..Uk (default: the form's order);
+    ``sheet`` the worksheet of an XLSX (default: the first)."""
     try:
         positions = check_order(order, form) if order is not None else form.element_codes
     except ValueError as exc:
         raise SheetError(path, [f"column order: {exc}"]) from None
     names = _names(form, positions)
     with _reading(path):
-        found = find_header(read_cells(path), names)
+        found = find_header(read_cells(path, sheet), names)
     if found is None:
         raise SheetError(path, ["the file is empty"])
     line, header = found
@@ -302,16 +311,20 @@ def open_sheet(
         for column in columns.values()
         if column.target.startswith("profile:")
     }
-    return SheetReader(
-        path, form, columns, warnings, positions if positional else None, headers, line
-    )
+    positions_read = positions if positional else None
+    return SheetReader(path, form, columns, warnings, positions_read, headers, line, sheet)
 
 
 def read_sheet(
-    path: Path, form: Form, *, strict: bool = True, order: Sequence[str] | None = None
+    path: Path,
+    form: Form,
+    *,
+    strict: bool = True,
+    order: Sequence[str] | None = None,
+    sheet: str | None = None,
 ) -> Sheet:
     """Parse a whole sheet against a form (see open_sheet)."""
-    return open_sheet(path, form, strict=strict, order=order).read()
+    return open_sheet(path, form, strict=strict, order=order, sheet=sheet).read()
 
 
 def find_header(rows: Iterator[list[Any]], names: dict[str, str]) -> tuple[int, list[Any]] | None:
