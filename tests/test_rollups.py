@@ -199,6 +199,38 @@ def test_pool_matches_reordered_versions_by_element_code(session: Session) -> No
     ]
 
 
+def test_a_unit_answering_two_pooled_versions_counts_once(session: Session) -> None:
+    """Units are counted beside each form version's sums; with responses on two versions
+    that pool (the same elements reordered), each unit with responses still counts once, in
+    a scope's coverage and in a ranking's: neither one version's count nor their sum."""
+    parent = make_unit(session)
+    branch = make_unit(session, parent=parent)
+    leaf, other = make_unit(session, parent=branch), make_unit(session, parent=branch)
+    answers = dict.fromkeys(CODES, 3)
+    jan, jul = datetime(2026, 1, 5, 3, tzinfo=UTC), datetime(2026, 7, 5, 3, tzinfo=UTC)
+    for key, unit in (("b-old", branch), ("l-old", leaf)):
+        intake.record_responses(
+            session=session, unit=unit, channel="api", items=[_item(key, answers, jan)]
+        )
+    _reordered_version(session)
+    for key, unit in (("l-new", leaf), ("o-new", other)):
+        intake.record_responses(
+            session=session, unit=unit, channel="api", items=[_item(key, answers, jul)]
+        )
+    year = parse_period("2026")
+    scope = scopes.Scope(unit=parent, period=year)
+    [(tally, reach)] = rollups.tallies_and_reach(session=session, scope=scope, periods=[year])
+    assert tally is not None and not isinstance(tally, Conflict) and tally.responses == 4
+    assert reach == rollups.Reach(own=0, below_units=3, below=4)
+    result = results.scope_ikm(session=session, scope=scope, method=ikm.DEFAULT_METHOD)
+    assert result.coverage is not None and result.coverage.units_with_responses == 3
+    [(child, ranked)] = results.ranking(
+        session=session, parent=parent, period=year, method=ikm.DEFAULT_METHOD
+    )
+    assert (child.code, ranked.n) == (branch.code, 4)
+    assert ranked.coverage == ikm.Coverage((branch.code, *sorted((leaf.code, other.code))), 3)
+
+
 def test_pool_refuses_different_element_sets_naming_forms_and_dates(session: Session) -> None:
     unit = make_unit(session)
     old = dict.fromkeys((*CODES[:8], "maklumat"), 3)
@@ -393,6 +425,15 @@ def _raw_reach(session: Session, scope: scopes.Scope) -> rollups.Reach:
     return rollups.Reach(own=own, below_units=len(counts), below=sum(counts.values()))
 
 
+def _raw_branch(session: Session, scope: scopes.Scope) -> rollups.Branch | None:
+    """A ranking's place of a pooled scope, from the raw rows (None without responses)."""
+    tally = _raw_tally(session, scope)
+    if tally is None:
+        return None
+    reach = _raw_reach(session, scope)
+    return rollups.Branch(tally, int(reach.own > 0) + reach.below_units)
+
+
 def _month_rows(session: Session, units: list[Unit]) -> list[tuple[Any, ...]]:
     m = response_rollup_month.c
     stmt = (
@@ -466,6 +507,22 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
             assert reach == _raw_reach(session, scope)
             found = rollups.tallies(session=session, scope=scope, periods=trend)
             assert found == [_raw_tally(session, replace(scope, period=p)) for p in trend]
+            both = rollups.tallies_and_reach(session=session, scope=scope, periods=trend)
+            assert both == [
+                (_raw_tally(session, s), _raw_reach(session, s))
+                for s in (replace(scope, period=p) for p in trend)
+            ]
+            branches = rollups.tallies_by_branch(
+                session=session,
+                parent=root,
+                periods=trend,
+                include_flagged=scope.include_flagged,
+            )
+            below = replace(scope, unit=child, include_children=True, service=None, counter=None)
+            assert child.id is not None  # stored
+            assert [b.get(child.id) for b in branches] == [
+                _raw_branch(session, replace(below, period=p)) for p in trend
+            ]
 
     agree()
     kept = _month_rows(session, units)
@@ -485,8 +542,8 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
 
 
 def test_a_trend_reads_every_period_in_the_same_few_statements(session: Session) -> None:
-    """A trend is one grouped query over the rollups (plus one for its coverage), however
-    many periods: the statements of 12 months are those of 2."""
+    """A trend is one grouped query over the rollups (its coverage counted in the same
+    pass), however many periods: the statements of 12 months are those of 2."""
     root = make_unit(session)
     child = make_unit(session, parent=root)
     for month in range(1, 13):
@@ -519,7 +576,7 @@ def test_a_trend_reads_every_period_in_the_same_few_statements(session: Session)
     few = trend_statements(months[:2])
     assert len(many) == len(few)
     rollup_reads = [s for s in many if "response_rollup" in s]
-    assert len(rollup_reads) == 2  # the tallies and the coverage
+    assert len(rollup_reads) == 1  # the tallies and the coverage together
 
 
 def test_month_rows_bound_their_days_whatever_order_responses_arrive_in(session: Session) -> None:

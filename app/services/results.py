@@ -6,6 +6,7 @@ descendants, pooled by sums and counts, unless the scope asks for the unit's own
 only; every result names the units it covers (``IkmResult.coverage``).
 """
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -17,9 +18,9 @@ from app.core.periods import Period, containing, shift
 from app.errors import Conflict, InvalidInput
 from app.models import Population, Unit
 from app.services import rollups
-from app.services.org import children, preorder, subtree_ids, subtree_nodes
+from app.services.org import children, subtree_ids, subtree_nodes
 from app.services.questionnaires import unit_form
-from app.services.scopes import Scope, scope_units
+from app.services.scopes import Scope, scope_units, unit_ids
 
 MAX_TREND_POINTS = 60
 SUB_SCOPE_SAMPLE_NOTE = (
@@ -106,14 +107,18 @@ def _results(
     one period as for sixty."""
     if aggregate == "mean_of_children":
         return _means_of_children(session, scope, periods, method, empty)
-    found = rollups.tallies(session=session, scope=scope, periods=periods)
-    populations = scope_populations(session=session, scope=scope, periods=periods)
     units = scope_units(session=session, scope=scope)
     # The pooled counts also tell an own-only result what it leaves out below the unit.
-    reaches = rollups.reach(session=session, scope=scope, periods=periods)
+    found = rollups.tallies_and_reach(
+        session=session,
+        scope=scope,
+        periods=periods,
+        units=unit_ids(session=session, scope=scope, nodes=units),
+    )
+    populations = scope_populations(session=session, scope=scope, periods=periods)
     codes = tuple(unit.code for unit in units)
     results: list[ikm.IkmResult | Conflict] = []
-    for tally, population, reach in zip(found, populations, reaches, strict=True):
+    for (tally, reach), population in zip(found, populations, strict=True):
         if isinstance(tally, Conflict):
             results.append(tally)
             continue
@@ -233,29 +238,28 @@ def _rankings(
             .group_by(branch.c.top, p.period)
         ).all()
     }
-    nodes = subtree_nodes(session=session, unit=parent)
-    counts = rollups.units_with_responses_by_branch(
-        session=session, parent=parent, periods=periods, include_flagged=include_flagged
-    )
     kids = children(session=session, unit=parent)
-    codes = {
-        node.id: tuple(below.code for below, _ in preorder([node], nodes))
-        for node in nodes
-        if node.parent_id == parent.id
-    }
+    # The parent's subtree walked parents first: each child's units follow it.
+    codes: dict[int | None, list[str]] = defaultdict(list)
+    top: int | None = None
+    for node in subtree_nodes(session=session, unit=parent)[1:]:
+        if node.parent_id == parent.id:
+            top = node.id
+        codes[top].append(node.code)
     rankings = []
-    for period, found, count in zip(periods, tallies, counts, strict=True):
+    for period, found in zip(periods, tallies, strict=True):
         ranked = []
         for child in kids:
             assert child.id is not None  # stored
-            tally = found.get(child.id)
+            place = found.get(child.id)
+            tally = place.found if place is not None else None
             if isinstance(tally, Conflict):
                 computed = _no_single_ikm(empty(child), method, tally)
             else:
                 computed = ikm.compute(
                     tally or empty(child), method, populations.get((child.id, period.label))
                 )
-            coverage = ikm.Coverage(codes[child.id], count.get(child.id, 0))
+            coverage = ikm.Coverage(tuple(codes[child.id]), place.units if place else 0)
             ranked.append((child, replace(computed, coverage=coverage)))
         rankings.append(ranked)
     return rankings

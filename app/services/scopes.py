@@ -130,11 +130,16 @@ def scope_units(*, session: Session, scope: Scope) -> list[UnitNode]:
     return subtree_nodes(session=session, unit=scope.unit)
 
 
-def unit_ids(*, session: Session, scope: Scope) -> list[int] | None:
-    """The ids of the units a pooled scope selects, read first on PostgreSQL: given them as
-    one array, the planner knows their number, where for the recursive CTE it guesses
-    thousands and reads a whole table for one unit. None for the unit's own responses and on
-    SQLite (whose planner needs no help), where :meth:`Scope.conditions` selects as always."""
+def unit_ids(
+    *, session: Session, scope: Scope, nodes: Sequence[UnitNode] | None = None
+) -> list[int] | None:
+    """The ids of the units a pooled scope selects, read first on PostgreSQL (or taken from
+    its :func:`scope_units` ``nodes`` when the caller has read them): given them as one
+    array, the planner knows their number, where for the recursive CTE it guesses thousands
+    and reads a whole table for one unit. None for the unit's own responses and on SQLite
+    (whose planner needs no help), where :meth:`Scope.conditions` selects as always."""
     if not scope.include_children or not is_postgresql(session):
         return None
+    if nodes is not None:
+        return [node.id for node in nodes if node.id is not None]
     return list(session.execute(sa.select(scope._subtree.c.id)).scalars())
