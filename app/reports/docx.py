@@ -211,8 +211,9 @@ class _Report:
         # A header ends with a paragraph; the first one, before the table, is the one to drop.
         first._p.getparent().remove(first._p)
 
-    def _footer(self, paragraph: Paragraph) -> None:
-        paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(TEXT_W), WD_TAB_ALIGNMENT.RIGHT)
+    def _footer(self, paragraph: Paragraph, width: float = TEXT_W) -> None:
+        """The running footer, the page number at the right edge of ``width`` mm of text."""
+        paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(width), WD_TAB_ALIGNMENT.RIGHT)
         paragraph.add_run(f"{prose.running_footer(self.data)}\t{prose.PAGE} ")
         _field(paragraph, "PAGE", "1")
         paragraph.add_run(f" {prose.OF} ")
@@ -267,6 +268,7 @@ class _Report:
         table.style = self.doc.styles["Table Grid"]
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         _widths(table, widths)
+        _cell_margins(table, 1.0)  # the PDF's padding: Writer's 1.9 mm wraps "Responden"
         _repeat_header(table)
         # Name columns (wide) read best left-aligned, figures centred.
         aligns = [
@@ -598,13 +600,23 @@ class _Report:
         section = self.doc.add_section(WD_SECTION.NEW_PAGE)
         section.orientation = WD_ORIENT.LANDSCAPE
         section.page_width, section.page_height = Mm(PAGE_H), Mm(PAGE_W)
-        _continue(section)
+        self._continue(section, PAGE_H - LEFT - RIGHT)
 
     def portrait_section(self) -> None:
         section = self.doc.add_section(WD_SECTION.NEW_PAGE)
         section.orientation = WD_ORIENT.PORTRAIT
         section.page_width, section.page_height = Mm(PAGE_W), Mm(PAGE_H)
-        _continue(section)
+        self._continue(section, TEXT_W)
+
+    def _continue(self, section: Section, width: float) -> None:
+        """A section after the first: its pages numbered on, the first section's header on
+        every page (the cover's blank first page is the first section's alone), a footer of
+        its own whose page number stands at the right of its ``width`` mm of text."""
+        section.different_first_page_header_footer = False
+        section.left_margin, section.right_margin = Mm(LEFT), Mm(RIGHT)
+        section.top_margin, section.bottom_margin = Mm(TOP), Mm(BOTTOM)
+        section.footer.is_linked_to_previous = False
+        self._footer(section.footer.paragraphs[0], width)
 
     def processing_sheet(self, rows: Iterable[tuple[float | None, ...]]) -> None:
         """The PDF's Lampiran 2 as one table: the title block, the header row (repeated on
@@ -772,14 +784,6 @@ def _repeat_header(table: Table) -> None:
         row._tr.get_or_add_trPr().insert(0, split)
 
 
-def _continue(section: Section) -> None:
-    """A section after the first: its pages numbered on, with the first section's header and
-    footer on every page (the cover's blank first page is the first section's alone)."""
-    section.different_first_page_header_footer = False
-    section.left_margin, section.right_margin = Mm(LEFT), Mm(RIGHT)
-    section.top_margin, section.bottom_margin = Mm(TOP), Mm(BOTTOM)
-
-
 def _sheet_cells(
     cells: Sequence[_Cell],
     texts: Sequence[str],
@@ -826,6 +830,20 @@ def _widths(table: Table, widths: Sequence[float]) -> None:
             cell.width = Mm(width)
 
 
+def _cell_margins(table: Table, mm: float) -> None:
+    """Left and right padding of every cell of ``table``."""
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        margin = OxmlElement(f"w:{edge}")
+        margin.set(qn("w:w"), str(round(mm * 1440 / 25.4)))  # twentieths of a point
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    # In the schema's order, which Word holds to (Writer forgives).
+    table._tbl.tblPr.insert_element_before(
+        margins, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange"
+    )
+
+
 def _shade(cell: _Cell, fill: str) -> None:
     shading = OxmlElement("w:shd")
     shading.set(qn("w:val"), "clear")
@@ -845,7 +863,16 @@ def _table_borders(table: Table, *, bottom: bool) -> None:
             line.set(qn("w:sz"), "4")
             line.set(qn("w:color"), "969696")
         borders.append(line)
-    table._tbl.tblPr.append(borders)
+    table._tbl.tblPr.insert_element_before(
+        borders,
+        "w:shd",
+        "w:tblLayout",
+        "w:tblCellMar",
+        "w:tblLook",
+        "w:tblCaption",
+        "w:tblDescription",
+        "w:tblPrChange",
+    )
 
 
 def _bottom_border(paragraph: Paragraph) -> None:
