@@ -44,7 +44,7 @@ def build(url: str, out: Path, file_format: str) -> None:
         if file_format == "xlsx":
             write_xlsx(data, respondents(session, data, unit), out)
         elif file_format == "docx":
-            write_docx(data, out)
+            write_docx(data, respondents(session, data, unit), out)
         else:
             write_pdf(data, respondents(session, data, unit), out)
     total = time.perf_counter() - began

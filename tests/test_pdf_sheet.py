@@ -22,7 +22,7 @@ from tests.tools import page_lines, page_sizes, pdf_lines, pdf_text
 A4_LANDSCAPE = (841.89, 595.28)  # points, as pdfinfo prints them
 
 
-def _hundred(session: Session) -> tuple[ReportData, list[tuple[int, ...]]]:
+def hundred(session: Session) -> tuple[ReportData, list[tuple[int, ...]]]:
     """A unit with 100 respondents whose answers follow from their number."""
     unit = make_unit(session)
     start = datetime(2026, 3, 2, 1, tzinfo=UTC)
@@ -42,7 +42,7 @@ def _hundred(session: Session) -> tuple[ReportData, list[tuple[int, ...]]]:
 def test_processing_sheet_spans_landscape_pages_with_the_header_on_each(
     session: Session, tmp_path: Path
 ) -> None:
-    data, rows = _hundred(session)
+    data, rows = hundred(session)
     unit = org.get_unit(session=session, code=data.unit.code)
     pdf = tmp_path / "sheet.pdf"
     write_pdf(data, respondents(session, data, unit), pdf)
@@ -84,7 +84,7 @@ def test_processing_sheet_spans_landscape_pages_with_the_header_on_each(
 def test_processing_sheet_beyond_the_cap_says_where_the_rest_is(
     session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    data, _ = _hundred(session)
+    data, _ = hundred(session)
     monkeypatch.setattr(pdf_sheet, "ROWS_MAX", 30)
     unit = org.get_unit(session=session, code=data.unit.code)
     pdf = tmp_path / "capped.pdf"

@@ -82,7 +82,7 @@ def get_report(
     elif file_format == "docx":
         from app.reports.docx import write_docx  # draws with fpdf's fonts: imported as the PDF is
 
-        write_docx(data, out)
+        write_docx(data, respondents(session, data, found), out)
     else:
         write_xlsx(data, respondents(session, data, found), out)
     response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])

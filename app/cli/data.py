@@ -341,7 +341,7 @@ def report_command(
         if fmt == "pdf":
             write_pdf(data, respondents(session, data, target), output)
         elif fmt == "docx":
-            write_docx(data, output)
+            write_docx(data, respondents(session, data, target), output)
         else:
             rows = respondents(session, data, target)
             with progress(rows, length=data.sheet_rows, label="Rows") as bar:

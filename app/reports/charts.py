@@ -8,20 +8,24 @@ gives the same bytes.
 """
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 
 from PIL import Image, ImageDraw, ImageFont
 
+from app.core import ikm
 from app.core.periods import period_text
-from app.reports.pdf import BAR_COLOURS, FONTS, NO_GRADE
-from app.reports.prose import TIMES
+from app.reports import prose
+from app.reports.pdf import BAR_COLOURS, FONTS, LINE_COLOUR, NO_GRADE, tint, trend_floor
 from app.reports.wording import number
 from app.services.report_data import ReportData
 
 PX_PER_MM = 8
 PT_MM = 25.4 / 72  # a typographic point in millimetres
 GRID = (215, 215, 215)
+SCALE = (190, 190, 190)  # the trend chart's lines across, over the bands
 INK = (0, 0, 0)
 WHITE = (255, 255, 255)
 
@@ -38,8 +42,9 @@ class Chart:
 
 
 @cache
-def _font(size_pt: float) -> ImageFont.FreeTypeFont:
-    return ImageFont.truetype(str(FONTS / "DejaVuSans.ttf"), round(size_pt * PT_MM * PX_PER_MM))
+def _font(size_pt: float, *, bold: bool = False) -> ImageFont.FreeTypeFont:
+    name = "DejaVuSans-Bold.ttf" if bold else "DejaVuSans.ttf"
+    return ImageFont.truetype(str(FONTS / name), round(size_pt * PT_MM * PX_PER_MM))
 
 
 def _px(mm: float) -> int:
@@ -67,17 +72,15 @@ def _colour(mutu: str | None) -> Colour:
     return BAR_COLOURS.get(mutu or "", NO_GRADE)
 
 
-def element_bars(data: ReportData, width_mm: float) -> Chart:
-    """Horizontal bars of each element's NRR x 25 on a 0-100 scale, coloured by grade, with the
-    element labels at the left and a tick every 10 points (labelled every 20): the PDF's
+def bars(
+    items: Sequence[tuple[str, Decimal | None, str | None]], width_mm: float, description: str
+) -> Chart:
+    """Horizontal bars of (label, value on 0-100, grade) on a 0-100 scale, coloured by grade,
+    with the labels at the left and a tick every 10 points (labelled every 20): the PDF's
     ``bar_chart`` as a picture."""
-    elements = data.result.elements
     label_w, value_w, line_mm = 62.0, 14.0, 3.6
     label_font, value_font, tick_font = _font(8), _font(7.5), _font(7)
-    labels = [
-        _wrap(f"U{i} {data.element_name(e.code)}", label_font, _px(label_w - 2))
-        for i, e in enumerate(elements, start=1)
-    ]
+    labels = [_wrap(label, label_font, _px(label_w - 2)) for label, *_ in items]
     heights = [max(6.0, line_mm * len(lines) + 1.5) for lines in labels]
     top, axis_mm = 1.0, 6.0
     bottom = top + sum(heights)
@@ -99,77 +102,122 @@ def element_bars(data: ReportData, width_mm: float) -> Chart:
             anchor="mt",
         )
     y = top
-    for lines, height, element in zip(labels, heights, elements, strict=True):
+    for lines, height, (_, value, grade) in zip(labels, heights, items, strict=True):
         text_top = y + (height - line_mm * len(lines)) / 2
         for j, text in enumerate(lines):
             draw.text((0, _px(text_top + j * line_mm)), text, font=label_font, fill=INK)
-        if element.nik_rounded is not None:
-            value = float(element.nik_rounded)
+        if value is not None:
             middle = y + height / 2
             draw.rectangle(
-                [(_px(left), _px(middle - 2)), (_px(left + value * scale), _px(middle + 2))],
-                fill=_colour(element.mutu),
+                [(_px(left), _px(middle - 2)), (_px(left + float(value) * scale), _px(middle + 2))],
+                fill=_colour(grade),
             )
             draw.text(
-                (_px(left + value * scale + 1), _px(middle)),
-                number(element.nik_rounded),
+                (_px(left + float(value) * scale + 1), _px(middle)),
+                number(value),
                 font=value_font,
                 fill=INK,
                 anchor="lm",
             )
         y += height
-    described = "; ".join(
-        f"U{i} {data.element_name(e.code)} {number(e.nik_rounded)}"
-        for i, e in enumerate(elements, start=1)
-    )
-    return Chart(_png(image), width_mm, f"Grafik nilai per unsur (NRR {TIMES} 25): {described}")
+    return Chart(_png(image), width_mm, description)
 
 
-def trend_bars(data: ReportData, width_mm: float) -> Chart | None:
-    """The IKM of each period with responses, oldest first, as bars on a 25-100 scale coloured
-    by grade, each labelled with its value and its period in words; None under two periods.
-    The PDF's ``trend_chart`` as a picture."""
+def _described(title: str, items: Sequence[tuple[str, Decimal | None, str | None]]) -> str:
+    return f"{title}: " + "; ".join(f"{label} {number(value)}" for label, value, _ in items)
+
+
+def element_bars(data: ReportData, width_mm: float) -> Chart:
+    """Each element's NRR x 25, coloured by its grade (BAB III)."""
+    items = [
+        (f"U{i} {data.element_name(e.code)}", e.nik_rounded, e.mutu)
+        for i, e in enumerate(data.result.elements, start=1)
+    ]
+    return bars(items, width_mm, _described(prose.ELEMENT_CHART, items))
+
+
+def unit_bars(data: ReportData, width_mm: float) -> Chart:
+    """Each child unit's IKM, best to worst (``ReportData.ranked``), coloured by its grade."""
+    items = [(g.name, g.result.nik_rounded, g.result.mutu) for g in data.ranked]
+    return bars(items, width_mm, _described(prose.UNIT_CHART, items))
+
+
+def trend_line(data: ReportData, width_mm: float) -> Chart | None:
+    """The NIK of each period with responses, oldest first, as a line over the grade bands of
+    the report's interval table, each point labelled with its value and grade, the periods
+    below, a scale every 10 points at the left; None under two periods. The PDF's
+    ``trend_chart`` as a picture, on the same scale (``pdf.trend_floor``)."""
     points = [p for p in data.trend if p.result.nik_rounded is not None]
     if len(points) < 2:
         return None
-    height, top, low = 50.0, 4.0, 25
-    left = 8.0
-    column = (width_mm - 10) / len(points)
-    value_font, period_font, tick_font = _font(8), _font(7), _font(7)
-    captions = [_wrap(period_text(p.period), period_font, _px(column - 1)) for p in points]
+    table = data.method.table or "2017"
+    values = [float(p.result.nik_rounded or 0) for p in points]
+    low = trend_floor(values, table)
+    height, axis, top = 60.0, 12.0, 6.0
+    left, width = axis, width_mm - axis - 2
+    step = width / len(points)
+    value_font, period_font, tick_font, band_font = (
+        _font(8, bold=True),
+        _font(7),
+        _font(7),
+        _font(7, bold=True),
+    )
+    captions = [_wrap(period_text(p.period), period_font, _px(step - 1)) for p in points]
     below = 1 + 3.5 * max(len(lines) for lines in captions) + 1
     image = Image.new("RGB", (_px(width_mm), _px(top + height + below)), WHITE)
     draw = ImageDraw.Draw(image)
 
     def y_of(value: float) -> float:
-        return top + height - height * (value - low) / (100 - low)
+        return top + height * (100 - value) / (100 - low)
 
-    for tick in (25, 50, 75, 100):
+    # The grade bands behind everything, in light tints of the bar colours.
+    ceiling = 100.0
+    for floor, letter in (*ikm.GRADE_FLOORS[table], (Decimal(25), "D")):
+        bottom_value = max(float(floor), low)
+        if ceiling > low:
+            band_top, band_bottom = y_of(ceiling), y_of(bottom_value)
+            draw.rectangle(
+                [(_px(left), _px(band_top)), (_px(left + width), _px(band_bottom))],
+                fill=tint(BAR_COLOURS[letter]),
+            )
+            if band_bottom - band_top >= 4:
+                draw.text(
+                    (_px(left + width - 1), _px(band_top + 0.5)),
+                    letter,
+                    font=band_font,
+                    fill=BAR_COLOURS[letter],
+                    anchor="ra",
+                )
+        ceiling = float(floor) - 0.01
+    # The scale at the left: every 10 points, a light line across.
+    tick = 10 * int(-(-low // 10))
+    while tick <= 100:
         y = _px(y_of(tick))
-        draw.line([(_px(left), y), (_px(left + column * len(points)), y)], fill=GRID, width=2)
-        draw.text((_px(left - 1), y), str(tick), font=tick_font, fill=INK, anchor="rm")
-    for i, (point, lines) in enumerate(zip(points, captions, strict=True)):
-        assert point.result.nik_rounded is not None  # filtered above
-        value = float(point.result.nik_rounded)
-        x = left + i * column
-        draw.rectangle(
-            [(_px(x + column * 0.2), _px(y_of(value))), (_px(x + column * 0.8), _px(y_of(low)))],
-            fill=_colour(point.result.mutu),
-        )
+        draw.line([(_px(left), y), (_px(left + width), y)], fill=SCALE, width=2)
+        draw.text((_px(axis - 1.5), y), str(tick), font=tick_font, fill=INK, anchor="rm")
+        tick += 10
+    draw.line([(_px(left), _px(top)), (_px(left), _px(top + height))], fill=INK, width=2)
+    draw.line(
+        [(_px(left), _px(top + height)), (_px(left + width), _px(top + height))], fill=INK, width=2
+    )
+    # The line and its points, each labelled with its value; the periods below.
+    xy = [(_px(left + step * (i + 0.5)), _px(y_of(value))) for i, value in enumerate(values)]
+    draw.line(xy, fill=LINE_COLOUR, width=_px(0.7), joint="curve")
+    radius = _px(1.3)
+    for (x, y), point, lines in zip(xy, points, captions, strict=True):
+        draw.ellipse([(x - radius, y - radius), (x + radius, y + radius)], fill=LINE_COLOUR)
         draw.text(
-            (_px(x + column / 2), _px(y_of(value) - 0.8)),
-            number(point.result.nik_rounded),
+            (x, y - _px(2.2)),
+            f"{number(point.result.nik_rounded)} ({point.result.mutu})",
             font=value_font,
             fill=INK,
             anchor="md",
         )
         for j, text in enumerate(lines):
             draw.text(
-                (_px(x + column / 2), _px(top + height + 1 + 3.5 * j)),
-                text,
-                font=period_font,
-                fill=INK,
-                anchor="mt",
+                (x, _px(top + height + 1 + 3.5 * j)), text, font=period_font, fill=INK, anchor="mt"
             )
-    described = "; ".join(f"{period_text(p.period)} {number(p.result.nik_rounded)}" for p in points)
-    return Chart(_png(image), width_mm, f"Grafik tren IKM: {described}")
+    described = "; ".join(
+        f"{period_text(p.period)} {number(p.result.nik_rounded)} ({p.result.mutu})" for p in points
+    )
+    return Chart(_png(image), width_mm, f"{prose.TREND_CHART}: {described}")

@@ -1,6 +1,8 @@
 """The report as an editable Word document (DOCX), chapter for chapter the PDF: cover, kata
-pengantar with the signature block, daftar isi, BAB I-V, and the questionnaire as an appendix,
-from the same ``ReportData``, for a unit head to adjust in Word or LibreOffice Writer and sign.
+pengantar with the signature block, daftar isi, BAB I-V with the closing paragraph and the
+signature, and the lampiran (questionnaire, processing sheet on landscape pages, profile
+tables, saran), from the same ``ReportData``, for a unit head to adjust in Word or LibreOffice
+Writer and sign.
 
 Built with python-docx rather than a docxtpl template: the report is mostly loops over tables
 whose rows and columns depend on the data (elements, services, child units, periods), which is
@@ -9,43 +11,54 @@ layout that no diff shows. Everything a Word user expects to work does: chapters
 in the built-in styles Heading 1 and Heading 2 (navigation pane, outline) and a TOC field over
 them that Word fills in on opening (``updateFields``), tables whose header row repeats on every
 page, page numbers from PAGE/NUMPAGES fields, A4 with the PDF's margins, the logo on the cover
-and in the header, the charts as PNG pictures (``charts``) with alternative text.
+and in the header, the charts as PNG pictures (``charts``) with alternative text, the
+processing sheet in a landscape section of its own.
 
 The text is set in DejaVu Sans, as in the PDF (it covers Indonesian and the other Latin
 letters, quotes and arrows that names and saran hold); a computer without it substitutes a
 sans-serif, and the characters themselves are stored as written. The sentences come from
-``prose``, numbers from ``wording.number``.
+``prose`` and the tables' cells from ``tables``, as the PDF's do; the processing sheet's texts
+and its row cap from ``pdf_sheet``.
 
 One method per part, in the PDF's order (``_Report.cover`` ... ``appendix``), so that a part
 the PDF gains is added here beside its namesake.
 """
 
+import copy
 import io
+import itertools
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO
 
 from docx import Document
-from docx.enum.section import WD_ORIENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.section import Section
 from docx.shared import Mm, Pt, RGBColor
-from docx.table import Table, _Cell
+from docx.table import Table, _Cell, _Row
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 from PIL import Image
 
 from app.core.periods import long_date, period_text
-from app.reports import charts, prose
+from app.reports import charts, pdf_sheet, prose, tables
 from app.reports.logo import SVG, Logo
-from app.reports.pdf import BAR_COLOURS, DOTS, SAMPLE_SUGGESTIONS
-from app.reports.prose import TIMES
+from app.reports.pdf import BAR_COLOURS, LINE_COLOUR, SAMPLE_SUGGESTIONS, tint
+from app.reports.prose import (
+    APPENDIX_FORM,
+    APPENDIX_PROFILE,
+    APPENDIX_SHEET,
+    APPENDIX_SUGGESTIONS,
+    DOTS,
+)
 from app.reports.wording import (
     default_foreword,
     differing_methods,
@@ -62,10 +75,17 @@ LEFT, RIGHT, TOP, BOTTOM = 25.0, 20.0, 25.0, 20.0  # the PDF's margins
 TEXT_W = PAGE_W - LEFT - RIGHT
 SIGNATURE_W = 80.0
 LANGUAGE = "id-ID"
+SHEET_CELL = "Sheet Cell"  # the processing sheet's cell style: small, centred, no spacing
+SHEET_LABEL_W = 42.0  # mm, the PDF sheet's: "IKM unit pelayanan (**)" and the row number
+SHEET_VALUE_W_MAX = 22.0
 
 
-def write_docx(data: ReportData, out: IO[bytes] | Path) -> None:
-    """Write the report DOCX of ``data`` to a path or a binary file."""
+def write_docx(
+    data: ReportData, respondents: Iterable[tuple[float | None, ...]], out: IO[bytes] | Path
+) -> None:
+    """Write the report DOCX of ``data`` to a path or a binary file. ``respondents`` yields the
+    processing sheet's rows (as ``report_data.respondents`` does); it is read once, a row at a
+    time, and at most ``pdf_sheet.ROWS_MAX`` rows are printed in the lampiran, as in the PDF."""
     report = _Report(data)
     report.cover()
     report.foreword()
@@ -75,7 +95,7 @@ def write_docx(data: ReportData, out: IO[bytes] | Path) -> None:
     report.bab_3()
     report.bab_4()
     report.bab_5()
-    report.appendix()
+    report.appendix(respondents)
     content = report.finish()
     if isinstance(out, Path):
         out.write_bytes(content)
@@ -93,10 +113,8 @@ class _Report:
         self._styles()
         self._page()
         properties = self.doc.core_properties
-        properties.title = (
-            f"Laporan Hasil Survei Kepuasan Masyarakat {data.unit.name} {self.period_words}"
-        )
-        properties.subject = f"Indeks Kepuasan Masyarakat {self.period_words}"
+        properties.title = prose.title(data)
+        properties.subject = prose.subject(data)
         properties.author = properties.last_modified_by = data.unit.name
         properties.language = LANGUAGE
         properties.comments = ""
@@ -150,6 +168,12 @@ class _Report:
         caption.font.color.rgb = RGBColor(0, 0, 0)
         for name in ("Header", "Footer"):
             styles[name].font.size = Pt(8)
+        cell = styles.add_style(SHEET_CELL, WD_STYLE_TYPE.PARAGRAPH)
+        cell.base_style = normal
+        cell.font.size = Pt(pdf_sheet.FONT_SIZE)
+        cell.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        cell.paragraph_format.space_after = Pt(0)
+        cell.paragraph_format.line_spacing = 1.0
 
     def _page(self) -> None:
         section = self.doc.sections[0]
@@ -187,14 +211,12 @@ class _Report:
         # A header ends with a paragraph; the first one, before the table, is the one to drop.
         first._p.getparent().remove(first._p)
 
-    def _footer(self, paragraph: Paragraph) -> None:
-        paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(TEXT_W), WD_TAB_ALIGNMENT.RIGHT)
-        italic = paragraph.add_run(
-            f"Laporan Hasil SKM {self.data.unit.name}, {self.period_words}\tHalaman "
-        )
-        italic.italic = True
+    def _footer(self, paragraph: Paragraph, width: float = TEXT_W) -> None:
+        """The running footer, the page number at the right edge of ``width`` mm of text."""
+        paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(width), WD_TAB_ALIGNMENT.RIGHT)
+        paragraph.add_run(f"{prose.running_footer(self.data)}\t{prose.PAGE} ")
         _field(paragraph, "PAGE", "1")
-        paragraph.add_run(" dari ").italic = True
+        paragraph.add_run(f" {prose.OF} ")
         _field(paragraph, "NUMPAGES", "1")
         for run in paragraph.runs:
             run.italic = True
@@ -211,9 +233,11 @@ class _Report:
 
     # --- building blocks ---
 
-    def chapter(self, title: str) -> None:
+    def chapter(self, title: str, *, first_in_section: bool = False) -> None:
         self.headings.append((1, title))
-        self.doc.add_paragraph(title, style="Heading 1")
+        heading = self.doc.add_paragraph(title, style="Heading 1")
+        if first_in_section:  # the section break has begun the page
+            heading.paragraph_format.page_break_before = False
 
     def section(self, title: str) -> None:
         self.headings.append((2, title))
@@ -235,24 +259,21 @@ class _Report:
         run = paragraph.add_run(body)
         run.font.size, run.bold = Pt(size), bold
 
-    def grid(
-        self,
-        headings: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        widths: Sequence[float],
-        bold_last: int = 0,
-    ) -> Table:
+    def grid(self, grid: tables.Grid) -> Table:
         """A table whose header row repeats on every page; ``bold_last`` rows at the bottom
         are its totals. Widths in millimetres, as the PDF's."""
+        headings, rows, widths = grid.headings, grid.rows, grid.widths
+        bold_last = grid.bold_last
         table: Table = self.doc.add_table(rows=1 + len(rows), cols=len(headings))
         table.style = self.doc.styles["Table Grid"]
         table.alignment = WD_TABLE_ALIGNMENT.CENTER
         _widths(table, widths)
+        _cell_margins(table, 1.0)  # the PDF's padding: Writer's 1.9 mm wraps "Responden"
         _repeat_header(table)
         # Name columns (wide) read best left-aligned, figures centred.
         aligns = [
-            WD_ALIGN_PARAGRAPH.LEFT if width >= 45 else WD_ALIGN_PARAGRAPH.CENTER
-            for width in widths
+            WD_ALIGN_PARAGRAPH.LEFT if width >= 45 or i < grid.names else WD_ALIGN_PARAGRAPH.CENTER
+            for i, width in enumerate(widths)
         ]
         for r, values in enumerate((headings, *rows)):
             bold = r == 0 or r > len(rows) - bold_last
@@ -278,14 +299,16 @@ class _Report:
         shape = paragraph.add_run().add_picture(io.BytesIO(chart.png), width=Mm(chart.width_mm))
         shape._inline.docPr.set("descr", chart.description)
 
-    def grade_legend(self) -> None:
-        """The colours of the bars: each grade with its NIK range and kinerja."""
+    def grade_legend(self, *, tinted: bool = False) -> None:
+        """The colours of the grades: each with its NIK range and kinerja; ``tinted`` as the
+        trend chart's bands."""
         paragraph = self.doc.add_paragraph()
         for i, (letter, span, kinerja) in enumerate(grade_bands(self.data.method.table or "2017")):
             if i:
                 paragraph.add_run("   ")
             square = paragraph.add_run("\N{BLACK SQUARE} ")
-            square.font.color.rgb = RGBColor(*BAR_COLOURS[letter])
+            colour = BAR_COLOURS[letter]
+            square.font.color.rgb = RGBColor(*(tint(colour) if tinted else colour))
             paragraph.add_run(f"{letter} ({kinerja}): {span}")
         for run in paragraph.runs:
             run.font.size = Pt(7.5)
@@ -402,88 +425,43 @@ class _Report:
             self.para(body)
         self.section("2.3 Lokasi dan Waktu")
         self.para(prose.lokasi_waktu(data))
-        self.section("2.4 Penentuan Jumlah Responden")
+        self.section("2.4 Cakupan dan Agregasi")
+        self.para(prose.coverage(data))
+        self.section("2.5 Penentuan Jumlah Responden")
         self.para(prose.jumlah_responden(data))
+        if len(data.unit_samples) > 1:
+            self.unit_sample_table()
+
+    def unit_sample_table(self) -> None:
+        """Each unit's own respondents against its own population and minimum sample."""
+        self.para(prose.unit_samples_intro(self.data)).paragraph_format.keep_with_next = True
+        self.grid(tables.unit_samples(self.data))
 
     def bab_3(self) -> None:
-        data, result = self.data, self.data.result
+        data = self.data
         self.chapter("BAB III HASIL PENGOLAHAN DATA")
         self.section("3.1 Profil Responden")
-        for table in data.profile:
-            self.grid(
-                (table.title, "Jumlah", "Persentase"),
-                [(row.label, str(row.count), f"{number(row.percent)}%") for row in table.rows],
-                (90, 30, 40),
-            )
+        self.para(prose.profile_summary(data))
         self.section("3.2 Indeks Kepuasan Masyarakat per Unsur")
-        rows = [
-            (
-                f"U{i}",
-                data.element_name(e.code),
-                number(e.nrr, 3),
-                number(e.weighted, 4),
-                number(e.nik_rounded),
-                e.mutu or "-",
-            )
-            for i, e in enumerate(result.elements, start=1)
-        ]
-        rows.append(("", "Σ NRR tertimbang = IKM", "", number(result.ikm, 4), "", ""))
-        rows.append(
-            (
-                "",
-                f"IKM unit pelayanan (IKM {TIMES} 25)",
-                "",
-                "",
-                number(result.nik_rounded),
-                result.mutu or "-",
-            )
-        )
-        self.grid(
-            ("No.", "Unsur pelayanan", "NRR", "NRR tertimbang", f"NRR {TIMES} 25", "Mutu"),
-            rows,
-            (12, 63, 20, 27, 25, 18),
-            bold_last=2,
-        )
+        self.grid(tables.elements(data))
         if data.mean_of_children:
             self.caption(prose.mean_of_children_note(data))
         self.para(prose.verdict(data))
-        self.bar_chart()
-        groups = [
-            ("3.3 IKM per Jenis Layanan", data.services, False),
-            ("3.4 IKM per Loket", data.counters, False),
-            ("3.5 IKM Unit di Bawahnya", data.children, True),  # each pools its subtree
-        ]
-        for title, found, units in groups:
+        self.bar_chart(prose.ELEMENT_CHART, charts.element_bars(data, TEXT_W), prose.ELEMENT_SCALE)
+        numbers = iter(range(3, 10))
+        for title, found in (
+            ("IKM per Jenis Layanan", data.services),
+            ("IKM per Loket", data.counters),
+        ):
             if found:
-                self.section(title)
-                self.group_table(found, units=units)
+                self.section(f"3.{next(numbers)} {title}")
+                self.grid(tables.groups(found))
+                self.method_note(found)
+        if data.children:
+            self.section(f"3.{next(numbers)} Peringkat IKM Unit di Bawahnya")
+            self.ranking()
 
-    def group_table(self, groups: Sequence[GroupIkm], units: bool = False) -> None:
-        """Name, respondents, NIK and grade; for child units also the units each pools."""
-        rows: list[tuple[str, ...]]
-        if not units:
-            rows = [
-                (g.name, str(g.result.n), number(g.result.nik_rounded), g.result.mutu or "-")
-                for g in groups
-            ]
-            self.grid(("Nama", "Responden", "IKM", "Mutu"), rows, (90, 25, 25, 20))
-        else:
-            rows = [
-                (
-                    g.name,
-                    str(g.result.coverage.units if g.result.coverage else 1),
-                    str(g.result.n),
-                    number(g.result.nik_rounded),
-                    g.result.mutu or "-",
-                )
-                for g in groups
-            ]
-            self.grid(("Nama", "Unit", "Responden", "IKM", "Mutu"), rows, (75, 15, 25, 25, 20))
-            if self.data.mean_of_children:
-                self.caption(
-                    "Catatan: nilai setiap unit di tabel ini adalah gabungan responden unit itu "
-                    "beserta unit di bawahnya."
-                )
+    def method_note(self, groups: Sequence[GroupIkm]) -> None:
         note = differing_methods(
             self.data.method,
             ((g.name, g.result.method) for g in groups if g.result.n),
@@ -492,72 +470,60 @@ class _Report:
         if note:
             self.caption(note)
 
-    def bar_chart(self) -> None:
-        title = self.para(f"Grafik nilai per unsur (NRR {TIMES} 25)", justify=False)
-        title.runs[0].bold = True
-        title.paragraph_format.keep_with_next = True
-        self.picture(charts.element_bars(self.data, TEXT_W))
-        self.caption(
-            f"Nilai unsur = NRR {TIMES} 25 (25 sampai 100); warna batang menurut mutu "
-            f"pelayanan ({table_text(self.data.method.table)}):"
-        )
+    def ranking(self) -> None:
+        """The child units best to worst: n, IKM, grade, sample verdict and weakest element,
+        then the same as bars."""
+        self.grid(tables.ranking(self.data))
+        self.caption(prose.RANKING_NOTE)
+        self.method_note(self.data.ranked)
+        self.bar_chart(prose.UNIT_CHART, charts.unit_bars(self.data, TEXT_W), prose.UNIT_SCALE)
+
+    def chart_title(self, title: str) -> None:
+        paragraph = self.para(title, justify=False)
+        paragraph.runs[0].bold = True
+        paragraph.paragraph_format.keep_with_next = True
+
+    def bar_chart(self, title: str, chart: charts.Chart, scale: str) -> None:
+        self.chart_title(title)
+        self.picture(chart)
+        self.caption(prose.bar_legend(scale, self.data.method.table))
         self.grade_legend()
 
     def trend_chart(self) -> None:
-        chart = charts.trend_bars(self.data, TEXT_W)
+        """The trend line over the grade bands, its line's sample and the band legend."""
+        chart = charts.trend_line(self.data, TEXT_W)
         if chart is None:
             return
+        self.chart_title(prose.TREND_CHART)
         self.picture(chart)
-        self.grade_legend()
+        legend = self.doc.add_paragraph(style="Caption")
+        line = legend.add_run("\N{EM DASH}\N{EM DASH} ")  # the line's colour, as its sample
+        line.font.color.rgb = RGBColor(*LINE_COLOUR)
+        line.font.bold = True
+        legend.add_run(prose.trend_legend(self.data.method.table or "2017"))
+        self.grade_legend(tinted=True)
 
     def bab_4(self) -> None:
         data = self.data
         self.chapter("BAB IV ANALISIS")
         self.section("4.1 Unsur Terendah dan Tertinggi")
-        headings = ("Unsur pelayanan", "NRR", f"NRR {TIMES} 25")
         if data.weakest:
-            for intro, lines in (
-                (
-                    "Tiga unsur dengan nilai terendah, yang menjadi prioritas perbaikan:",
-                    data.weakest,
-                ),
-                ("Tiga unsur dengan nilai tertinggi, yang perlu dipertahankan:", data.strongest),
-            ):
-                self.para(intro)
-                rows = [
-                    (
-                        data.element_name(line.code),
-                        number(line.result.nrr, 3),
-                        number(line.result.nik_rounded),
-                    )
-                    for line in lines
-                ]
-                self.grid(headings, rows, (100, 30, 30))
+            self.para(prose.WEAKEST_INTRO).paragraph_format.keep_with_next = True
+            self.grid(tables.element_lines(data, data.weakest))
+            self.para(prose.STRONGEST_INTRO).paragraph_format.keep_with_next = True
+            self.grid(tables.element_lines(data, data.strongest))
         else:
-            self.para("Belum ada jawaban untuk dianalisis.")
-        self.section("4.2 Rencana Tindak Lanjut")
-        self.para(prose.RTL_INTRO)
-        rtl = [
-            (str(i), data.element_name(line.code), "", "", "")
-            for i, line in enumerate(data.weakest, start=1)
-        ]
-        self.grid(
-            ("No.", "Prioritas unsur", "Program/kegiatan", "Waktu", "Penanggung jawab"),
-            rtl or [("-", "-", "", "", "")],
-            (10, 45, 50, 25, 35),
-        )
-        self.section("4.3 Tren")
+            self.para(prose.NOTHING_TO_ANALYSE)
+        numbers = iter(range(2, 10))
+        if data.elements_across_units:
+            self.section(f"4.{next(numbers)} Unsur Lemah di Unit-Unit")
+            self.across_units()
+        self.section(f"4.{next(numbers)} Rencana Tindak Lanjut")
+        self.para(prose.RTL_INTRO).paragraph_format.keep_with_next = True
+        self.grid(tables.rtl(data))
+        self.section(f"4.{next(numbers)} Tren")
         if len([p for p in data.trend if p.result.n]) > 1:
-            trend = [
-                (
-                    period_text(p.period),
-                    str(p.result.n),
-                    number(p.result.nik_rounded),
-                    p.result.mutu or "-",
-                )
-                for p in data.trend
-            ]
-            self.grid(("Periode", "Responden", "IKM", "Mutu"), trend, (70, 30, 30, 20))
+            self.grid(tables.trend(data))
             note = differing_methods(
                 data.method,
                 ((period_text(p.period), p.result.method) for p in data.trend if p.result.n),
@@ -567,7 +533,14 @@ class _Report:
                 self.caption(note)
             self.trend_chart()
         else:
-            self.para("Belum ada data periode sebelumnya untuk dibandingkan.")
+            self.para(prose.NO_EARLIER_PERIODS)
+
+    def across_units(self) -> None:
+        """Each element over the child units, most units graded C or D first (the PDF's
+        ``across_units`` says why)."""
+        self.para(prose.across_units_intro(self.data)).paragraph_format.keep_with_next = True
+        self.grid(tables.across_units(self.data))
+        self.caption(prose.across_units_note(self.data))
 
     def bab_5(self) -> None:
         data = self.data
@@ -578,19 +551,20 @@ class _Report:
         self.section("5.2 Saran")
         quoted = data.suggestions[:SAMPLE_SUGGESTIONS]
         if quoted:
-            self.para(
-                f"Saran responden ({len(quoted)} dari {len(data.suggestions)} terbaru; "
-                "selengkapnya di lembar Saran pada berkas XLSX):"
-            )
+            self.para(prose.suggestions_intro(data, len(quoted)))
             for item in quoted:
                 self.para(f"- {item[:300]}", justify=False)
         else:
-            self.para("Tidak ada saran tertulis dari responden pada periode ini.")
+            self.para(prose.NO_SUGGESTIONS)
+        closing = self.para(prose.CLOSING)
+        closing.paragraph_format.space_before = Pt(8)
+        closing.paragraph_format.keep_with_next = True  # the signature signs what it follows
         self.signature()
 
-    def appendix(self) -> None:
-        form = self.data.form
-        self.chapter("LAMPIRAN: KUESIONER")
+    def appendix(self, respondents: Iterable[tuple[float | None, ...]]) -> None:
+        data = self.data
+        form = data.form
+        self.chapter(APPENDIX_FORM)
         self.para(f"{form.title.id} ({form.regulation.id})")
         for i, element in enumerate(form.elements, start=1):
             name = self.para(f"U{i}. {element.name.id}", justify=False)
@@ -598,11 +572,144 @@ class _Report:
             name.paragraph_format.keep_with_next = True
             question = self.para(element.question.id)
             question.paragraph_format.keep_with_next = True
-            self.caption(
-                "   ".join(
-                    f"({value}) {label.id}" for value, label in enumerate(element.answers, start=1)
-                )
+            self.caption(prose.answer_labels(element))
+        self.landscape_section()
+        self.chapter(APPENDIX_SHEET, first_in_section=True)
+        self.processing_sheet(itertools.islice(respondents, data.sheet_rows))
+        self.portrait_section()
+        self.chapter(APPENDIX_PROFILE, first_in_section=True)
+        for table in data.profile:
+            self.grid(tables.profile(table))
+        self.chapter(APPENDIX_SUGGESTIONS)
+        if not data.suggestions:
+            self.para(prose.NO_SUGGESTIONS)
+            return
+        self.para(prose.suggestions_list_intro(data))
+        for i, item in enumerate(data.suggestions, start=1):
+            paragraph = self.para(f"{i}.\t{item}", justify=False)
+            fmt = paragraph.paragraph_format
+            fmt.left_indent, fmt.first_line_indent = Mm(10), Mm(-10)
+            fmt.tab_stops.add_tab_stop(Mm(10))
+            fmt.space_after = Pt(2)
+            paragraph.runs[0].font.size = Pt(9)
+
+    # --- the processing sheet (Lampiran 2) ---
+
+    def landscape_section(self) -> None:
+        """A new section on landscape A4 pages with the same margins, header and footer."""
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = Mm(PAGE_H), Mm(PAGE_W)
+        self._continue(section, PAGE_H - LEFT - RIGHT)
+
+    def portrait_section(self) -> None:
+        section = self.doc.add_section(WD_SECTION.NEW_PAGE)
+        section.orientation = WD_ORIENT.PORTRAIT
+        section.page_width, section.page_height = Mm(PAGE_W), Mm(PAGE_H)
+        self._continue(section, TEXT_W)
+
+    def _continue(self, section: Section, width: float) -> None:
+        """A section after the first: its pages numbered on, the first section's header on
+        every page (the cover's blank first page is the first section's alone), a footer of
+        its own whose page number stands at the right of its ``width`` mm of text."""
+        section.different_first_page_header_footer = False
+        section.left_margin, section.right_margin = Mm(LEFT), Mm(RIGHT)
+        section.top_margin, section.bottom_margin = Mm(TOP), Mm(BOTTOM)
+        section.footer.is_linked_to_previous = False
+        self._footer(section.footer.paragraphs[0], width)
+
+    def processing_sheet(self, rows: Iterable[tuple[float | None, ...]]) -> None:
+        """The PDF's Lampiran 2 as one table: the title block, the header row (repeated on
+        each page), at most ``pdf_sheet.ROWS_MAX`` respondent rows, the footer rows over every
+        respondent, the legend, the elements' averages and the grade table.
+
+        The respondent rows are written as XML copied from one row, not through python-docx's
+        cell API: a few thousand rows of ten cells must stay within the report's time."""
+        data = self.data
+        self.centred(pdf_sheet.TITLE, 10, bold=True, after=4)
+        for label, text in pdf_sheet.title_lines(data):
+            paragraph = self.doc.add_paragraph()
+            paragraph.paragraph_format.tab_stops.add_tab_stop(Mm(28))
+            paragraph.paragraph_format.space_after = Pt(0)
+            run = paragraph.add_run(f"{label}\t: {text}")
+            run.font.size = Pt(8)
+        self.doc.add_paragraph().paragraph_format.space_after = Pt(0)
+        k = len(data.form.elements)
+        page_text_w = PAGE_H - LEFT - RIGHT
+        value_w = min(SHEET_VALUE_W_MAX, (page_text_w - SHEET_LABEL_W) / k)
+        widths = [SHEET_LABEL_W, *([value_w] * k)]
+        table: Table = self.doc.add_table(rows=1, cols=1 + k)
+        table.style = self.doc.styles["Table Grid"]
+        _widths(table, widths)
+        _repeat_header(table)
+        for cell, text in zip(table.rows[0].cells, pdf_sheet.headings(data), strict=True):
+            paragraph = cell.paragraphs[0]
+            paragraph.style = self.doc.styles[SHEET_CELL]
+            paragraph.add_run(text).bold = True
+            _shade(cell, "DDEBF7")
+        printed = _append_rows(
+            table, pdf_sheet.row_texts(data, itertools.islice(rows, pdf_sheet.ROWS_MAX))
+        )
+        if printed < data.sheet_rows:  # where the rest are, before the rows over all of them
+            row = _add_row(table)
+            merged = row.cells[0].merge(row.cells[-1])
+            _sheet_cells([merged], [prose.sheet_capped(printed, data.sheet_rows)])
+            merged.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+            merged.paragraphs[0].runs[0].italic = True
+        for label, values in pdf_sheet.footer_rows(data):
+            row = _add_row(table)
+            _sheet_cells(row.cells, [label, *values], bold_first=True)
+        for label, value in pdf_sheet.total_rows(data):
+            row = _add_row(table)
+            merged = row.cells[1].merge(row.cells[-1])
+            _sheet_cells([row.cells[0], merged], [label, value], bold_first=True)
+            merged.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.LEFT
+        spacer = self.doc.add_paragraph()
+        spacer.paragraph_format.space_after = Pt(2)
+        for note in prose.sheet_notes(data):
+            paragraph = self.doc.add_paragraph()
+            paragraph.paragraph_format.space_after = Pt(1)
+            paragraph.paragraph_format.keep_with_next = True
+            paragraph.add_run(note).font.size = Pt(pdf_sheet.FONT_SIZE)
+        self.sheet_legend()
+
+    def sheet_legend(self) -> None:
+        """The elements' averages at the left and the grade table beside them, as the PDF's:
+        two tables in the cells of a borderless one."""
+        data = self.data
+        table_code = data.method.table or "2017"
+        outer: Table = self.doc.add_table(rows=1, cols=2)
+        _table_borders(outer, bottom=False)
+        _widths(outer, (110, 100))
+        averages = outer.cell(0, 0).add_table(rows=0, cols=3)
+        averages.style = self.doc.styles["Table Grid"]
+        rows = [("No.", "Unsur pelayanan", "NRR")] + [
+            (f"U{i}", element.name.id, number(found.nrr, 3))
+            for i, (element, found) in enumerate(
+                zip(data.form.elements, data.result.elements, strict=True), start=1
             )
+        ]
+        for r, values in enumerate(rows):
+            _sheet_cells(_add_row(averages).cells, list(values), bold_all=r == 0)
+        _widths(averages, (10, 70, 22))
+        grades = outer.cell(0, 1).add_table(rows=0, cols=3)
+        grades.style = self.doc.styles["Table Grid"]
+        for r, values in enumerate(
+            [("Mutu", "Nilai konversi (NIK)", "Kinerja"), *grade_bands(table_code)]
+        ):
+            _sheet_cells(_add_row(grades).cells, list(values), bold_all=r == 0)
+        _widths(grades, (14, 40, 28))
+        note = outer.cell(0, 1).add_paragraph(table_text(table_code))
+        note.runs[0].italic = True
+        note.runs[0].font.size = Pt(7)
+        for cell in (outer.cell(0, 0), outer.cell(0, 1)):
+            first = cell.paragraphs[0]
+            if not first.text:  # a cell starts with an empty paragraph, before the table
+                first._p.getparent().remove(first._p)
+        for row in outer.rows:  # the two stay together on one page
+            split = OxmlElement("w:cantSplit")
+            split.set(qn("w:val"), "true")
+            row._tr.get_or_add_trPr().append(split)
 
 
 # --- WordprocessingML helpers (python-docx has no API for these) ---
@@ -677,6 +784,43 @@ def _repeat_header(table: Table) -> None:
         row._tr.get_or_add_trPr().insert(0, split)
 
 
+def _sheet_cells(
+    cells: Sequence[_Cell],
+    texts: Sequence[str],
+    *,
+    bold_first: bool = False,
+    bold_all: bool = False,
+) -> None:
+    """Texts into the processing sheet's cells, in its small centred style."""
+    for i, (cell, text) in enumerate(zip(cells, texts, strict=True)):
+        paragraph = cell.paragraphs[0]
+        paragraph.style = SHEET_CELL
+        run = paragraph.add_run(text)
+        run.bold = bold_all or (bold_first and i == 0)
+
+
+def _add_row(table: Table) -> _Row:
+    row: _Row = table.add_row()  # type: ignore[no-untyped-call]  # python-docx: unannotated
+    return row
+
+
+def _append_rows(table: Table, rows: Iterable[tuple[str, list[str]]]) -> int:
+    """Append the respondent rows (label, values) as copies of one row of plain cells;
+    returns how many. An empty answer stays an empty cell."""
+    template = _add_row(table)
+    _sheet_cells(template.cells, ["0"] * len(template.cells))
+    tr = template._tr
+    tr.getparent().remove(tr)
+    body, count = table._tbl, 0
+    for label, values in rows:
+        row = copy.deepcopy(tr)
+        for t, text in zip(row.iterfind(f".//{qn('w:t')}"), (label, *values), strict=True):
+            t.text = text
+        body.append(row)
+        count += 1
+    return count
+
+
 def _widths(table: Table, widths: Sequence[float]) -> None:
     """Fixed column widths in millimetres (Word reads the cells', Writer the grid's)."""
     table.autofit = False
@@ -684,6 +828,20 @@ def _widths(table: Table, widths: Sequence[float]) -> None:
         column.width = Mm(width)
         for cell in column.cells:
             cell.width = Mm(width)
+
+
+def _cell_margins(table: Table, mm: float) -> None:
+    """Left and right padding of every cell of ``table``."""
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        margin = OxmlElement(f"w:{edge}")
+        margin.set(qn("w:w"), str(round(mm * 1440 / 25.4)))  # twentieths of a point
+        margin.set(qn("w:type"), "dxa")
+        margins.append(margin)
+    # In the schema's order, which Word holds to (Writer forgives).
+    table._tbl.tblPr.insert_element_before(
+        margins, "w:tblLook", "w:tblCaption", "w:tblDescription", "w:tblPrChange"
+    )
 
 
 def _shade(cell: _Cell, fill: str) -> None:
@@ -705,7 +863,16 @@ def _table_borders(table: Table, *, bottom: bool) -> None:
             line.set(qn("w:sz"), "4")
             line.set(qn("w:color"), "969696")
         borders.append(line)
-    table._tbl.tblPr.append(borders)
+    table._tbl.tblPr.insert_element_before(
+        borders,
+        "w:shd",
+        "w:tblLayout",
+        "w:tblCellMar",
+        "w:tblLook",
+        "w:tblCaption",
+        "w:tblDescription",
+        "w:tblPrChange",
+    )
 
 
 def _bottom_border(paragraph: Paragraph) -> None:

@@ -4,8 +4,9 @@ with page numbers, the unit's logo on the cover and in the page header.
 
 Drawn with fpdf2 in DejaVu Sans, shipped in ``fonts/`` and embedded as a subset, so any name or
 saran prints as written (the PDF core fonts hold Latin-1 only). The method is stated once, in
-BAB II; a table carries a note only where its figures were formed differently. The wording
-(method, periods, numbers) comes from ``wording`` and ``app.core.periods``.
+BAB II; a table carries a note only where its figures were formed differently. The sentences
+come from ``prose`` and the tables' cells from ``tables`` (the DOCX prints the same), the
+wording of methods, periods and numbers from ``wording`` and ``app.core.periods``.
 """
 
 import itertools
@@ -21,40 +22,43 @@ from fpdf.outline import OutlineSection
 from app.core import ikm
 from app.core.periods import long_date, period_text
 from app.reports import logo as logos
+from app.reports import prose, tables
 from app.reports.pdf_sheet import draw_processing_sheet
-from app.reports.wording import (
-    default_foreword,
-    differing_methods,
-    grade_bands,
-    nip_text,
-    number,
-    table_text,
+from app.reports.prose import (
+    APPENDIX_FORM,
+    APPENDIX_PROFILE,
+    APPENDIX_SHEET,
+    APPENDIX_SUGGESTIONS,
+    DOTS,
+    TIMES,
 )
-from app.services.report_data import SUGGESTIONS_MAX, GroupIkm, ReportData
+from app.reports.wording import default_foreword, differing_methods, grade_bands, nip_text, number
+from app.services.report_data import GroupIkm, ReportData
 
-__all__ = ["number", "write_pdf"]
+__all__ = ["TIMES", "number", "write_pdf"]
 
 FONTS = Path(__file__).parent / "fonts"
 FONT = "DejaVu"
 BAR_COLOURS = {"A": (46, 125, 50), "B": (25, 118, 210), "C": (245, 124, 0), "D": (198, 40, 40)}
 NO_GRADE = (120, 120, 120)
-SAMPLE_SUGGESTIONS = 15  # saran quoted in BAB V; the XLSX holds them all
-DOTS = "................................"
-TIMES = "\N{MULTIPLICATION SIGN}"  # printed, not the letter x
+SAMPLE_SUGGESTIONS = 15  # saran quoted in BAB V; the lampiran holds them all
 LINE_COLOUR = (33, 33, 33)  # the trend line, dark over the light grade bands
 SIGNATURE_WIDTH = 80.0
 SECTION_KEEP = 25.0  # mm a section heading keeps below it on its page
 TABLE_KEEP = 40.0  # mm: an opening sentence, a table's header row and two rows
-APPENDIX_FORM = "LAMPIRAN 1: KUESIONER"
-APPENDIX_SHEET = "LAMPIRAN 2: PENGOLAHAN DATA"
-APPENDIX_PROFILE = "LAMPIRAN 3: PROFIL RESPONDEN"
-APPENDIX_SUGGESTIONS = "LAMPIRAN 4: SARAN DAN MASUKAN"
 
 
-def _tint(colour: tuple[int, int, int], share: float = 0.22) -> tuple[int, int, int]:
+def tint(colour: tuple[int, int, int], share: float = 0.22) -> tuple[int, int, int]:
     """``colour`` mixed with white: a band behind a line, light enough to read over."""
     red, green, blue = (round(255 - (255 - c) * share) for c in colour)
     return red, green, blue
+
+
+def trend_floor(values: Sequence[float], table: ikm.IntervalTable) -> float:
+    """The bottom of the trend chart's scale: a round ten below the lowest point (and below
+    the C floor, so the band the units fear is in sight), at least 25."""
+    c_floor = float(ikm.GRADE_FLOORS[table][2][0])
+    return max(25.0, min(10 * ((min(values) - 5) // 10), 10 * (c_floor // 10)))
 
 
 def write_pdf(
@@ -114,9 +118,8 @@ class _Report(FPDF):
             self.add_font(FONT, style, FONTS / f"{name}.ttf")
         self.set_margins(25, 25, 20)
         self.set_auto_page_break(auto=True, margin=20)
-        title = f"Laporan Hasil Survei Kepuasan Masyarakat {data.unit.name} {self.period_words}"
-        self.set_title(title)
-        self.set_subject(f"Indeks Kepuasan Masyarakat {self.period_words}")
+        self.set_title(prose.title(data))
+        self.set_subject(prose.subject(data))
         self.set_author(data.unit.name)
         self.set_lang("id")
         self.set_creator("skm")
@@ -148,9 +151,9 @@ class _Report(FPDF):
             return  # the cover carries no number
         self.set_y(-14)
         self.set_font(FONT, "I", 7.5)
-        self.cell(0, 6, f"Laporan Hasil SKM {self.data.unit.name}, {self.period_words}")
+        self.cell(0, 6, prose.running_footer(self.data))
         self.set_x(self.l_margin)
-        self.cell(0, 6, f"Halaman {self.page_no()} dari {{nb}}", align="R")
+        self.cell(0, 6, prose.page_of(str(self.page_no()), "{nb}"), align="R")
 
     def chapter(self, title: str, *, landscape: bool = False) -> None:
         orientation = PageOrientation.LANDSCAPE if landscape else PageOrientation.PORTRAIT
@@ -181,16 +184,11 @@ class _Report(FPDF):
         self.multi_cell(0, 4.5, body, new_x="LMARGIN", new_y="NEXT")
         self.ln(2)
 
-    def grid(
-        self,
-        headings: Sequence[str],
-        rows: Sequence[Sequence[str]],
-        widths: Sequence[int],
-        bold_last: int = 0,
-        names: int = 0,
-    ) -> None:
+    def grid(self, grid: tables.Grid) -> None:
         """A table; ``bold_last`` rows at the bottom are its totals; the first ``names``
         columns hold names, whatever their width."""
+        headings, rows, widths = grid.headings, grid.rows, grid.widths
+        bold_last, names = grid.bold_last, grid.names
         self.set_font(FONT, "", 9)
         self.set_fill_color(255, 255, 255)  # charts leave their bar colour behind
         # Name columns (wide) read best left-aligned, figures centred.
@@ -289,13 +287,7 @@ class _Report(FPDF):
         self.set_font(FONT, "B", 15)
         self.multi_cell(0, 8, data.unit.name.upper(), align="C", new_x="LMARGIN", new_y="NEXT")
         self.set_font(FONT, "", 11)
-        coverage = result.coverage
-        if data.mean_of_children:
-            below = f"rata-rata nilai unit di bawahnya ({result.aggregate.children} unit)"
-        elif data.include_children and coverage is not None and coverage.units > 1:
-            below = f"beserta unit di bawahnya ({coverage.units - 1} unit)"
-        else:
-            below = ""
+        below = prose.cover_scope(data)
         if below:
             self.multi_cell(0, 6, below, align="C", new_x="LMARGIN", new_y="NEXT")
         for parent in reversed(data.parents):
@@ -313,16 +305,12 @@ class _Report(FPDF):
         self.set_font(FONT, "B", 36)
         self.cell(0, 18, number(result.nik_rounded), align="C", new_x="LMARGIN", new_y="NEXT")
         self.set_font(FONT, "B", 13)
-        grade = (
-            f"Mutu pelayanan {result.mutu} ({result.kinerja})" if result.mutu else "Belum ada data"
-        )
-        self.cell(0, 8, grade, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, 8, prose.cover_grade(data), align="C", new_x="LMARGIN", new_y="NEXT")
         self.set_font(FONT, "", 10)
         self.cell(0, 6, f"{result.n} responden", align="C", new_x="LMARGIN", new_y="NEXT")
         self.set_y(-35)
         self.set_font(FONT, "I", 8.5)
-        made = f"Disusun dengan aplikasi SKM pada {long_date(data.generated_at)}."
-        self.multi_cell(0, 5, made, align="C", new_x="LMARGIN")
+        self.multi_cell(0, 5, prose.made_on(data), align="C", new_x="LMARGIN")
 
     def foreword(self) -> None:
         data = self.data
@@ -343,204 +331,56 @@ class _Report(FPDF):
             self.signature()
 
     def bab_1(self) -> None:
-        name = self.data.unit.name
         self.chapter("BAB I PENDAHULUAN")
         self.section("1.1 Latar Belakang")
-        self.para(
-            "Pelayanan publik yang baik menjadi hak setiap warga negara. Untuk mengetahui "
-            f"tingkat kepuasan masyarakat atas pelayanan di {name}, dilaksanakan Survei Kepuasan "
-            "Masyarakat (SKM) secara berkala. Hasilnya menjadi bahan evaluasi dan perbaikan "
-            "kualitas pelayanan."
-        )
+        self.para(prose.latar_belakang(self.data))
         self.section("1.2 Dasar Hukum")
-        for line in (
-            "1. Undang-Undang Nomor 25 Tahun 2009 tentang Pelayanan Publik;",
-            "2. Peraturan Pemerintah Nomor 96 Tahun 2012 tentang Pelaksanaan Undang-Undang "
-            "Nomor 25 Tahun 2009 tentang Pelayanan Publik;",
-            "3. Peraturan Menteri Pendayagunaan Aparatur Negara dan Reformasi Birokrasi Nomor 14 "
-            "Tahun 2017 tentang Pedoman Penyusunan Survei Kepuasan Masyarakat Unit "
-            "Penyelenggara Pelayanan Publik.",
-        ):
+        for line in prose.DASAR_HUKUM:
             self.para(line)
         self.section("1.3 Maksud dan Tujuan")
-        self.para(
-            "Survei ini dimaksudkan untuk mengukur tingkat kepuasan masyarakat sebagai pengguna "
-            "layanan, dan bertujuan mengetahui kelemahan dan kekuatan setiap unsur pelayanan "
-            "sebagai dasar rencana tindak lanjut perbaikan pelayanan."
-        )
+        self.para(prose.MAKSUD_TUJUAN)
 
     def bab_2(self) -> None:
-        data, result = self.data, self.data.result
-        k = len(data.form.elements)
+        data = self.data
         self.chapter("BAB II PENGUMPULAN DATA")
         self.section("2.1 Pelaksana")
-        self.para(
-            f"Survei dilaksanakan oleh {data.unit.name}"
-            + (f", {data.unit.address}." if data.unit.address else ".")
-        )
+        self.para(prose.pelaksana(data))
         self.section("2.2 Metode Pengumpulan dan Pengolahan Data")
-        self.para(
-            f"Data dikumpulkan dengan kuesioner {k} unsur pelayanan sesuai "
-            f"{data.form.regulation.id}, diisi responden melalui kode QR di loket, tablet (kiosk) "
-            "atau formulir kertas. Setiap jawaban bernilai 1 (tidak baik) sampai 4 (sangat baik)."
-        )
-        self.para(
-            "Nilai rata-rata (NRR) setiap unsur adalah jumlah nilai unsur itu dibagi jumlah "
-            "responden yang menjawabnya. NRR tertimbang adalah NRR dikalikan bobot unsur; "
-            "jumlah NRR tertimbang seluruh unsur adalah IKM (1 sampai 4), dan IKM unit pelayanan "
-            "adalah IKM dikalikan 25 (25 sampai 100). "
-            f"Metode perhitungan: {data.method_text}. Nilai IKM dihitung sebagai "
-            f"{data.aggregate_text}. Seluruh tabel dan grafik dalam laporan ini memakai metode "
-            "tersebut kecuali bila dicatat lain di bawahnya."
-        )
+        for body in prose.metode(data):
+            self.para(body)
         self.section("2.3 Lokasi dan Waktu")
-        loket = ", ".join(g.name for g in data.counters) or "seluruh loket pelayanan"
-        if data.include_children and data.children:
-            below = ", ".join(g.name for g in data.children)
-            joined = "dirata-ratakan" if data.mean_of_children else "digabungkan"
-            loket += f"; beserta unit di bawahnya ({below}), yang hasilnya {joined}"
-        waktu = (
-            self.period_words
-            if data.period.kind == "range"
-            else f"{self.period_words} ({long_date(data.period.start)} s.d. "
-            f"{long_date(data.period.end)})"
-        )
-        self.para(f"Lokasi: {loket}. Waktu: {waktu}. Cakupan: {data.coverage_text}.")
+        self.para(prose.lokasi_waktu(data))
         self.section("2.4 Cakupan dan Agregasi")
-        self.para(self.coverage_words())
+        self.para(prose.coverage(data))
         self.section("2.5 Penentuan Jumlah Responden")
-        sample = result.sample
-        if sample is None:
-            self.para(
-                f"Jumlah responden {result.n} orang. Jumlah populasi (pengguna layanan) "
-                "periode ini belum dicatat, sehingga kecukupan sampel menurut tabel Krejcie "
-                "dan Morgan belum dapat dinilai."
-            )
-        else:
-            self.para(
-                f"Populasi (pengguna layanan) periode ini {sample.population} orang"
-                + (" (jumlah populasi unit-unit yang digabungkan)" if data.include_children else "")
-                + ". Menurut tabel "
-                f"Krejcie dan Morgan, sampel minimum {sample.minimum} responden. Jumlah responden "
-                f"{sample.n} orang: jumlah sampel {sample.verdict}."
-            )
+        self.para(prose.jumlah_responden(data))
         if len(data.unit_samples) > 1:
             self.unit_sample_table()
 
-    def coverage_words(self) -> str:
-        """Which units the figures include and how they were combined, in a paragraph."""
-        data, result = self.data, self.data.result
-        if not data.include_children:
-            return f"Laporan ini memuat responden {data.unit.name} sendiri, tanpa unit di bawahnya."
-        units = data.unit_samples
-        answered = [u for u in units if u.n]
-        text = (
-            f"Laporan ini mencakup {len(units)} unit: "
-            + ", ".join(u.name for u in units)
-            + f". Sebanyak {len(answered)} unit memiliki responden sendiri pada periode ini."
-        )
-        if data.mean_of_children:
-            left_out = (result.aggregate.of or 0) - (result.aggregate.children or 0)
-            text += (
-                f" Nilai IKM laporan adalah rerata unit: rata-rata nilai "
-                f"{result.aggregate.children} unit langsung di bawahnya, setiap unit berbobot "
-                "sama tanpa memandang jumlah respondennya"
-                + (f"; {left_out} unit tanpa responden tidak diikutkan" if left_out else "")
-                + ". Nilai setiap unit itu sendiri adalah gabungan respondennya dan unit di "
-                "bawahnya."
-            )
-        elif len(answered) > 1:
-            text += (
-                " Nilai IKM laporan adalah gabungan seluruh responden unit-unit tersebut "
-                "(jumlah nilai dibagi jumlah jawaban), sehingga unit dengan responden lebih "
-                "banyak berpengaruh lebih besar; nilai setiap unit ada pada BAB III."
-            )
-        return text
-
     def unit_sample_table(self) -> None:
         """Each unit's own respondents against its own population and minimum sample."""
-        units = self.data.unit_samples
-        judged = [u.sample for u in units if u.sample is not None]
-        met = sum(1 for s in judged if s.sufficient)
         if self.get_y() + TABLE_KEEP > self.h - self.b_margin:
             self.add_page()  # the sentence that opens the table stays with it
-        self.para(
-            "Kecukupan sampel setiap unit dinilai atas responden dan populasi unit itu "
-            f"sendiri: {met} dari {len(judged)} unit yang mencatat populasinya memenuhi "
-            "sampel minimum."
-        )
-        rows = []
-        for u in units:
-            name = "   " * u.depth + u.name
-            if u.sample is None:
-                verdict = "tidak ada responden" if not u.n else "populasi belum dicatat"
-                rows.append((name, "-", "-", str(u.n), verdict))
-            else:
-                s = u.sample
-                rows.append((name, str(s.population), str(s.minimum), str(s.n), s.verdict))
-        self.grid(
-            ("Unit", "Populasi", "Sampel minimum", "Responden", "Kecukupan sampel"),
-            rows,
-            (61, 22, 24, 24, 34),
-        )
+        self.para(prose.unit_samples_intro(self.data))
+        self.grid(tables.unit_samples(self.data))
 
     def bab_3(self) -> None:
         data, result = self.data, self.data.result
         self.chapter("BAB III HASIL PENGOLAHAN DATA")
         self.section("3.1 Profil Responden")
-        self.para(self.profile_words())
+        self.para(prose.profile_summary(data))
         self.section("3.2 Indeks Kepuasan Masyarakat per Unsur")
-        rows = [
-            (
-                f"U{i}",
-                data.element_name(e.code),
-                number(e.nrr, 3),
-                number(e.weighted, 4),
-                number(e.nik_rounded),
-                e.mutu or "-",
-            )
-            for i, e in enumerate(result.elements, start=1)
-        ]
-        rows.append(("", "Σ NRR tertimbang = IKM", "", number(result.ikm, 4), "", ""))
-        rows.append(
-            (
-                "",
-                f"IKM unit pelayanan (IKM {TIMES} 25)",
-                "",
-                "",
-                number(result.nik_rounded),
-                result.mutu or "-",
-            )
-        )
-        self.grid(
-            ("No.", "Unsur pelayanan", "NRR", "NRR tertimbang", f"NRR {TIMES} 25", "Mutu"),
-            rows,
-            (12, 63, 20, 27, 25, 18),
-            bold_last=2,
-        )
+        self.grid(tables.elements(data))
         if data.mean_of_children:
-            self.caption(
-                "Catatan: NRR setiap unsur adalah rata-rata NRR "
-                f"{result.aggregate.children} unit di bawahnya (rerata unit), bukan gabungan "
-                "jawaban responden."
-            )
-        verdict = (
-            f"Nilai IKM {data.unit.name} {self.when} adalah "
-            f"{number(result.nik_rounded)} dengan mutu pelayanan {result.mutu} dan kinerja unit "
-            f"pelayanan {result.kinerja}, dari {result.n} responden."
-            if result.mutu
-            else "Belum ada jawaban yang cukup untuk menghitung IKM periode ini."
-        )
-        if result.mutu and data.mean_of_children:
-            verdict += f" Nilai ini adalah {data.aggregate_text}."
-        self.para(verdict)
+            self.caption(prose.mean_of_children_note(data))
+        self.para(prose.verdict(data))
         self.bar_chart(
-            f"Grafik nilai per unsur (NRR {TIMES} 25)",
+            prose.ELEMENT_CHART,
             [
                 (f"U{i} {data.element_name(e.code)}", e.nik_rounded, e.mutu)
                 for i, e in enumerate(result.elements, start=1)
             ],
-            f"Nilai unsur = NRR {TIMES} 25 (25 sampai 100)",
+            prose.ELEMENT_SCALE,
         )
         numbers = iter(range(3, 10))
         for title, found in (
@@ -549,37 +389,11 @@ class _Report(FPDF):
         ):
             if found:
                 self.section(f"3.{next(numbers)} {title}")
-                self.group_table(found)
+                self.grid(tables.groups(found))
+                self.method_note(found)
         if data.children:
             self.section(f"3.{next(numbers)} Peringkat IKM Unit di Bawahnya")
             self.ranking()
-
-    def profile_words(self) -> str:
-        """The respondents' profile in a sentence per table; the tables are in the lampiran."""
-        parts = []
-        for table in self.data.profile:
-            shown = [row for row in table.rows if row.label != "Tidak diisi" and row.count]
-            if not shown:
-                continue
-            top = max(shown, key=lambda row: row.count)
-            parts.append(f"{table.title.lower()} terbanyak {top.label} ({number(top.percent)}%)")
-        if not parts or not self.data.result.n:
-            return "Belum ada responden pada periode ini."
-        return (
-            f"Dari {self.data.result.n} responden, "
-            + "; ".join(parts)
-            + ". Jumlah dan persentase responden menurut jenis kelamin, pendidikan, pekerjaan, "
-            "usia dan jenis layanan ada pada Lampiran 3 (Profil Responden)."
-        )
-
-    def group_table(self, groups: Sequence[GroupIkm]) -> None:
-        """Name, respondents, NIK and grade of each service or counter."""
-        rows = [
-            (g.name, str(g.result.n), number(g.result.nik_rounded), g.result.mutu or "-")
-            for g in groups
-        ]
-        self.grid(("Nama", "Responden", "IKM", "Mutu"), rows, (90, 25, 25, 20))
-        self.method_note(groups)
 
     def method_note(self, groups: Sequence[GroupIkm]) -> None:
         note = differing_methods(
@@ -593,50 +407,15 @@ class _Report(FPDF):
     def ranking(self) -> None:
         """The child units best to worst: n, IKM, grade, sample verdict and weakest element,
         then the same as bars, so the head of the pemda sees at once who lags."""
-        data = self.data
-        ranked = data.ranked
-        rows = []
-        for place, g in enumerate(ranked, start=1):
-            r = g.result
-            rated = [e for e in r.elements if e.nrr is not None]
-            weakest = min(rated, key=lambda e: (e.nrr or 0, e.code)) if rated else None
-            rows.append(
-                (
-                    str(place) if r.nik is not None else "-",
-                    g.name,
-                    str(r.n),
-                    number(r.nik_rounded),
-                    r.mutu or "-",
-                    self.sample_words(g),
-                    f"{data.element_name(weakest.code)} ({number(weakest.nik_rounded)})"
-                    if weakest is not None
-                    else "-",
-                )
-            )
-        self.grid(
-            ("No.", "Unit", "Responden", "IKM", "Mutu", "Sampel", "Unsur terendah"),
-            rows,
-            (9, 45, 22, 15, 12, 26, 36),
-        )
-        notes = [
-            "Urutan dari IKM tertinggi. Nilai setiap unit adalah gabungan responden unit itu "
-            "beserta unit di bawahnya; sampel dinilai atas jumlah populasi unit-unit itu. Unsur "
-            f"terendah: unsur dengan NRR terendah di unit itu (nilai NRR {TIMES} 25)."
-        ]
-        self.caption(" ".join(notes))
+        ranked = self.data.ranked
+        self.grid(tables.ranking(self.data))
+        self.caption(prose.RANKING_NOTE)
         self.method_note(ranked)
         self.bar_chart(
-            "Grafik IKM unit (terbaik ke terendah)",
+            prose.UNIT_CHART,
             [(g.name, g.result.nik_rounded, g.result.mutu) for g in ranked],
-            "IKM unit pelayanan (25 sampai 100)",
+            prose.UNIT_SCALE,
         )
-
-    @staticmethod
-    def sample_words(group: GroupIkm) -> str:
-        sample = group.result.sample
-        if sample is None:
-            return "populasi belum dicatat"
-        return f"{sample.verdict} (min. {sample.minimum})"
 
     def grade_legend(self, *, tinted: bool = False) -> None:
         """The colours of the grades: each with its NIK range and kinerja; ``tinted`` as
@@ -648,7 +427,7 @@ class _Report(FPDF):
             x = self.l_margin + (i % 2) * column
             y = self.get_y()
             colour = BAR_COLOURS[letter]
-            self.set_fill_color(*(_tint(colour) if tinted else colour))
+            self.set_fill_color(*(tint(colour) if tinted else colour))
             self.rect(x, y + 1, 3.5, 3.5, style="DF" if tinted else "F")
             self.set_xy(x + 5, y)
             self.cell(column - 5, 5.5, f"{letter} ({kinerja}): {span}")
@@ -690,8 +469,7 @@ class _Report(FPDF):
         self.cell(
             0,
             4,
-            f"{scale_note}; warna batang menurut mutu pelayanan "
-            f"({table_text(self.data.method.table)}):",
+            prose.bar_legend(scale_note, self.data.method.table),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -740,15 +518,12 @@ class _Report(FPDF):
             return
         table = self.data.method.table or "2017"
         values = [float(p.result.nik_rounded or 0) for p in points]
-        # The scale from a round ten below the lowest point (and below the C floor, so the
-        # band the units fear is in sight), to 100.
-        c_floor = float(ikm.GRADE_FLOORS[table][2][0])
-        low = max(25.0, min(10 * ((min(values) - 5) // 10), 10 * (c_floor // 10)))
+        low = trend_floor(values, table)
         height, axis = 60.0, 12.0
         if self.get_y() + height + 42 > self.h - self.b_margin:
             self.add_page()
         self.set_font(FONT, "B", 10)
-        self.cell(0, 6, "Grafik tren IKM", new_x="LMARGIN", new_y="NEXT")
+        self.cell(0, 6, prose.TREND_CHART, new_x="LMARGIN", new_y="NEXT")
         top = self.get_y() + 3
         left = self.l_margin + axis
         width = self.epw - axis - 2
@@ -761,7 +536,7 @@ class _Report(FPDF):
         for floor, letter in (*ikm.GRADE_FLOORS[table], (Decimal(25), "D")):
             bottom_value = max(float(floor), low)
             if ceiling > low:
-                self.set_fill_color(*_tint(BAR_COLOURS[letter]))
+                self.set_fill_color(*tint(BAR_COLOURS[letter]))
                 band_top, band_bottom = y_of(ceiling), y_of(bottom_value)
                 self.rect(left, band_top, width, band_bottom - band_top, style="F")
                 self.set_font(FONT, "B", 7)
@@ -810,72 +585,30 @@ class _Report(FPDF):
         self.set_fill_color(*LINE_COLOUR)
         self.rect(self.l_margin, self.get_y() + 1.8, 6, 0.9, style="F")
         self.set_x(self.l_margin + 8)
-        self.cell(
-            0,
-            4,
-            f"IKM unit pelayanan per periode; latar menurut mutu pelayanan ({table_text(table)}):",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
+        self.cell(0, 4, prose.trend_legend(table), new_x="LMARGIN", new_y="NEXT")
         self.grade_legend(tinted=True)
 
     def bab_4(self) -> None:
         data = self.data
         self.chapter("BAB IV ANALISIS")
         self.section("4.1 Unsur Terendah dan Tertinggi")
-        weakest = [
-            (
-                data.element_name(line.code),
-                number(line.result.nrr, 3),
-                number(line.result.nik_rounded),
-            )
-            for line in data.weakest
-        ]
-        strongest = [
-            (
-                data.element_name(line.code),
-                number(line.result.nrr, 3),
-                number(line.result.nik_rounded),
-            )
-            for line in data.strongest
-        ]
-        if weakest:
-            self.para("Tiga unsur dengan nilai terendah, yang menjadi prioritas perbaikan:")
-            self.grid(("Unsur pelayanan", "NRR", f"NRR {TIMES} 25"), weakest, (100, 30, 30))
-            self.para("Tiga unsur dengan nilai tertinggi, yang perlu dipertahankan:")
-            self.grid(("Unsur pelayanan", "NRR", f"NRR {TIMES} 25"), strongest, (100, 30, 30))
+        if data.weakest:
+            self.para(prose.WEAKEST_INTRO)
+            self.grid(tables.element_lines(data, data.weakest))
+            self.para(prose.STRONGEST_INTRO)
+            self.grid(tables.element_lines(data, data.strongest))
         else:
-            self.para("Belum ada jawaban untuk dianalisis.")
+            self.para(prose.NOTHING_TO_ANALYSE)
         numbers = iter(range(2, 10))
         if data.elements_across_units:
             self.section(f"4.{next(numbers)} Unsur Lemah di Unit-Unit")
             self.across_units()
         self.section(f"4.{next(numbers)} Rencana Tindak Lanjut")
-        self.para(
-            "Rencana tindak lanjut atas unsur prioritas, diisi dan dibahas dalam forum "
-            "konsultasi publik:"
-        )
-        rows = [
-            (str(i), data.element_name(line.code), "", "", "")
-            for i, line in enumerate(data.weakest, start=1)
-        ]
-        self.grid(
-            ("No.", "Prioritas unsur", "Program/kegiatan", "Waktu", "Penanggung jawab"),
-            rows or [("-", "-", "", "", "")],
-            (10, 45, 50, 25, 35),
-        )
+        self.para(prose.RTL_INTRO)
+        self.grid(tables.rtl(data))
         self.section(f"4.{next(numbers)} Tren")
         if len([p for p in data.trend if p.result.n]) > 1:
-            trend = [
-                (
-                    period_text(p.period),
-                    str(p.result.n),
-                    number(p.result.nik_rounded),
-                    p.result.mutu or "-",
-                )
-                for p in data.trend
-            ]
-            self.grid(("Periode", "Responden", "IKM", "Mutu"), trend, (70, 30, 30, 20))
+            self.grid(tables.trend(data))
             note = differing_methods(
                 data.method,
                 ((period_text(p.period), p.result.method) for p in data.trend if p.result.n),
@@ -885,7 +618,7 @@ class _Report(FPDF):
                 self.caption(note)
             self.trend_chart()
         else:
-            self.para("Belum ada data periode sebelumnya untuk dibandingkan.")
+            self.para(prose.NO_EARLIER_PERIODS)
 
     def across_units(self) -> None:
         """Each element over the child units, most units graded C or D first.
@@ -894,82 +627,26 @@ class _Report(FPDF):
         cause (procedures, the complaint channel, waiting times) that calls for one measure
         across the pemda, while an element weak in one unit is that unit's own RTL item;
         the lowest unit says where to start and whom to ask."""
-        data = self.data
-        lines = data.elements_across_units
-        of = len(lines[0].units) if lines else 0
-        self.para(
-            f"Setiap unsur pada {of} unit di bawahnya yang memiliki responden, diurutkan "
-            "dari unsur yang bermutu C atau D di paling banyak unit. Unsur yang lemah di "
-            "banyak unit memerlukan langkah bersama yang dikoordinasikan (misalnya standar "
-            "pelayanan, sistem pengaduan atau waktu layanan); unsur yang lemah di satu unit "
-            "menjadi rencana tindak lanjut unit itu."
-        )
-        rows = []
-        for line in lines:
-            weak = line.weak
-            lowest = line.units[0] if line.units else None
-            rows.append(
-                (
-                    line.name,
-                    number(line.result.nik_rounded),
-                    f"{len(weak)} dari {len(line.units)}",
-                    ", ".join(u.name for u in weak) if weak else "-",
-                    f"{lowest.name} ({number(lowest.result.nik_rounded)})" if lowest else "-",
-                )
-            )
-        self.grid(
-            (
-                "Unsur pelayanan",
-                f"Nilai ({TIMES} 25)",
-                "Unit mutu C/D",
-                "Unit bermutu C/D",
-                "Unit terendah (nilai)",
-            ),
-            rows,
-            (38, 18, 19, 45, 45),
-            names=1,
-        )
-        self.caption(
-            f"Nilai: NRR {TIMES} 25 unsur itu pada seluruh cakupan laporan; mutu unsur setiap "
-            f"unit menurut NRR {TIMES} 25 unit itu ({table_text(data.method.table)})."
-        )
+        self.para(prose.across_units_intro(self.data))
+        self.grid(tables.across_units(self.data))
+        self.caption(prose.across_units_note(self.data))
 
     def bab_5(self) -> None:
-        data, result = self.data, self.data.result
+        data = self.data
         self.chapter("BAB V PENUTUP")
         self.section("5.1 Kesimpulan")
-        if result.mutu:
-            weakest = ", ".join(data.element_name(line.code) for line in data.weakest)
-            self.para(
-                f"1. IKM {data.unit.name} {self.when} adalah "
-                f"{number(result.nik_rounded)}, mutu pelayanan {result.mutu}, kinerja unit "
-                f"pelayanan {result.kinerja}."
-            )
-            self.para(f"2. Unsur yang perlu diperbaiki lebih dahulu: {weakest}.")
-            if result.sample is not None:
-                self.para(
-                    f"3. Jumlah sampel {result.sample.verdict} ({result.sample.n} dari "
-                    f"minimum {result.sample.minimum})."
-                )
-        else:
-            self.para("Belum ada jawaban yang cukup untuk menyimpulkan hasil survei periode ini.")
+        for point in prose.kesimpulan(data):
+            self.para(point)
         self.section("5.2 Saran")
         quoted = data.suggestions[:SAMPLE_SUGGESTIONS]
         if quoted:
-            self.para(
-                f"Saran responden ({len(quoted)} dari {len(data.suggestions)} terbaru; "
-                "selengkapnya pada Lampiran 4 (Saran dan Masukan)):"
-            )
+            self.para(prose.suggestions_intro(data, len(quoted)))
             for item in quoted:
                 self.para(f"- {item[:300]}")
         else:
-            self.para("Tidak ada saran tertulis dari responden pada periode ini.")
+            self.para(prose.NO_SUGGESTIONS)
         self.ln(4)
-        self.closing(
-            "Demikian laporan hasil Survei Kepuasan Masyarakat ini disusun sebagai bahan "
-            "evaluasi dan perbaikan kualitas pelayanan publik.",
-            gap=4,
-        )
+        self.closing(prose.CLOSING, gap=4)
 
     def appendix(self, respondents: Iterable[tuple[float | None, ...]]) -> None:
         data = self.data
@@ -980,30 +657,17 @@ class _Report(FPDF):
             self.set_font(FONT, "B", 10)
             self.multi_cell(0, 5.5, f"U{i}. {element.name.id}", new_x="LMARGIN", new_y="NEXT")
             self.para(element.question.id)
-            labels = "   ".join(
-                f"({value}) {label.id}" for value, label in enumerate(element.answers, start=1)
-            )
-            self.caption(labels)
+            self.caption(prose.answer_labels(element))
         self.chapter(APPENDIX_SHEET, landscape=True)
         draw_processing_sheet(self, data, itertools.islice(respondents, data.sheet_rows), font=FONT)
         self.chapter(APPENDIX_PROFILE)
         for table in data.profile:
-            self.grid(
-                (table.title, "Jumlah", "Persentase"),
-                [(row.label, str(row.count), f"{number(row.percent)}%") for row in table.rows],
-                (90, 30, 40),
-            )
+            self.grid(tables.profile(table))
         self.chapter(APPENDIX_SUGGESTIONS)
         if not data.suggestions:
-            self.para("Tidak ada saran tertulis dari responden pada periode ini.")
+            self.para(prose.NO_SUGGESTIONS)
             return
-        more = len(data.suggestions) >= SUGGESTIONS_MAX
-        self.para(
-            f"{len(data.suggestions)} saran tertulis responden"
-            + (" terbaru" if more else "")
-            + ", dari yang terbaru"
-            + ("; saran yang lebih lama ada pada data responden (berkas CSV)." if more else ".")
-        )
+        self.para(prose.suggestions_list_intro(data))
         self.set_font(FONT, "", 9)
         for i, item in enumerate(data.suggestions, start=1):
             self.set_x(self.l_margin)

@@ -9,16 +9,20 @@ the time; the footer's figures are the engine's over every respondent, and the s
 where the full list is (the XLSX's "Pengolahan Data", with live formulas). Cells are drawn
 with ``FPDF.text`` and lines rather than ``cell``/``table``: a row is ten values, and a few
 thousand rows must stay within the report's time budget.
+
+The sheet's texts (title block, row labels, footer rows) are built by the public functions
+below, which the DOCX's lampiran prints too; its sentences are in ``prose``.
 """
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
 from fpdf import FPDF
 
 from app.core.periods import period_text
+from app.reports import prose
 from app.reports.wording import grade_bands, number, table_text
 from app.services.report_data import ReportData
 
@@ -32,7 +36,65 @@ HEAD_HEIGHT = 6.0
 FONT_SIZE = 7.5
 LABEL_WIDTH = 42.0  # mm: "IKM unit pelayanan (**)" in bold, and the row number
 VALUE_WIDTH_MAX = 22.0  # mm per element: nine of them leave the page's right part empty
-TIMES = "\N{MULTIPLICATION SIGN}"
+
+
+def title_lines(data: ReportData) -> list[tuple[str, str]]:
+    """The labelled lines under the title: unit, address, period, coverage, aggregation."""
+    return [
+        ("Unit pelayanan", data.unit.name),
+        ("Alamat", data.unit.address or "-"),
+        ("Periode", period_text(data.period)),
+        ("Cakupan", data.coverage_text),
+        ("Agregasi", data.aggregate_text),
+    ]
+
+
+def headings(data: ReportData) -> list[str]:
+    """The header row: the row number (a unit's, for a mean of child units), U1..Uk."""
+    first = "No. unit" if data.mean_of_children else "No. resp"
+    return [first, *(f"U{i}" for i in range(1, len(data.form.elements) + 1))]
+
+
+def row_texts(
+    data: ReportData, rows: Iterable[tuple[float | None, ...]]
+) -> Iterator[tuple[str, list[str]]]:
+    """Each row's label and values as printed: the respondent's number and whole answers, or
+    the averaged child unit's number, code and NRR to three decimals."""
+    decimals = 3 if data.mean_of_children else 0
+    names = [c.code for c in data.children if c.result.n]  # a mean's rows, in order
+    for number_, answers in enumerate(rows, start=1):
+        label = (
+            f"{number_}. {names[number_ - 1]}"
+            if decimals and number_ <= len(names)
+            else str(number_)
+        )
+        yield label, [_value(v, decimals) for v in answers]
+
+
+def footer_rows(data: ReportData) -> list[tuple[str, list[str]]]:
+    """The regulation's footer rows with a value per element, over every respondent (the
+    engine's figures): Σ nilai, NRR, NRR tertimbang."""
+    mean, elements = data.mean_of_children, data.result.elements
+    sums = (
+        [_sum_of_children(data, i) for i in range(len(elements))]
+        if mean
+        else [str(e.sum) for e in elements]
+    )
+    return [
+        ("Σ NRR unit/unsur" if mean else "Σ nilai/unsur", sums),
+        ("Rata-rata NRR/unsur" if mean else "NRR/unsur", [number(e.nrr, 3) for e in elements]),
+        ("NRR tertimbang/unsur", [number(e.weighted, 4) for e in elements]),
+    ]
+
+
+def total_rows(data: ReportData) -> list[tuple[str, str]]:
+    """The footer rows with one value across the elements' columns."""
+    result = data.result
+    return [
+        ("Σ NRR tertimbang (*)", number(result.ikm, 4)),
+        ("IKM unit pelayanan (**)", number(result.nik_rounded)),
+        ("Mutu pelayanan", f"{result.mutu} ({result.kinerja})" if result.mutu else "-"),
+    ]
 
 
 def draw_processing_sheet(
@@ -66,14 +128,7 @@ class _Sheet:
         pdf.set_font(self.font, "B", 10)
         pdf.multi_cell(0, 5.5, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
         pdf.ln(1)
-        lines = [
-            ("Unit pelayanan", data.unit.name),
-            ("Alamat", data.unit.address or "-"),
-            ("Periode", period_text(data.period)),
-            ("Cakupan", data.coverage_text),
-            ("Agregasi", data.aggregate_text),
-        ]
-        for label, text in lines:
+        for label, text in title_lines(data):
             pdf.set_font(self.font, "", 8)
             pdf.cell(28, 4.5, label)
             pdf.multi_cell(0, 4.5, f": {text}", new_x="LMARGIN", new_y="NEXT")
@@ -84,9 +139,7 @@ class _Sheet:
         pdf = self.pdf
         pdf.set_font(self.font, "B", FONT_SIZE)
         pdf.set_fill_color(221, 235, 247)
-        first = "No. unit" if self.data.mean_of_children else "No. resp"
-        labels = [first, *(f"U{i}" for i in range(1, self.k + 1))]
-        for label, width in zip(labels, self._widths(), strict=True):
+        for label, width in zip(headings(self.data), self._widths(), strict=True):
             pdf.cell(width, HEAD_HEIGHT, label, border=1, align="C", fill=True)
         pdf.ln(HEAD_HEIGHT)
         pdf.set_fill_color(255, 255, 255)
@@ -98,27 +151,20 @@ class _Sheet:
     def body(self, rows: Iterable[tuple[float | None, ...]]) -> int:
         """The respondent rows; a new page (with the header row) when one is full."""
         pdf = self.pdf
-        decimals = 3 if self.data.mean_of_children else 0
-        names = [c.code for c in self.data.children if c.result.n]  # a mean's rows, in order
         bottom = pdf.h - pdf.b_margin
         page_top = pdf.get_y()
         printed = 0
         pdf.set_font(self.font, "", FONT_SIZE)
-        for number_, answers in enumerate(rows, start=1):
+        for label, values in row_texts(self.data, rows):
             y = pdf.get_y()
             if y + ROW_HEIGHT > bottom:
                 self._grid(page_top, y)
                 pdf.add_page(orientation="L")
                 self.head()
                 page_top, y = pdf.get_y(), pdf.get_y()
-            label = (
-                f"{number_}. {names[number_ - 1]}"
-                if decimals and number_ <= len(names)
-                else str(number_)
-            )
-            self._text_row(y, label, [_value(v, decimals) for v in answers])
+            self._text_row(y, label, values)
             pdf.set_y(y + ROW_HEIGHT)
-            printed = number_
+            printed += 1
         self._grid(page_top, pdf.get_y())
         return printed
 
@@ -158,7 +204,7 @@ class _Sheet:
 
     def footer(self, printed: int) -> None:
         """The regulation's footer rows over every respondent (the engine's figures)."""
-        pdf, data, result = self.pdf, self.data, self.data.result
+        pdf, data = self.pdf, self.data
         left_out = data.sheet_rows - printed
         needed = 7 * ROW_HEIGHT + (12 if left_out else 0)
         if pdf.get_y() + needed > pdf.h - pdf.b_margin:
@@ -169,28 +215,13 @@ class _Sheet:
             pdf.multi_cell(
                 self.width,
                 4,
-                f"Baris {printed + 1} sampai {data.sheet_rows} ({left_out} baris) tidak dicetak "
-                f"di sini: lampiran ini memuat {printed} baris pertama. Daftar lengkap ada pada "
-                "lembar Pengolahan Data berkas XLSX laporan ini. Baris-baris di bawah dihitung "
-                f"dari seluruh {data.sheet_rows} baris.",
+                prose.sheet_capped(printed, data.sheet_rows),
                 border=1,
                 new_x="LMARGIN",
                 new_y="NEXT",
             )
-        mean = data.mean_of_children
-        elements = result.elements
-        sums = (
-            [_sum_of_children(data, i) for i in range(self.k)]
-            if mean
-            else [str(e.sum) for e in elements]
-        )
-        lines: list[tuple[str, list[str]]] = [
-            ("Σ NRR unit/unsur" if mean else "Σ nilai/unsur", sums),
-            ("Rata-rata NRR/unsur" if mean else "NRR/unsur", [number(e.nrr, 3) for e in elements]),
-            ("NRR tertimbang/unsur", [number(e.weighted, 4) for e in elements]),
-        ]
         pdf.set_font(self.font, "B", FONT_SIZE)
-        for label, values in lines:
+        for label, values in footer_rows(data):
             pdf.cell(LABEL_WIDTH, ROW_HEIGHT, label, border=1)
             pdf.set_font(self.font, "", FONT_SIZE)
             for value in values:
@@ -198,11 +229,7 @@ class _Sheet:
             pdf.set_font(self.font, "B", FONT_SIZE)
             pdf.ln(ROW_HEIGHT)
         span = self.width - LABEL_WIDTH
-        for label, value in (
-            ("Σ NRR tertimbang (*)", number(result.ikm, 4)),
-            ("IKM unit pelayanan (**)", number(result.nik_rounded)),
-            ("Mutu pelayanan", f"{result.mutu} ({result.kinerja})" if result.mutu else "-"),
-        ):
+        for label, value in total_rows(data):
             pdf.cell(LABEL_WIDTH, ROW_HEIGHT, label, border=1)
             pdf.cell(span, ROW_HEIGHT, value, border=1, align="L")
             pdf.ln(ROW_HEIGHT)
@@ -218,14 +245,7 @@ class _Sheet:
             pdf.add_page(orientation="L")
         pdf.ln(3)
         pdf.set_font(self.font, "", FONT_SIZE)
-        notes = [
-            f"Keterangan: U1 - U{self.k}: unsur pelayanan; NRR: nilai rata-rata unsur "
-            "(Σ nilai / jumlah jawaban); NRR tertimbang: NRR "
-            f"{TIMES} bobot per unsur; (*) Σ NRR tertimbang = IKM; (**) IKM unit pelayanan = "
-            f"(*) {TIMES} 25.",
-            f"Metode: {data.method_text}.",
-        ]
-        for note in notes:
+        for note in prose.sheet_notes(data):
             pdf.multi_cell(self.width, 4, note, new_x="LMARGIN", new_y="NEXT")
         pdf.ln(2)
         top = pdf.get_y()
