@@ -92,8 +92,11 @@ def test_rollup_shards_downgrade_into_one_row_per_key(tmp_path: Path) -> None:
             month_columns = [c for c in m if c.name != "shard"]
             with engine.connect() as connection:
                 day_columns = (*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS)  # every one but the shard
+                r = response_rollup.c
                 day_rows = connection.execute(
-                    sa.select(*(response_rollup.c[c] for c in day_columns))
+                    sa.select(*(r[c] for c in day_columns)).order_by(
+                        *(r[k] for k in ROLLUP_KEYS_FULL)
+                    )
                 ).all()
                 month_rows = connection.execute(
                     sa.select(*month_columns).order_by(*(m[k] for k in ROLLUP_MONTH_KEYS))
