@@ -2,9 +2,8 @@
 streamed CSV download."""
 
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -12,7 +11,6 @@ from fastapi.responses import Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, RootModel
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 
 from app.api.schemas import ErrorOut, ScopeQuery, ValidationErrorOut
 from app.core.periods import Period, parse_period
@@ -45,61 +43,19 @@ BEARER = HTTPBearer(
 CSV_TYPE = "text/csv; charset=utf-8"
 
 
-BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)]
-
-
-def checked_key(
-    session: Session, credentials: HTTPAuthorizationCredentials | None, scope: str
-) -> ApiKey:
-    """The presented API key, which must hold ``scope``, its use noted (see
-    :func:`apikeys.record_use`)."""
-    authorization = f"Bearer {credentials.credentials}" if credentials else None
-    key = apikeys.authenticate(session=session, authorization=authorization, scope=scope)
-    apikeys.record_use(session=session, key=key)
-    return key
-
-
 def key_with(scope: str) -> Callable[..., ApiKey]:
     """A dependency: the request's API key, which must hold ``scope``."""
 
-    def dependency(database: DatabaseDep, credentials: BearerCredentials) -> ApiKey:
+    def dependency(
+        database: DatabaseDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+    ) -> ApiKey:
+        authorization = f"Bearer {credentials.credentials}" if credentials else None
         # Its own short session, a reading one: noting the key's use never waits for a lock.
         with database.session() as session:
-            return checked_key(session, credentials, scope)
-
-    return dependency
-
-
-@dataclass(frozen=True)
-class KeyedSession:
-    """A write session, and the request's API key checked in it."""
-
-    session: Session
-    key: ApiKey
-
-
-def writer_with(scope: str) -> Callable[..., AsyncIterator[KeyedSession]]:
-    """A dependency for a busy writing route that runs in the threadpool itself: a write
-    session with the request's key (holding ``scope``) checked in it. The key is still checked
-    before the body is validated (401 before 422), in one trip to the threadpool, and the
-    route's work shares the session's pooled connection (a sync key dependency and a session
-    dependency took four trips and two connections)."""
-
-    async def dependency(
-        database: DatabaseDep, credentials: BearerCredentials
-    ) -> AsyncIterator[KeyedSession]:
-        manager = database.session(write=True)
-        session = manager.__enter__()  # no I/O until the first statement
-        try:
-            key = await run_in_threadpool(checked_key, session, credentials, scope)
-            yield KeyedSession(session, key)
-        finally:
-            # A transaction left open (an error) ends with a ROLLBACK: never on the event
-            # loop. After the service's commit, closing is bookkeeping.
-            if session.in_transaction():
-                await run_in_threadpool(manager.__exit__, None, None, None)
-            else:
-                manager.__exit__(None, None, None)
+            key = apikeys.authenticate(session=session, authorization=authorization, scope=scope)
+            apikeys.record_use(session=session, key=key)
+            return key
 
     return dependency
 
@@ -107,7 +63,7 @@ def writer_with(scope: str) -> Callable[..., AsyncIterator[KeyedSession]]:
 AdminKey = Annotated[ApiKey, Depends(key_with("admin"))]
 IkmReader = Annotated[ApiKey, Depends(key_with("ikm:read"))]
 ResponsesReader = Annotated[ApiKey, Depends(key_with("responses:read"))]
-ResponsesWriter = Annotated[KeyedSession, Depends(writer_with("responses:write"))]
+ResponsesWriter = Annotated[ApiKey, Depends(key_with("responses:write"))]
 
 
 @contextmanager
