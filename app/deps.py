@@ -10,8 +10,22 @@ from sqlmodel import Session
 from app.config import Settings, get_settings
 from app.db import Database, get_database
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+
+# Both async although they only return the process's cached object: FastAPI runs a sync
+# dependency in the threadpool, a trip that cost more than the lookup on every request.
+# Tests override these two functions.
+async def settings() -> Settings:
+    """The settings (``get_settings``), as a dependency."""
+    return get_settings()
+
+
+async def database() -> Database:
+    """The process's database (``get_database``), as a dependency."""
+    return get_database()
+
+
+SettingsDep = Annotated[Settings, Depends(settings)]
+DatabaseDep = Annotated[Database, Depends(database)]
 
 
 def read_session(database: DatabaseDep) -> Iterator[Session]:

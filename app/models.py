@@ -434,6 +434,10 @@ class Population(SQLModel, table=True):
 
 ROLLUP_KEYS = ("unit_id", "local_date", "service_key", "counter_key", "form_version_id")
 ROLLUP_KEYS_FULL = (*ROLLUP_KEYS, "channel", "flagged")
+# A key's sums may be spread over several rows ("shard" 0..ROLLUP_SHARDS-1, see
+# services/rollups.py: add), in both rollup tables; readers always SUM over them. The rebuild
+# writes shard 0.
+ROLLUP_SHARDS = 16
 ROLLUP_COUNTS = (
     "responses",
     *(f"{c}_n" for c in ANSWER_COLUMNS),
@@ -453,8 +457,9 @@ response_rollup = sa.Table(
     sa.Column("form_version_id", sa.Integer, sa.ForeignKey("form_version.id"), nullable=False),
     sa.Column("channel", sa.String(10), nullable=False),
     sa.Column("flagged", sa.Boolean, nullable=False),
+    sa.Column("shard", sa.SmallInteger, nullable=False, server_default="0"),
     *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
-    sa.PrimaryKeyConstraint(*ROLLUP_KEYS_FULL),
+    sa.PrimaryKeyConstraint(*ROLLUP_KEYS_FULL, "shard"),
 )
 
 # --- response_rollup_month: the same sums per unit and local month, for whole months ---
@@ -474,8 +479,9 @@ response_rollup_month = sa.Table(
     sa.Column("flagged", sa.Boolean, nullable=False),
     sa.Column("first_date", sa.Date, nullable=False),
     sa.Column("last_date", sa.Date, nullable=False),
+    sa.Column("shard", sa.SmallInteger, nullable=False, server_default="0"),  # as per day
     *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
-    sa.PrimaryKeyConstraint(*ROLLUP_MONTH_KEYS),
+    sa.PrimaryKeyConstraint(*ROLLUP_MONTH_KEYS, "shard"),
 )
 
 

@@ -98,10 +98,10 @@ def session(database: TransactionDatabase) -> Iterator[Session]:
 
 @pytest.fixture
 def app(database: TransactionDatabase) -> FastAPI:
-    from app.db import get_database
+    from app import deps
 
     app = create_app()
-    app.dependency_overrides[get_database] = lambda: database
+    app.dependency_overrides[deps.database] = lambda: database
     return app
 
 

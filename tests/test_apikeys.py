@@ -5,7 +5,8 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, select
 
-from app.db import Database, get_database
+from app import deps
+from app.db import Database
 from app.main import create_app
 from app.models import ApiKey
 from app.services import apikeys
@@ -104,7 +105,7 @@ async def test_a_read_with_a_key_does_not_wait_for_a_writer(private_database: Da
         code = make_unit(session).code
         _, key = apikeys.create_key(session=session, name="reader", scopes=["ikm:read"])
     app = create_app()
-    app.dependency_overrides[get_database] = lambda: private_database
+    app.dependency_overrides[deps.database] = lambda: private_database
     transport = httpx.ASGITransport(app=app)
     with private_database.engine.connect() as writer:
         writer.execute(sa.update(ApiKey).values(name="renamed"))

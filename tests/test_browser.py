@@ -18,8 +18,9 @@ import uvicorn
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlmodel import Session
 
+from app import deps
 from app.config import get_settings
-from app.db import Database, create_db_engine, get_database, upgrade_schema
+from app.db import Database, create_db_engine, upgrade_schema
 from app.main import create_app
 from app.models import Counter, CounterCreate, ServiceCreate, UnitCreate
 from app.services import org, questionnaires
@@ -54,7 +55,7 @@ def live_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tup
         with database.session(write=True) as session:
             questionnaires.sync_forms(session=session, forms_dir=FORMS_DIR)
         app = create_app()
-        app.dependency_overrides[get_database] = lambda: database
+        app.dependency_overrides[deps.database] = lambda: database
         server = uvicorn.Server(
             uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
         )

@@ -18,8 +18,9 @@ from sqlmodel import Session
 from starlette.types import Message
 from uvicorn.logging import AccessFormatter
 
+from app import deps
 from app.config import get_settings
-from app.db import Database, create_db_engine, get_database
+from app.db import Database, create_db_engine
 from app.main import SecurityHeaders, create_app
 from app.models import CounterCreate
 from app.services import intake, org
@@ -57,7 +58,7 @@ async def test_healthz_reports_database_ok(client: httpx.AsyncClient) -> None:
 async def test_healthz_unreachable_database_is_503(tmp_path: Path) -> None:
     app = create_app()
     broken = Database(create_db_engine(f"sqlite:///{tmp_path / 'missing' / 'dir' / 'x.db'}"))
-    app.dependency_overrides[get_database] = lambda: broken
+    app.dependency_overrides[deps.database] = lambda: broken
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         response = await client.get("/healthz")
@@ -227,7 +228,7 @@ UNREACHABLE_DATABASES = [
 async def test_unreachable_database_is_503_with_retry_after(tmp_path: Path, url: str) -> None:
     app = create_app()
     broken = Database(create_db_engine(url.format(tmp=tmp_path)))
-    app.dependency_overrides[get_database] = lambda: broken
+    app.dependency_overrides[deps.database] = lambda: broken
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})
@@ -383,7 +384,7 @@ class LostSessions(Database):
 async def test_a_connection_lost_in_the_session_dependency_is_503(database: Database) -> None:
     app = create_app()
     lost = LostSessions(database.engine)
-    app.dependency_overrides[get_database] = lambda: lost
+    app.dependency_overrides[deps.database] = lambda: lost
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})

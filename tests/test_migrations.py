@@ -3,12 +3,13 @@ import re
 import subprocess
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from sqlmodel import Session
 
 from app.config import REPO_ROOT
 from app.core.forms import load_forms
@@ -20,7 +21,16 @@ from app.db import (
     schema_is_current,
     upgrade_schema,
 )
+from app.models import (
+    ROLLUP_COUNTS,
+    ROLLUP_KEYS_FULL,
+    ROLLUP_MONTH_KEYS,
+    response_rollup,
+    response_rollup_month,
+)
+from app.services import intake, questionnaires
 from tests.conftest import fresh_database
+from tests.factories import make_unit, month_sums, response, rollup_sums
 
 
 def _tables(url: str) -> set[str]:
@@ -56,6 +66,48 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
         assert _tables(url) == set()
         upgrade_schema(url)
         assert _tables(url) == expected
+
+
+def test_rollup_shards_downgrade_into_one_row_per_key(tmp_path: Path) -> None:
+    """Downgrading past the rollup shards keeps every key's sums (and a month's day bounds),
+    in one row per key of each rollup table."""
+    with fresh_database(tmp_path) as url:
+        upgrade_schema(url)
+        engine = create_db_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with Session(engine) as session:
+                questionnaires.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
+                unit = make_unit(session)
+                for i in range(40):
+                    answers = tuple(1 + (i + j) % 4 for j in range(9))
+                    when = datetime(2026, 3, 2 + i % 20, 9, tzinfo=UTC)
+                    intake.record_responses(
+                        session=session, unit=unit, items=[response(answers, when)], channel="api"
+                    )
+                days, months = rollup_sums(session), month_sums(session, [unit.id])
+                shards = session.execute(sa.text("SELECT count(*) FROM response_rollup_month"))
+                assert shards.scalar_one() > 1  # 40 random picks of 16 shards
+            downgrade_schema(url, "6478ab39df61")
+            m = response_rollup_month.c
+            month_columns = [c for c in m if c.name != "shard"]
+            with engine.connect() as connection:
+                day_columns = (*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS)  # every one but the shard
+                r = response_rollup.c
+                day_rows = connection.execute(
+                    sa.select(*(r[c] for c in day_columns)).order_by(
+                        *(r[k] for k in ROLLUP_KEYS_FULL)
+                    )
+                ).all()
+                month_rows = connection.execute(
+                    sa.select(*month_columns).order_by(*(m[k] for k in ROLLUP_MONTH_KEYS))
+                ).all()
+            assert [tuple(r) for r in day_rows] == days
+            assert [tuple(r) for r in month_rows] == months
+            upgrade_schema(url)
+            with Session(engine) as session:
+                assert (rollup_sums(session), month_sums(session, [unit.id])) == (days, months)
+        finally:
+            engine.dispose()
 
 
 def _db_upgrade(url: str) -> "subprocess.Popen[str]":

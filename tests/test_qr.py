@@ -7,6 +7,7 @@ import pytest
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from app import deps
 from app.config import Settings, get_settings
 from app.models import CounterCreate, ServiceCreate
 from app.reports import qr
@@ -206,6 +207,6 @@ async def test_qr_routes_refuse_a_loopback_base_url_unless_allowed(
             Settings(allow_local_base_url=True),
             Settings(public_base_url="https://skm.kendarikota.go.id"),
         ):
-            app.dependency_overrides[get_settings] = _given(settings)
+            app.dependency_overrides[deps.settings] = _given(settings)
             assert (await client.get(path, headers=bearer(admin))).status_code == 200, path
-        del app.dependency_overrides[get_settings]
+        del app.dependency_overrides[deps.settings]

@@ -22,18 +22,17 @@ from app.errors import Conflict
 from app.models import (
     ANSWER_COLUMNS,
     ROLLUP_KEYS_FULL,
-    ROLLUP_MONTH_KEYS,
+    ROLLUP_SHARDS,
     CounterCreate,
     FormVersion,
     Response,
     ServiceCreate,
-    Unit,
     response_rollup,
     response_rollup_month,
 )
 from app.services import datafix, intake, org, questionnaires, results, rollups, scopes
 from tests.conftest import StatementLog
-from tests.factories import CODES, make_unit, response
+from tests.factories import CODES, make_unit, month_sums, response, rollup_sums
 
 Row = tuple[int | None, ...]
 DB_SETTINGS = settings(
@@ -98,16 +97,6 @@ def submission(draw: st.DrawFn) -> tuple[Row, str, int, int, bool, bool]:
     )
 
 
-def _rollup_rows(session: Session, units: list[Unit]) -> list[tuple[Any, ...]]:
-    r = response_rollup.c
-    stmt = (
-        sa.select(response_rollup)
-        .where(r.unit_id.in_([u.id for u in units]))
-        .order_by(*(r[key] for key in ROLLUP_KEYS_FULL))
-    )
-    return [tuple(row) for row in session.execute(stmt).all()]
-
-
 @DB_SETTINGS
 @given(items=st.lists(submission(), min_size=1, max_size=30))
 def test_intake_rollups_equal_a_rebuild_and_the_pure_tally(
@@ -146,14 +135,14 @@ def test_intake_rollups_equal_a_rebuild_and_the_pure_tally(
     year = parse_period("2025")
     pooled = scopes.Scope(unit=root, period=year)
     with_flagged = scopes.Scope(unit=root, period=year, include_flagged=True)
-    inserted = _rollup_rows(session, units)
+    inserted = rollup_sums(session, [u.id for u in units])
     assert rollups.tally(session=session, scope=with_flagged) == ikm.Tally.of(CODES, everything)
     assert rollups.tally(session=session, scope=pooled) == (
         ikm.Tally.of(CODES, unflagged) if unflagged else None
     )
 
     rollups.rebuild(session=session, unit_ids=[u.id for u in units if u.id is not None])
-    assert _rollup_rows(session, units) == inserted
+    assert rollup_sums(session, [u.id for u in units]) == inserted
     assert rollups.tally(session=session, scope=with_flagged) == ikm.Tally.of(CODES, everything)
 
 
@@ -434,16 +423,6 @@ def _raw_branch(session: Session, scope: scopes.Scope) -> rollups.Branch | None:
     return rollups.Branch(tally, int(reach.own > 0) + reach.below_units)
 
 
-def _month_rows(session: Session, units: list[Unit]) -> list[tuple[Any, ...]]:
-    m = response_rollup_month.c
-    stmt = (
-        sa.select(response_rollup_month)
-        .where(m.unit_id.in_([u.id for u in units]))
-        .order_by(*(m[key] for key in ROLLUP_MONTH_KEYS))
-    )
-    return [tuple(row) for row in session.execute(stmt).all()]
-
-
 @DB_SETTINGS
 @given(items=st.lists(placed_submission(), min_size=1, max_size=40), data=st.data())
 def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
@@ -525,7 +504,7 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
             ]
 
     agree()
-    kept = _month_rows(session, units)
+    kept = month_sums(session, [u.id for u in units])
     # A corrected zone re-dates the child's responses near midnight, some into another month.
     session.refresh(child)
     child.time_zone = "Asia/Jayapura"
@@ -533,9 +512,9 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
     session.commit()
     datafix.redate(session=session, units=[child])
     agree()
-    redated = _month_rows(session, units)
+    redated = month_sums(session, [u.id for u in units])
     rollups.rebuild(session=session, unit_ids=[u.id for u in units if u.id is not None])
-    assert _month_rows(session, units) == redated
+    assert month_sums(session, [u.id for u in units]) == redated
     agree()
     if not any(hour >= 22 for *_, hour, _, _ in items):
         assert redated == kept
@@ -588,10 +567,43 @@ def test_month_rows_bound_their_days_whatever_order_responses_arrive_in(session:
         intake.record_responses(
             session=session, unit=unit, channel="paper", items=[response((4,) * 9, when)]
         )
-    added = _month_rows(session, [unit])
+    added = month_sums(session, [unit.id])
     m = response_rollup_month.c
-    bounds = sa.select(m.first_date, m.last_date).where(m.unit_id == unit.id)
+    bounds = sa.select(sa.func.min(m.first_date), sa.func.max(m.last_date)).where(
+        m.unit_id == unit.id
+    )
     assert session.execute(bounds).one() == (date(2025, 5, 3), date(2025, 5, 28))
     assert unit.id is not None
     rollups.rebuild(session=session, unit_ids=[unit.id])
-    assert _month_rows(session, [unit]) == added
+    assert month_sums(session, [unit.id]) == added
+
+
+def test_shards_sum_to_the_tally_and_a_rebuild_leaves_one_row(session: Session) -> None:
+    """Submissions to one key spread over several rows (shards) of both rollup tables; the
+    readers' tally is the pure one, and a rebuild writes one row per key with the same sums."""
+    unit = make_unit(session)
+    when = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    rows = [tuple(random.Random(i).randint(1, 4) for _ in CODES) for i in range(40)]
+    for answers in rows:
+        intake.record_responses(
+            session=session, unit=unit, items=[response(answers, when)], channel="api"
+        )
+    r = response_rollup.c
+    shards = session.execute(sa.select(r.shard).where(r.unit_id == unit.id)).scalars().all()
+    # 40 picks of 16 shards all alike: 16**-39, never in practice.
+    assert len(shards) > 1
+    assert set(shards) <= set(range(ROLLUP_SHARDS))
+    scope = scopes.Scope(unit=unit, period=parse_period("2026-03"))
+    assert rollups.tally(session=session, scope=scope) == ikm.Tally.of(CODES, rows)
+    sums, months = rollup_sums(session, [unit.id]), month_sums(session, [unit.id])
+    assert [s[len(ROLLUP_KEYS_FULL)] for s in sums] == [40]  # the responses column
+    m = response_rollup_month.c
+    month_shards = session.execute(sa.select(m.shard).where(m.unit_id == unit.id)).scalars()
+    assert sorted(month_shards) == sorted(shards)  # a call's day and month rows: one shard
+
+    rollups.rebuild(session=session, unit_ids=[unit.id or 0])
+    for shard in (r.shard, m.shard):
+        found = session.execute(sa.select(shard).where(shard.table.c.unit_id == unit.id))
+        assert found.scalars().all() == [0]
+    assert (rollup_sums(session, [unit.id]), month_sums(session, [unit.id])) == (sums, months)
+    assert rollups.tally(session=session, scope=scope) == ikm.Tally.of(CODES, rows)

@@ -10,16 +10,11 @@ from sqlmodel import Session, col, func, select
 
 from app.core.periods import parse_period
 from app.errors import InvalidInput
-from app.models import TIME_ZONES, Channel, Response, response_rollup
+from app.models import TIME_ZONES, Channel, Response
 from app.services import intake, rollups, scopes
-from tests.factories import CODES, make_unit, response
+from tests.factories import CODES, make_unit, response, rollup_sums
 
 JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
-
-
-def _rollup_rows(session: Session) -> list[tuple[object, ...]]:
-    rows = session.execute(sa.select(response_rollup)).all()
-    return sorted((tuple(r) for r in rows), key=str)
 
 
 def _count(session: Session) -> int:
@@ -64,10 +59,10 @@ def test_record_responses_bad_input_writes_nothing(
 def test_record_responses_refuses_a_key_twice_in_one_batch(session: Session) -> None:
     unit = make_unit(session)
     items = [response((4,) * 9, JAN, key="k-1"), response((4,) * 9, JAN, key="k-1")]
-    before, rollups = _count(session), _rollup_rows(session)
+    before, rollups = _count(session), rollup_sums(session)
     with pytest.raises(InvalidInput, match="more than once in the batch"):
         intake.record_responses(session=session, unit=unit, items=items, channel="api")
-    assert (_count(session), _rollup_rows(session)) == (before, rollups)
+    assert (_count(session), rollup_sums(session)) == (before, rollups)
 
 
 def test_record_responses_unknown_element_rejected(session: Session) -> None:
@@ -98,9 +93,9 @@ def test_rebuild_rollups_reproduces_incremental_rollups(session: Session) -> Non
             for _ in range(30)
         ]
         intake.record_responses(session=session, unit=unit, items=items, channel="paper")
-    before = _rollup_rows(session)
+    before = rollup_sums(session)
     rollups.rebuild(session=session)
-    assert _rollup_rows(session) == before
+    assert rollup_sums(session) == before
 
 
 def test_local_noon_is_noon_in_each_indonesian_zone() -> None:

@@ -20,12 +20,15 @@ from app.models import (
     RateLimit,
     Response,
     ServiceCreate,
+    ServiceUpdate,
     Unit,
     UnitUpdate,
 )
 from app.services import citizen, org, questionnaires
 from tests.conftest import Cli, StatementLog
 from tests.factories import CODES, bearer, make_unit
+
+FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
 
 def _count(session: Session) -> int:
@@ -745,3 +748,30 @@ async def test_old_rate_limit_windows_are_cleared(
     buckets = set(session.exec(select(RateLimit.bucket)).all())
     assert "client:old" not in buckets
     assert {"client:recent", f"counter:{counter.id}"} <= buckets
+
+
+async def test_survey_page_has_a_new_token_each_time_and_shows_a_rename_at_once(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    """The page is rendered once per everything it shows but the token (routes.py): each
+    request still gets its own token, and a renamed unit, counter or service shows at once."""
+    counter = _counter(session)
+    pages = [await client.get(f"/s/{counter.token}") for _ in range(2)]
+    tokens = [FORM_TOKEN.search(p.text) for p in pages]
+    assert all(t is not None for t in tokens)
+    assert tokens[0] and tokens[1] and tokens[0].group(1) != tokens[1].group(1)
+    assert pages[0].text.replace(tokens[0].group(1), "") == pages[1].text.replace(
+        tokens[1].group(1), ""
+    )
+    unit = session.get(Unit, counter.unit_id)
+    assert unit is not None
+    org.update_unit(session=session, unit=unit, data=UnitUpdate(name="Dinas Baru"))
+    org.update_counter(session=session, counter=counter, data=CounterUpdate(name="Loket Baru"))
+    service = org.list_services(session=session, unit=unit)[0]
+    org.update_service(session=session, service=service, data=ServiceUpdate(name="KTP Baru"))
+    renamed = await client.get(f"/s/{counter.token}")
+    assert renamed.status_code == 200
+    for shown in ("Dinas Baru", "Loket Baru", "KTP Baru"):
+        assert shown in renamed.text
+    english = await client.get(f"/s/{counter.token}?lang=en")
+    assert 'lang="en"' in english.text and "Send answers" in english.text

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import (
     ResponsesReader,
@@ -19,7 +20,7 @@ from app.api.deps import (
 )
 from app.api.schemas import ScopeQuery
 from app.db import Database
-from app.deps import DatabaseDep, ReadSession, WriteSession
+from app.deps import DatabaseDep, ReadSession
 from app.models import SUGGESTION_MAX, ApiKey, FormCode
 from app.services import export, intake, scopes
 
@@ -189,12 +190,28 @@ class BatchResult(BaseModel):
         409: {"description": "An idempotency key was used before with a different body"},
     },
 )
-def post_responses(body: ResponseBatch, session: WriteSession, key: ResponsesWriter) -> Response:
+async def post_responses(
+    body: ResponseBatch, key: ResponsesWriter, database: DatabaseDep
+) -> Response:
     """Store one to 1,000 responses (scope responses:write), all or none. A replay with the
     same idempotency keys and bodies stores nothing and answers the original result (200,
     header `Idempotent-Replayed: true`); a key reused with a different body is a 409. A
     response must answer every element of the form, except on the paper channel, where
     blanks are allowed (stored as null) but not an empty questionnaire."""
+    # The busiest route: async, so that the store, its session included, is one trip to the
+    # threadpool (a session dependency took two more). The key is checked first (401 before
+    # 422) by its own dependency and session: nothing is held between the two trips, since a
+    # request waiting for a free thread must not hold a connection (or SQLite's write lock)
+    # that the threads are waiting for.
+    return await run_in_threadpool(_store_batch, database, key, body)
+
+
+def _store_batch(database: Database, key: ApiKey, body: ResponseBatch) -> Response:
+    with database.session(write=True) as session:
+        return _store_batch_in(session, key, body)
+
+
+def _store_batch_in(session: Session, key: ApiKey, body: ResponseBatch) -> Response:
     unit = visible_unit(session, key, body.unit)
     unit_code = unit.code  # read now: the service's commit expires the unit
     with body_errors():

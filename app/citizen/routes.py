@@ -3,6 +3,7 @@ the survey form behind a counter's QR code and its thank-you page. Server-render
 JavaScript needed. Whether a counter is a kiosk is the counter's own setting, never the link's.
 """
 
+import secrets
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -11,9 +12,12 @@ from urllib.parse import parse_qsl
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
-from app.deps import ReadSession, SettingsDep, WriteSession
+from app.db import Database
+from app.deps import DatabaseDep, ReadSession, SettingsDep
 from app.errors import AppError
 from app.services import citizen
 
@@ -83,10 +87,10 @@ TEXT = {
 }
 
 
-def page_lang(lang: str = "id") -> str:
+async def page_lang(lang: str = "id") -> str:
     """The page's language: ``?lang=en`` for English, anything else Bahasa Indonesia (a
     citizen who edits the link gets a page, not an error)."""
-    return lang if lang in TEXT else "id"
+    return lang if lang in TEXT else "id"  # async: no trip to the threadpool for this
 
 
 Lang = Annotated[str, Depends(page_lang)]
@@ -124,6 +128,68 @@ def unavailable_page(request: Request, headers: dict[str, str]) -> HTMLResponse:
     return page
 
 
+# A survey page with no answers or errors to show back (nearly every one) differs from one
+# request to the next only in its form token, so it is rendered once, with a placeholder where
+# the token goes, per everything else it shows: the key names each value the template reads,
+# so a renamed unit or counter, another service list or a new form version renders anew.
+_TOKEN_SLOT = f"form-token-{secrets.token_hex(8)}"
+_BLANK_PAGES: dict[tuple[Any, ...], str] = {}
+_BLANK_PAGES_KEPT = 1024  # a few per counter and language; past this the cache starts over
+
+
+def _blank_survey_html(context: citizen.SurveyContext, *, lang: str, message: str | None) -> str:
+    fixed = context.fixed_service
+    key = (
+        lang,
+        message,
+        context.version.content_hash,
+        context.unit.name,
+        context.pemda.name if context.pemda else None,
+        context.counter.name,
+        context.counter.token,
+        context.counter.kiosk,
+        tuple((s.id, s.code, s.name) for s in context.services),
+        fixed.id if fixed else None,
+    )
+    html = _BLANK_PAGES.get(key)
+    if html is None:
+        if len(_BLANK_PAGES) >= _BLANK_PAGES_KEPT:
+            _BLANK_PAGES.clear()
+        html = _BLANK_PAGES[key] = _survey_html(context, lang=lang, message=message)
+    return html
+
+
+def _survey_html(
+    context: citizen.SurveyContext,
+    *,
+    lang: str,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    message: str | None = None,
+) -> str:
+    title = context.form.title.model_dump()[lang]
+    page: dict[str, Any] = {
+        "lang": lang,
+        "t": TEXT[lang],
+        # A screen reader reads the title first: on a refused form it says so at once.
+        "title": f"{TEXT[lang]['to_fix']}: {title}" if errors else title,
+        "form": context.form.model_dump(),
+        "unit": context.unit,
+        "pemda": context.pemda,
+        "counter": context.counter,
+        "services": context.services,
+        "fixed_service": context.fixed_service,
+        "form_token": _TOKEN_SLOT,
+        "values": values or {},
+        "errors": errors or {},
+        "message": message,
+        "kiosk": context.counter.kiosk,
+        "faces": FACES,
+        "action": f"/s/{context.counter.token}?lang={lang}",
+    }
+    return templates.get_template("survey.html").render(page)
+
+
 def _render_form(
     request: Request,
     context: citizen.SurveyContext,
@@ -145,27 +211,11 @@ def _render_form(
         datetime.now(UTC),
         browser=browser,
     )
-    title = context.form.title.model_dump()[lang]
-    page: dict[str, Any] = {
-        "lang": lang,
-        "t": TEXT[lang],
-        # A screen reader reads the title first: on a refused form it says so at once.
-        "title": f"{TEXT[lang]['to_fix']}: {title}" if errors else title,
-        "form": context.form.model_dump(),
-        "unit": context.unit,
-        "pemda": context.pemda,
-        "counter": context.counter,
-        "services": context.services,
-        "fixed_service": context.fixed_service,
-        "form_token": token,
-        "values": values or {},
-        "errors": errors or {},
-        "message": message,
-        "kiosk": context.counter.kiosk,
-        "faces": FACES,
-        "action": f"/s/{context.counter.token}?lang={lang}",
-    }
-    response = templates.TemplateResponse(request, "survey.html", page, status_code=status)
+    if values or errors:
+        html = _survey_html(context, lang=lang, values=values, errors=errors, message=message)
+    else:
+        html = _blank_survey_html(context, lang=lang, message=message)
+    response = HTMLResponse(html.replace(_TOKEN_SLOT, token), status_code=status)
     if known is None:
         # No Max-Age: it ends with the browser session. A kiosk tablet's serves everyone.
         response.set_cookie(
@@ -193,32 +243,65 @@ def home(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "home.html", context)
 
 
+# The survey page and its submission are the busiest citizen routes: each is async and runs
+# its whole use-case, session included, in one trip to the threadpool (as sync routes with a
+# session dependency they took three, which cost more CPU than their statements).
 @router.api_route("/s/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-def survey_page(
-    request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang
+async def survey_page(
+    request: Request, token: str, database: DatabaseDep, settings: SettingsDep, lang: Lang
 ) -> Response:
-    try:
-        context = citizen.load_survey(session=session, token=token)
-    except AppError as exc:
-        return _error_page(request, lang, exc)
-    repeat = citizen.answered_before(
-        context=context,
-        cookie=request.cookies.get(citizen.DEVICE_COOKIE),
-        limits=citizen.Limits.from_settings(settings),
-        now=datetime.now(UTC),
-    )
-    notice = TEXT[lang]["already"] if repeat else None
-    return _render_form(request, context, lang=lang, settings=settings, message=notice)
+    return await run_in_threadpool(_survey_page, request, token, database, settings, lang)
+
+
+def _survey_page(
+    request: Request, token: str, database: Database, settings: Settings, lang: str
+) -> Response:
+    with database.session() as session:
+        try:
+            context = citizen.load_survey(session=session, token=token)
+        except AppError as exc:
+            return _error_page(request, lang, exc)
+        repeat = citizen.answered_before(
+            context=context,
+            cookie=request.cookies.get(citizen.DEVICE_COOKIE),
+            limits=citizen.Limits.from_settings(settings),
+            now=datetime.now(UTC),
+        )
+        notice = TEXT[lang]["already"] if repeat else None
+        return _render_form(request, context, lang=lang, settings=settings, message=notice)
 
 
 @router.post("/s/{token}", response_class=HTMLResponse)
-def survey_submit(
+async def survey_submit(
     request: Request,
     token: str,
-    session: WriteSession,
+    database: DatabaseDep,
     settings: SettingsDep,
     fields: Annotated[dict[str, str] | None, Depends(form_fields)],
     lang: Lang,
+) -> Response:
+    return await run_in_threadpool(_survey_submit, request, token, database, settings, fields, lang)
+
+
+def _survey_submit(
+    request: Request,
+    token: str,
+    database: Database,
+    settings: Settings,
+    fields: dict[str, str] | None,
+    lang: str,
+) -> Response:
+    with database.session(write=True) as session:
+        return _submit_in(session, request, token, settings, fields, lang)
+
+
+def _submit_in(
+    session: Session,
+    request: Request,
+    token: str,
+    settings: Settings,
+    fields: dict[str, str] | None,
+    lang: str,
 ) -> Response:
     try:
         context = citizen.load_survey(session=session, token=token, page=False)

@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -20,7 +21,6 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.core.forms import Form
-from app.db import per_dialect, upsert_for
 from app.errors import AppError, Gone, NotFound
 from app.models import SUGGESTION_MAX, Counter, FormVersion, RateLimit, Service, Unit
 from app.services import intake, org, questionnaires
@@ -392,7 +392,8 @@ RATE_SHARDS = 8
 # Old windows are deleted by about one submission in this many (an index finds them).
 CLEANUP_ODDS = 100
 RATE_WINDOW_KEPT = timedelta(days=1)
-_rate = RateLimit.__table__.c  # type: ignore[attr-defined]
+_rate_table: sa.Table = RateLimit.__table__  # type: ignore[attr-defined]  # a table model's
+_rate = _rate_table.c
 _COUNTED = (
     sa.select(_rate.bucket, sa.func.sum(_rate.hits))
     .where(
@@ -418,10 +419,12 @@ def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: dat
     window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     # In one order (bucket, shard), so two transactions never wait for each other's rows.
     hits = sorted((bucket, secrets.randbelow(rate_shards(limit))) for bucket, limit in limits)
-    session.execute(
-        _hit_statement(session),
-        [{"bucket": b, "window_start": window, "shard": s, "hits": 1} for b, s in hits],
-    )
+    # One statement with a row per hit: a list of parameter sets would run as executemany,
+    # which psycopg sends in pipeline mode, costlier than the statement for two rows.
+    params: dict[str, Any] = {"window": window}
+    for i, (bucket, shard) in enumerate(hits):
+        params.update({f"bucket_{i}": bucket, f"shard_{i}": shard})
+    session.execute(_hit_statement(len(hits)), params)
     counted = dict(
         session.execute(_COUNTED, {"buckets": [b for b, _ in limits], "window": window}).all()
     )
@@ -431,13 +434,19 @@ def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: dat
         )
 
 
-@per_dialect
-def _hit_statement(dialect: str) -> Any:
-    stmt = upsert_for(dialect, RateLimit)
-    return stmt.on_conflict_do_update(
-        index_elements=["bucket", "window_start", "shard"],
-        set_={"hits": _rate.hits + 1},
+@cache
+def _hit_statement(rows: int) -> sa.TextClause:
+    """The upsert of ``rows`` hits in one statement, built once per number of rows: a list of
+    parameter sets would run as executemany (psycopg's pipeline mode, costlier than the
+    statement for two rows), and SQLAlchemy compiles a multi-row ``insert().values()`` anew
+    on every call. The same SQL on PostgreSQL and SQLite."""
+    values = ", ".join(f"(:bucket_{i}, :window, :shard_{i}, 1)" for i in range(rows))
+    sql = (
+        f"INSERT INTO rate_limit (bucket, window_start, shard, hits) VALUES {values} "  # noqa: S608 (placeholders only)
+        "ON CONFLICT (bucket, window_start, shard) DO UPDATE SET hits = rate_limit.hits + 1"
     )
+    # The window bound as the column stores it (UTCDateTime), so that it matches the rows.
+    return sa.text(sql).bindparams(sa.bindparam("window", type_=_rate.window_start.type))
 
 
 def clear_old_windows(*, session: Session, now: datetime) -> int:

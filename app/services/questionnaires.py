@@ -10,7 +10,6 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.orm import defer
 from sqlmodel import Session, col, select
 
 from app.config import get_settings
@@ -60,24 +59,32 @@ def check_form_code(*, session: Session, code: str, loc: Sequence[str | int] = (
     return code
 
 
-# Built once (every submission runs it). The definition, a large JSON text, is loaded only
-# when this process has not parsed it yet (see version_form).
+# Built once (every submission runs it): the newest version's id and hash only, in Core (an
+# ORM load of the version cost several times the statement).
+_versions = FormVersion.__table__.c  # type: ignore[attr-defined]
 _NEWEST = (
-    select(FormVersion)
-    .options(defer(FormVersion.definition))  # type: ignore[arg-type]  # a column
-    .where(FormVersion.code == sa.bindparam("code"))
-    .order_by(col(FormVersion.id).desc())
+    sa.select(_versions.id, _versions.content_hash)
+    .where(_versions.code == sa.bindparam("code"))
+    .order_by(_versions.id.desc())
     .limit(1)
 )
+_VERSION = sa.select(*_versions).where(_versions.id == sa.bindparam("id"))
 
 
 def current_form(*, session: Session, code: str | None = None) -> tuple[FormVersion, Form]:
-    """The newest stored version of a form (by default the default form) and its definition."""
+    """The newest stored version of a form (by default the default form) and its definition.
+    The version is a copy no session holds (see ``_known``): read it, do not change it."""
     code = code or default_form_code()
-    version = session.exec(_NEWEST, params={"code": code}).first()
-    if version is None:
+    newest = session.execute(_NEWEST, {"code": code}).first()
+    if newest is None:
         raise NotFound(_unknown(session, code))
-    return version, version_form(version)
+    key = (newest.id, newest.content_hash)
+    found = _known.get(key)
+    if found is None:
+        row = session.execute(_VERSION, {"id": newest.id}).one()
+        version = FormVersion(**row._mapping)
+        found = _known[key] = (version, version_form(version))
+    return found
 
 
 def unit_form(*, session: Session, unit: Unit) -> tuple[FormVersion, Form]:
@@ -88,6 +95,9 @@ def unit_form(*, session: Session, unit: Unit) -> tuple[FormVersion, Form]:
 # Parsed definitions by content hash. A version is immutable and its hash names its content
 # (in any database), so a process may keep what it parsed; there are only a few versions.
 _parsed: dict[str, Form] = {}
+# Versions read, by id and hash (an id alone could name another version in another database,
+# such as a test's own), with their parsed definitions, for the same reason.
+_known: dict[tuple[int, str], tuple[FormVersion, Form]] = {}
 
 
 def version_form(version: FormVersion) -> Form:

@@ -7,10 +7,13 @@ one unit, local month, form version and flag. Submissions add to both in their o
 transaction; :func:`rebuild` recomputes both from the responses; the readers turn their sums
 into tallies. A period is read from the month rows for its whole months and from the per-day
 rows for its ragged edges (and for a service or counter, which only the per-day rows know), so
-every figure is the same as from the raw responses. The per-row arithmetic is the core's
+every figure is the same as from the raw responses. A key's sums may be spread over a few rows
+of either table (shards, see :func:`add`), which every reader sums. The per-row arithmetic is
+the core's
 (``ikm.Tally.of``); in SQL it is written once, in :func:`tally_aggregates`.
 """
 
+import secrets
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -29,6 +32,7 @@ from app.models import (
     ROLLUP_COUNTS,
     ROLLUP_KEYS_FULL,
     ROLLUP_MONTH_KEYS,
+    ROLLUP_SHARDS,
     FormVersion,
     Response,
     Unit,
@@ -59,7 +63,14 @@ def _counts(tally: ikm.Tally) -> dict[str, int]:
 
 def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) -> None:
     """Add freshly inserted response rows (dicts of response columns) to the rollups, in the
-    caller's transaction."""
+    caller's transaction.
+
+    Each key's sums go to one of ROLLUP_SHARDS rows, picked at random per call, in both
+    tables: every submission to one unit and day (or month) updates "its" row, whose lock is
+    held until the commit's flush to disk, so with one row per key concurrent submissions
+    committed one at a time. Readers sum the shards, so the tallies are the same.
+    """
+    shard = secrets.randbelow(ROLLUP_SHARDS)
     groups: dict[tuple[Any, ...], list[tuple[int | None, ...]]] = defaultdict(list)
     for row in rows:
         key = (
@@ -76,7 +87,11 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
         return
     # Sorted keys: concurrent transactions lock rollup rows in the same order (no deadlock).
     values = [
-        {**dict(zip(ROLLUP_KEYS_FULL, key, strict=True)), **_counts(ikm.Tally.of(codes, answers))}
+        {
+            **dict(zip(ROLLUP_KEYS_FULL, key, strict=True)),
+            "shard": shard,
+            **_counts(ikm.Tally.of(codes, answers)),
+        }
         for key, answers in sorted(groups.items(), key=lambda item: str(item[0]))
     ]
     # One statement, built once per dialect, run as executemany: a multi-row VALUES is
@@ -91,6 +106,7 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
         if month is None:
             months[at] = {
                 **dict(zip(ROLLUP_MONTH_KEYS, at, strict=True)),
+                "shard": shard,
                 "first_date": day,
                 "last_date": day,
                 **{c: value[c] for c in ROLLUP_COUNTS},
@@ -111,7 +127,7 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
 def _add_statement(dialect: str) -> Any:
     stmt = upsert_for(dialect, response_rollup)
     return stmt.on_conflict_do_update(
-        index_elements=list(ROLLUP_KEYS_FULL),
+        index_elements=[*ROLLUP_KEYS_FULL, "shard"],
         set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
     )
 
@@ -124,7 +140,7 @@ def _month_statement(dialect: str) -> Any:
         (sa.func.least, sa.func.greatest) if dialect == "postgresql" else (sa.func.min, sa.func.max)
     )
     return stmt.on_conflict_do_update(
-        index_elements=list(ROLLUP_MONTH_KEYS),
+        index_elements=[*ROLLUP_MONTH_KEYS, "shard"],
         set_={
             **{c: _m[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
             "first_date": least(_m.first_date, stmt.excluded.first_date),
@@ -163,6 +179,7 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: 
         session.execute(sa.text("LOCK TABLE response_rollup_month IN EXCLUSIVE MODE"))
     table: sa.Table = Response.__table__  # type: ignore[attr-defined]
     only = list(unit_ids) if unit_ids is not None else None
+    # One row per key again, shard 0 (the column's default).
     for rollup in (response_rollup, response_rollup_month):
         delete = rollup.delete()
         if only is not None:
