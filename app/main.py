@@ -4,11 +4,13 @@ headers and an access log without citizens' addresses."""
 import logging
 import re
 from collections.abc import Mapping
+from pathlib import Path
 
 import sqlalchemy as sa
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -21,6 +23,9 @@ from app.api import router as api_router
 from app.citizen.routes import router as citizen_router
 from app.citizen.routes import unavailable_page
 from app.config import get_settings, settings_problem
+from app.console import router as console_router
+from app.console.deps import LoginRequired
+from app.console.pages import error_page
 from app.deps import DatabaseDep
 from app.errors import (
     AppError,
@@ -44,7 +49,14 @@ PAGE_POLICY = {
     "img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 }
 SURVEY_HEADERS = {**PAGE_POLICY, "Cache-Control": "no-store"}
+# The staff console: its own stylesheet and pictures only, no scripts, forms back to itself.
+CONSOLE_POLICY = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+}
 
+
+CONSOLE_STATIC = Path(__file__).parent / "console" / "static"
 
 logger = logging.getLogger(__name__)
 
@@ -69,8 +81,16 @@ def _error(
     return JSONResponse({"error": code, "detail": detail}, status_code=status, headers=headers)
 
 
-async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
+def _is_console(request: Request) -> bool:
+    return request.url.path == "/console" or request.url.path.startswith("/console/")
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
+    if _is_console(request):
+        if isinstance(exc, LoginRequired):
+            return RedirectResponse(exc.next_path, status_code=303)
+        return error_page(request, exc.status, exc.detail)
     # RFC 9110: a 401 names the scheme that would be accepted, a 503 when to come back.
     headers = {
         401: {"WWW-Authenticate": "Bearer"},
@@ -79,14 +99,16 @@ async def _app_error(_request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     items = validation_items(exc.errors())
+    if _is_console(request):
+        return error_page(request, 422, validation_summary(items))
     body = {"error": "validation_error", "detail": validation_summary(items), "errors": items}
     return JSONResponse(body, status_code=422)
 
 
-async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+async def _data_error(request: Request, exc: Exception) -> Response:
     # PostgreSQL refuses some text SQLite stores (a NUL character); only client input carries
     # such values, so this is the client's 422, and the transaction has rolled back.
     assert isinstance(exc, DataError)
@@ -101,15 +123,23 @@ async def _database_unreachable(request: Request, exc: Exception) -> Response:
     if request.url.path.startswith("/api/"):
         unavailable = Unavailable("the database is not reachable; try again shortly")
         return await _app_error(request, unavailable)
+    if _is_console(request):
+        page = error_page(request, 503)
+        page.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return page
     return unavailable_page(request, {"Retry-After": str(RETRY_AFTER_SECONDS)})
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code = _CODES.get(exc.status_code, "http_error")
     headers = dict(exc.headers or {})
     if exc.status_code == 405:
         headers["Allow"] = _allowed_methods(request)
+    if _is_console(request):
+        page = error_page(request, exc.status_code, str(exc.detail))
+        page.headers.update(headers)
+        return page
     return _error(exc.status_code, code, str(exc.detail), headers)
 
 
@@ -212,13 +242,22 @@ class SecurityHeaders:
         self.plain = _raw(SECURITY_HEADERS)
         self.page = _raw({**SECURITY_HEADERS, **PAGE_POLICY})
         self.survey = _raw({**SECURITY_HEADERS, **SURVEY_HEADERS})
+        self.console = _raw({**SECURITY_HEADERS, **CONSOLE_POLICY})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        added = self.survey if path.startswith("/s/") else self.page if path == "/" else self.plain
+        added = (
+            self.survey
+            if path.startswith("/s/")
+            else self.page
+            if path == "/"
+            else self.console
+            if path == "/console" or path.startswith("/console/")
+            else self.plain
+        )
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -273,6 +312,8 @@ def create_app() -> FastAPI:
         return JSONResponse({"status": "ok", "database": "ok"})
 
     app.include_router(citizen_router)
+    app.include_router(console_router)
+    app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console-static")
     app.include_router(api_router)
     app.include_router(docs.router)
     return app

@@ -520,3 +520,47 @@ class ApiKey(SQLModel, table=True):
     @property
     def scope_set(self) -> frozenset[str]:
         return frozenset(self.scopes.split())
+
+
+# --- staff accounts of the console: a role over a subtree, like an API key ---
+
+ROLES = ("admin", "manager", "viewer")
+
+
+class StaffUser(SQLModel, table=True):
+    __tablename__ = "staff_user"
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=254, unique=True)  # stored lower-case
+    password_hash: str = Field(max_length=200)  # Argon2id, with its parameters and salt
+    role: str = Field(max_length=20)  # one of ROLES
+    unit_id: int = Field(foreign_key="unit.id")  # the root of the subtree it works on
+    active: bool = True
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # Sessions begun before this instant are over (a password reset ends them everywhere).
+    sessions_valid_from: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class StaffSession(SQLModel, table=True):
+    __tablename__ = "staff_session"
+    # SHA-256 of the cookie's token: the database never holds a usable session.
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int = Field(foreign_key="staff_user.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- audit_log: who changed what, when (console and CLI) ---
+
+
+class AuditEntry(SQLModel, table=True):
+    __tablename__ = "audit_log"
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # The staff account, or None for the command line (``actor`` says "cli").
+    user_id: int | None = Field(default=None, foreign_key="staff_user.id")
+    actor: str = Field(max_length=254)
+    action: str = Field(max_length=60)  # e.g. counter.create, response.paper, user.disable
+    # The unit the change belongs to, so an admin sees its subtree's entries only.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    target: str = Field(max_length=200)  # what was changed, by its code or e-mail
+    detail: str | None = Field(default=None, max_length=2000)

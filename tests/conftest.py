@@ -123,8 +123,8 @@ class Cli:
         self.database = database
         self.runner = CliRunner()
 
-    def __call__(self, *args: str) -> tuple[int, str]:
-        result = self.runner.invoke(cli, list(args), obj=self.database)
+    def __call__(self, *args: str, input: str | None = None) -> tuple[int, str]:
+        result = self.runner.invoke(cli, list(args), obj=self.database, input=input)
         return result.exit_code, result.output
 
 

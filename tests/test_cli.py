@@ -630,12 +630,17 @@ def test_serve_demo_prints_where_to_look_and_allows_local_posters(
         f"  a survey           http://127.0.0.1:8000/s/{token} "
         "(Dinas Kependudukan dan Pencatatan Sipil, Loket pelayanan)",
     ]
-    assert lines[-3:] == [docs, *surveys]
-    # The landing page and the staff console are listed once the app serves them.
-    assert set(lines[4:-3]) <= {
+    logins = [
+        "sign in to the staff console (demo accounts; never use them in production):",
+        "  admin    of kendari        admin@kendari.demo  password: demo-admin-kendari",
+        "  manager  of pkm-jati-raya  manager.jatiraya@kendari.demo  "
+        "password: demo-manager-jatiraya",
+    ]
+    assert lines[-6:] == [docs, *surveys, *logins]
+    assert lines[4:-6] == [
         "  landing page       http://127.0.0.1:8000/",
         "  staff console      http://127.0.0.1:8000/console",
-    }
+    ]
     (call,) = fake_exec.calls
     assert (call["host"], call["allow_local"]) == ("0.0.0.0", "true")
     assert get_settings().allow_local_base_url is True  # a single worker reads it too

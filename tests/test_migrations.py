@@ -59,6 +59,9 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "api_key",
             "unit_report_setting",
             "unit_logo",
+            "staff_user",
+            "staff_session",
+            "audit_log",
         }
         assert _tables(url) == expected
         command.check(alembic_config(url))  # raises when the models drift from the migrations

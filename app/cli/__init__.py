@@ -1,8 +1,8 @@
 """The ``skm`` command line. Output is in English; regulation terms stay as they are.
 
 ``common`` holds the command groups and shared helpers; ``server`` (serve, db), ``org`` (units,
-services, counters, QR codes, populations, API keys) and ``data`` (import, compute, ikm,
-report, sample-size) register their commands on import.
+services, counters, QR codes, populations, API keys), ``users`` (console accounts) and ``data``
+(import, compute, ikm, report, sample-size) register their commands on import.
 """
 
 import alembic.util.exc
@@ -14,10 +14,10 @@ from app.config import Settings, settings_problem
 
 # isort: off
 # Importing registers the commands; `skm --help` lists them in this order.
-from app.cli import server, org, data
+from app.cli import server, org, users, data
 # isort: on
 
-__all__ = ["cli", "data", "main", "org", "server"]
+__all__ = ["cli", "data", "main", "org", "server", "users"]
 
 
 def main() -> None:

@@ -27,6 +27,7 @@ service_cli = typer.Typer(no_args_is_help=True, help="Services (jenis layanan) o
 counter_cli = typer.Typer(no_args_is_help=True, help="Counters (loket / QR points) of a unit.")
 population_cli = typer.Typer(no_args_is_help=True, help="Service-user population per period.")
 apikey_cli = typer.Typer(no_args_is_help=True, help="API keys for other systems.")
+user_cli = typer.Typer(no_args_is_help=True, help="Staff accounts of the web console.")
 for sub, name in (
     (db_cli, "db"),
     (unit_cli, "unit"),
@@ -34,6 +35,7 @@ for sub, name in (
     (counter_cli, "counter"),
     (population_cli, "population"),
     (apikey_cli, "apikey"),
+    (user_cli, "user"),
 ):
     cli.add_typer(sub, name=name)
 

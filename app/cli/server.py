@@ -137,6 +137,11 @@ def serve(
         typer.echo("open in a browser on this computer:")
         for label, url in links:
             typer.echo(f"  {label:<{width}}  {url}")
+        from app.services.demo import DEMO_ACCOUNTS
+
+        typer.echo("sign in to the staff console (demo accounts; never use them in production):")
+        for email, password, role, unit in DEMO_ACCOUNTS:
+            typer.echo(f"  {role:<8} of {unit:<14} {email}  password: {password}")
     if opened_here:
         database.engine.dispose()  # its connections closed properly, not cut by the exec
     # This process becomes the server (same pid, signals reach uvicorn directly), running a

@@ -150,14 +150,6 @@ def record_use(*, session: Session, key: ApiKey) -> None:
 
 def visible_unit(*, session: Session, key: ApiKey, unit: Unit | None) -> Unit:
     """The unit if the key may see it; outside the key's subtree it does not exist (404)."""
-    if unit is None:
-        raise NotFound("no such unit")
-    if key.unit_id is None or unit.id == key.unit_id:
-        return unit
-    root = session.get(Unit, key.unit_id)
-    assert root is not None  # foreign key
-    tree = org.subtree_ids(root)
-    inside = session.execute(sa.select(tree.c.id).where(tree.c.id == unit.id)).first()
-    if inside is None:
+    if unit is None or not org.inside(session=session, root_id=key.unit_id, unit=unit):
         raise NotFound("no such unit")
     return unit

@@ -434,6 +434,13 @@ def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: dat
         )
 
 
+def counted_hits(*, session: Session, buckets: list[str], now: datetime) -> dict[str, int]:
+    """Each bucket's hits in the current hourly window (a bucket without any is absent)."""
+    window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = session.execute(_COUNTED, {"buckets": buckets, "window": window}).all()
+    return {bucket: int(hits) for bucket, hits in rows}
+
+
 @cache
 def _hit_statement(rows: int) -> sa.TextClause:
     """The upsert of ``rows`` hits in one statement, built once per number of rows: a list of

@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 from app.core import ikm
 from app.core.periods import Period, containing, shift
 from app.models import TIME_ZONES, Channel, CounterCreate, ServiceCreate, Unit, UnitCreate
-from app.services import intake, org, questionnaires
+from app.services import accounts, intake, org, questionnaires
 
 ZONE = ZoneInfo(TIME_ZONES["WITA"])
 QUARTERS = 8
@@ -57,6 +57,12 @@ class DemoUnit:
     coverage: tuple[float, float] = (1.0, 1.2)  # responses as a share of the minimum sample
 
 
+# The console accounts the demo seeds: (e-mail, password, role, unit). Demo data only: the
+# passwords are printed by `skm serve --demo` and written here for anyone to read.
+DEMO_ACCOUNTS = (
+    ("admin@kendari.demo", "demo-admin-kendari", "admin", "kendari"),
+    ("manager.jatiraya@kendari.demo", "demo-manager-jatiraya", "manager", "pkm-jati-raya"),
+)
 SHOWCASE_UNIT = "disdukcapil"  # `skm serve --demo` prints its survey pages (a QR loket, a kiosk)
 UNITS = (
     DemoUnit("kendari", "Pemerintah Kota Kendari"),
@@ -340,6 +346,15 @@ def seed_demo(*, session: Session, now: datetime | None = None) -> bool:
             if counter_code
             else None,
             flagged=flagged,
+        )
+    for email, password, role, unit_code in DEMO_ACCOUNTS:
+        accounts.create_user(
+            session=session,
+            email=email,
+            password=password,
+            role=role,
+            unit=org.get_unit(session=session, code=unit_code),
+            actor="demo",
         )
     return True
 

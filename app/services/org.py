@@ -240,6 +240,22 @@ def children(*, session: Session, unit: Unit) -> list[Unit]:
     return list(session.exec(select(Unit).where(Unit.parent_id == unit.id).order_by(Unit.code)))
 
 
+def inside(*, session: Session, root_id: int | None, unit: Unit) -> bool:
+    """Whether ``unit`` is the unit ``root_id`` or one of its descendants (None: the whole
+    tree). Walks up the parents: a tree is a few levels deep, and the session keeps them."""
+    if root_id is None:
+        return True
+    seen: set[int] = set()
+    current: Unit | None = unit
+    while current is not None and current.id not in seen:
+        if current.id == root_id:
+            return True
+        assert current.id is not None
+        seen.add(current.id)
+        current = session.get(Unit, current.parent_id) if current.parent_id else None
+    return False
+
+
 def subtree_ids(unit: Unit) -> sa.CTE:
     """A recursive CTE of the unit's id and all its descendants' ids."""
     units = Unit.__table__  # type: ignore[attr-defined]

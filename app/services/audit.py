@@ -1,0 +1,43 @@
+"""The audit log: who changed what, when. Each use-case that changes the organisation, the
+accounts, API keys or the responses (paper entry, imports, publication) records one entry in
+the same transaction as the change, so the two commit or roll back together."""
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from app.models import AuditEntry, Unit
+from app.services import org
+
+DETAIL_MAX = 2000
+
+
+def record(
+    *,
+    session: Session,
+    actor: str,
+    action: str,
+    target: str,
+    unit_id: int | None = None,
+    actor_id: int | None = None,
+    detail: str | None = None,
+) -> None:
+    """Add an entry to the caller's transaction (the caller commits)."""
+    session.add(
+        AuditEntry(
+            user_id=actor_id,
+            actor=actor[:254],
+            action=action,
+            unit_id=unit_id,
+            target=target[:200],
+            detail=detail[:DETAIL_MAX] if detail else None,
+        )
+    )
+
+
+def entries(*, session: Session, root: Unit | None, limit: int = 200) -> list[AuditEntry]:
+    """The newest entries; with ``root``, those about units in its subtree."""
+    query = select(AuditEntry)
+    if root is not None:
+        tree = org.subtree_ids(root)
+        query = query.where(col(AuditEntry.unit_id).in_(sa.select(tree.c.id)))
+    return list(session.exec(query.order_by(col(AuditEntry.id).desc()).limit(limit)).all())
