@@ -71,6 +71,11 @@ class StaffIdentity:
         """Whether this user's role holds ``role``'s rights."""
         return RANK[self.role] >= RANK[role]
 
+    @property
+    def actor(self) -> audit.Actor:
+        """This user as the audit log names who made a change."""
+        return audit.Actor(self.email, self.user_id)
+
 
 def hash_password(password: str) -> str:
     check_password(password)

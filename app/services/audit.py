@@ -2,6 +2,8 @@
 accounts, API keys or the responses (paper entry, imports, publication) records one entry in
 the same transaction as the change, so the two commit or roll back together."""
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
@@ -9,6 +11,17 @@ from app.models import AuditEntry, Unit
 from app.services import org
 
 DETAIL_MAX = 2000
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a console user (by e-mail and id) or the command line."""
+
+    name: str
+    user_id: int | None = None
+
+
+CLI = Actor("cli")
 
 
 def record(
@@ -31,6 +44,27 @@ def record(
             target=target[:200],
             detail=detail[:DETAIL_MAX] if detail else None,
         )
+    )
+
+
+def record_as(
+    *,
+    session: Session,
+    actor: Actor,
+    action: str,
+    target: str,
+    unit_id: int | None = None,
+    detail: str | None = None,
+) -> None:
+    """:func:`record` for an :class:`Actor` (what services that take an ``actor`` call)."""
+    record(
+        session=session,
+        actor=actor.name,
+        actor_id=actor.user_id,
+        action=action,
+        target=target,
+        unit_id=unit_id,
+        detail=detail,
     )
 
 
