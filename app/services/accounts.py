@@ -165,37 +165,17 @@ def set_active(
     user.active = active
     if not active:
         _end_sessions(session, user)
-    session.add(user)
-    audit.record(
-        session=session,
-        actor=actor,
-        actor_id=actor_id,
-        action="user.enable" if active else "user.disable",
-        unit_id=user.unit_id,
-        target=user.email,
-    )
-    session.commit()
-    session.refresh(user)
-    return user
+    action = "user.enable" if active else "user.disable"
+    return _save(session, user, actor=actor, actor_id=actor_id, action=action)
 
 
 def set_role(
     *, session: Session, user: StaffUser, role: str, actor: str, actor_id: int | None = None
 ) -> StaffUser:
     user.role = _role(role)
-    session.add(user)
-    audit.record(
-        session=session,
-        actor=actor,
-        actor_id=actor_id,
-        action="user.role",
-        unit_id=user.unit_id,
-        target=user.email,
-        detail=f"peran {role}",
+    return _save(
+        session, user, actor=actor, actor_id=actor_id, action="user.role", detail=f"peran {role}"
     )
-    session.commit()
-    session.refresh(user)
-    return user
 
 
 def reset_password(
@@ -209,14 +189,28 @@ def reset_password(
     """A new password; every session begun before it ends. Commits."""
     user.password_hash = hash_password(password)
     _end_sessions(session, user)
+    return _save(session, user, actor=actor, actor_id=actor_id, action="user.reset_password")
+
+
+def _save(
+    session: Session,
+    user: StaffUser,
+    *,
+    actor: str,
+    actor_id: int | None,
+    action: str,
+    detail: str | None = None,
+) -> StaffUser:
+    """Store a changed account with its audit entry, commit, and return it fresh."""
     session.add(user)
     audit.record(
         session=session,
         actor=actor,
         actor_id=actor_id,
-        action="user.reset_password",
+        action=action,
         unit_id=user.unit_id,
         target=user.email,
+        detail=detail,
     )
     session.commit()
     session.refresh(user)
