@@ -3,8 +3,8 @@ staff and the Bagian Organisasi, over the same services as the API and the CLI."
 
 from fastapi import APIRouter
 
-from app.console import auth, overview
+from app.console import auth, results
 
 router = APIRouter(include_in_schema=False)  # each page module names its /console paths
 router.include_router(auth.router)
-router.include_router(overview.router)
+router.include_router(results.router)

@@ -132,10 +132,10 @@ def unit_tree(*, session: Session) -> list[tuple[Unit, int]]:
 
 def subtree(*, session: Session, unit: Unit) -> list[Unit]:
     """The unit and its descendants (the ids ``subtree_ids`` selects), parents first."""
-    return [below for below, _ in _subtree_walk(session, unit)]
+    return [below for below, _ in subtree_with_depth(session, unit)]
 
 
-def _subtree_walk(session: Session, unit: Unit) -> list[tuple[Unit, int]]:
+def subtree_with_depth(session: Session, unit: Unit) -> list[tuple[Unit, int]]:
     ids = sa.select(subtree_ids(unit).c.id)
     return preorder([unit], session.exec(select(Unit).where(col(Unit.id).in_(ids))).all())
 
@@ -211,7 +211,7 @@ def tree_rows(*, session: Session, root_id: int | None = None) -> list[TreeRow]:
         root = session.get(Unit, root_id)
         if root is None:
             return []
-        tree = _subtree_walk(session, root)
+        tree = subtree_with_depth(session, root)
         codes = {root.parent_id: parent_code(session=session, unit=root) or ""}
     codes.update({unit.id: unit.code for unit, _ in tree})
     return [TreeRow(unit, depth, codes.get(unit.parent_id) or None) for unit, depth in tree]

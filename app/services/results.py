@@ -78,6 +78,19 @@ def ranking(
     return _rankings(session, parent, [period], method, include_flagged, empty)[0]
 
 
+def rankings(
+    *,
+    session: Session,
+    parent: Unit,
+    periods: Sequence[Period],
+    method: ikm.Method,
+    include_flagged: bool = False,
+) -> list[list[tuple[Unit, ikm.IkmResult]]]:
+    """:func:`ranking` in each of the periods, from the same few queries as for one."""
+    empty = _EmptyTallies(session)
+    return _rankings(session, parent, periods, method, include_flagged, empty)
+
+
 class _EmptyTallies:
     """The tally without responses of a unit: the elements of the form it asks, each form
     read once per request (a ranking or trend has many empty places)."""

@@ -393,6 +393,19 @@ def responses_by_unit(*, session: Session, scope: Scope) -> dict[int, int]:
     return {unit_id: int(n) for unit_id, n in session.execute(stmt).all() if n}
 
 
+def responses_per_day(*, session: Session, scope: Scope) -> dict[date, int]:
+    """How many responses the scope holds on each local day of its period (days without any
+    are absent), from the per-day rows."""
+    conditions = scope.conditions(_r, service=_r.service_key, counter=_r.counter_key)
+    stmt = (
+        sa.select(_r.local_date, sa.func.sum(_r.responses))
+        .where(*conditions)
+        .group_by(_r.local_date)
+        .order_by(_r.local_date)
+    )
+    return {_as_date(day): int(n) for day, n in session.execute(stmt).all() if n}
+
+
 def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
     """The form versions answered in the scope, oldest first."""
     source = _source(scope, [scope.period], units=unit_ids(session=session, scope=scope))
