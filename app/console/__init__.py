@@ -3,8 +3,9 @@ staff and the Bagian Organisasi, over the same services as the API and the CLI."
 
 from fastapi import APIRouter
 
-from app.console import auth, results
+from app.console import auth, organisation, results
 
 router = APIRouter(include_in_schema=False)  # each page module names its /console paths
 router.include_router(auth.router)
 router.include_router(results.router)
+router.include_router(organisation.router)

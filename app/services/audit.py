@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.models import AuditEntry, Unit
-from app.services import org
 
 DETAIL_MAX = 2000
 
@@ -70,6 +69,8 @@ def record_as(
 
 def entries(*, session: Session, root: Unit | None, limit: int = 200) -> list[AuditEntry]:
     """The newest entries; with ``root``, those about units in its subtree."""
+    from app.services import org  # org records its changes here: imported when needed
+
     query = select(AuditEntry)
     if root is not None:
         tree = org.subtree_ids(root)

@@ -32,6 +32,7 @@ from app.models import (
     new_token,
 )
 from app.reports import qr
+from app.services import audit
 from app.services.questionnaires import check_form_code
 
 MAX_POPULATION = 100_000_000  # more than any unit serves in a period; fits the column
@@ -51,6 +52,11 @@ def lookup_code(code: str) -> str:
 _UNIT_BY_CODE = select(Unit).where(Unit.code == sa.bindparam("code"))  # built once: every request
 
 
+def _changes(data: UnitUpdate | ServiceUpdate | CounterUpdate) -> str:
+    """What an update sets, for the audit log."""
+    return ", ".join(f"{k}={v}" for k, v in data.model_dump(exclude_unset=True).items())
+
+
 def get_unit(*, session: Session, code: str) -> Unit:
     unit = session.exec(_UNIT_BY_CODE, params={"code": lookup_code(code)}).first()
     if unit is None:
@@ -58,7 +64,7 @@ def get_unit(*, session: Session, code: str) -> Unit:
     return unit
 
 
-def create_unit(*, session: Session, data: UnitCreate) -> Unit:
+def create_unit(*, session: Session, data: UnitCreate, actor: audit.Actor = audit.CLI) -> Unit:
     parent = get_unit(session=session, code=data.parent_code) if data.parent_code else None
     if session.exec(select(Unit.id).where(Unit.code == data.code)).first() is not None:
         raise Conflict(f"a unit with code {data.code!r} already exists")
@@ -80,11 +86,22 @@ def create_unit(*, session: Session, data: UnitCreate) -> Unit:
         parent_id=parent.id if parent else None,
         form_code=data.form_code,
     )
+    where = parent.id if parent else None
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="unit.create",
+        target=data.code,
+        unit_id=where,
+        detail=data.name,
+    )
     store_new(session, unit, f"a unit with code {data.code!r} already exists")
     return unit
 
 
-def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
+def update_unit(
+    *, session: Session, unit: Unit, data: UnitUpdate, actor: audit.Actor = audit.CLI
+) -> Unit:
     """Rename, re-address, move, change the form of or (de)activate a unit; a move may not
     create a cycle. A null form_code returns the unit to the default form. A new time zone
     re-dates the unit's responses (and rebuilds its rollups) in the same commit."""
@@ -118,6 +135,14 @@ def update_unit(*, session: Session, unit: Unit, data: UnitUpdate) -> Unit:
         from app.services import datafix
 
         datafix.redate(session=session, units=[unit], commit=False)
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="unit.update",
+        target=unit.code,
+        unit_id=unit.id,
+        detail=_changes(data),
+    )
     session.commit()
     session.refresh(unit)
     return unit
@@ -298,17 +323,29 @@ def counter_service(*, session: Session, counter: Counter) -> Service | None:
     return session.get(Service, counter.service_id) if counter.service_id else None
 
 
-def create_service(*, session: Session, data: ServiceCreate) -> Service:
+def create_service(
+    *, session: Session, data: ServiceCreate, actor: audit.Actor = audit.CLI
+) -> Service:
     unit = get_unit(session=session, code=data.unit_code)
     taken = select(Service.id).where(Service.unit_id == unit.id, Service.code == data.code)
     if session.exec(taken).first() is not None:
         raise Conflict(f"unit {unit.code!r} already has a service {data.code!r}")
     service = Service(unit_id=unit.id, code=data.code, name=data.name)  # type: ignore[arg-type]
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="service.create",
+        target=f"{unit.code}/{data.code}",
+        unit_id=unit.id,
+        detail=data.name,
+    )
     store_new(session, service, f"unit {unit.code!r} already has a service {data.code!r}")
     return service
 
 
-def create_counter(*, session: Session, data: CounterCreate) -> Counter:
+def create_counter(
+    *, session: Session, data: CounterCreate, actor: audit.Actor = audit.CLI
+) -> Counter:
     unit = get_unit(session=session, code=data.unit_code)
     service = (
         get_service(session=session, unit=unit, code=data.service_code)
@@ -325,21 +362,41 @@ def create_counter(*, session: Session, data: CounterCreate) -> Counter:
         name=data.name,
         kiosk=data.kiosk,
     )
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="counter.create",
+        target=f"{unit.code}/{data.code}",
+        unit_id=unit.id,
+        detail=data.name,
+    )
     store_new(session, counter, f"unit {unit.code!r} already has a counter {data.code!r}")
     return counter
 
 
-def update_service(*, session: Session, service: Service, data: ServiceUpdate) -> Service:
+def update_service(
+    *, session: Session, service: Service, data: ServiceUpdate, actor: audit.Actor = audit.CLI
+) -> Service:
     for name, value in data.model_dump(exclude_unset=True).items():
         if value is not None:
             setattr(service, name, value)
     session.add(service)
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="service.update",
+        target=service.code,
+        unit_id=service.unit_id,
+        detail=_changes(data),
+    )
     session.commit()
     session.refresh(service)
     return service
 
 
-def update_counter(*, session: Session, counter: Counter, data: CounterUpdate) -> Counter:
+def update_counter(
+    *, session: Session, counter: Counter, data: CounterUpdate, actor: audit.Actor = audit.CLI
+) -> Counter:
     """Rename, re-assign to a service of its unit, open or close a counter, make it a kiosk or
     not."""
     changes = data.model_dump(exclude_unset=True)
@@ -352,12 +409,22 @@ def update_counter(*, session: Session, counter: Counter, data: CounterUpdate) -
         if value is not None:
             setattr(counter, name, value)
     session.add(counter)
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="counter.update",
+        target=counter.code,
+        unit_id=counter.unit_id,
+        detail=_changes(data),
+    )
     session.commit()
     session.refresh(counter)
     return counter
 
 
-def set_population(*, session: Session, unit: Unit, period: Period, population: int) -> None:
+def set_population(
+    *, session: Session, unit: Unit, period: Period, population: int, actor: audit.Actor = audit.CLI
+) -> None:
     if not 1 <= population <= MAX_POPULATION:
         raise InvalidInput(f"population must be 1 to {MAX_POPULATION:,}, got {population}")
     stmt = upsert(session, Population).values(
@@ -367,7 +434,25 @@ def set_population(*, session: Session, unit: Unit, period: Period, population: 
         index_elements=["unit_id", "period"], set_={"population": population}
     )
     session.execute(stmt)
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="population.set",
+        target=unit.code,
+        unit_id=unit.id,
+        detail=f"{period.label}: {population}",
+    )
     session.commit()
+
+
+def populations(*, session: Session, unit: Unit) -> list[tuple[str, int]]:
+    """The unit's recorded populations by period label, the latest periods first."""
+    rows = session.exec(
+        select(Population.period, Population.population)
+        .where(Population.unit_id == unit.id)
+        .order_by(col(Population.period).desc())
+    ).all()
+    return [(period, population) for period, population in rows]
 
 
 def get_population(*, session: Session, unit: Unit, period: Period) -> int | None:
@@ -381,10 +466,19 @@ def get_population(*, session: Session, unit: Unit, period: Period) -> int | Non
 # --- counters: QR codes and posters ---
 
 
-def rotate_counter_token(*, session: Session, counter: Counter) -> Counter:
+def rotate_counter_token(
+    *, session: Session, counter: Counter, actor: audit.Actor = audit.CLI
+) -> Counter:
     """Give a counter a new public token: printed codes with the old one stop working."""
     counter.token = new_token()
     session.add(counter)
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="counter.rotate",
+        target=counter.code,
+        unit_id=counter.unit_id,
+    )
     session.commit()
     session.refresh(counter)
     return counter
