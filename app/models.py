@@ -564,3 +564,20 @@ class AuditEntry(SQLModel, table=True):
     unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
     target: str = Field(max_length=200)  # what was changed, by its code or e-mail
     detail: str | None = Field(default=None, max_length=2000)
+
+
+# --- paper_upload: a sheet staff uploaded, kept between its preview and its confirmation ---
+
+
+class PaperUpload(SQLModel, table=True):
+    """In the database, not in a worker's memory or disk: the confirmation may reach another
+    replica than the preview. Deleted when stored, and an hour after the upload at the most."""
+
+    __tablename__ = "paper_upload"
+    id: str = Field(primary_key=True, max_length=32)  # random, in the confirm form
+    unit_id: int = Field(foreign_key="unit.id")
+    service_id: int | None = Field(default=None, foreign_key="service.id")
+    user_id: int = Field(foreign_key="staff_user.id")
+    filename: str = Field(max_length=200)
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

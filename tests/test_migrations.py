@@ -62,6 +62,7 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "staff_user",
             "staff_session",
             "audit_log",
+            "paper_upload",
         }
         assert _tables(url) == expected
         command.check(alembic_config(url))  # raises when the models drift from the migrations

@@ -1,7 +1,6 @@
 """The SKM report over the API: the PDF report (and its editable DOCX), the XLSX processing
 sheet, the CSV of rows."""
 
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -12,17 +11,12 @@ from app.api.deps import IkmReader, csv_download, etag_bytes, period_or_422, vis
 from app.api.schemas import MethodQuery
 from app.core import ikm
 from app.deps import DatabaseDep, ReadSession
-from app.reports.xlsx import write_xlsx
+from app.reports import files
+from app.reports.files import MEDIA_TYPES
 from app.services.report_data import build_report, respondents
 from app.services.scopes import Scope, ordered_reads
 
 router = APIRouter(prefix="/reports", tags=["reports"])
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv",
-}
 
 
 class ReportQuery(MethodQuery):
@@ -73,19 +67,8 @@ def get_report(
         include_children=query.include_children,
         aggregate=query.aggregate,
     )
-    out = io.BytesIO()
-    if file_format == "pdf":
-        # Imported here: fpdf is a fifth of a server worker's start-up, and few ask for a PDF.
-        from app.reports.pdf import write_pdf
-
-        write_pdf(data, respondents(session, data, found), out)
-    elif file_format == "docx":
-        from app.reports.docx import write_docx  # draws with fpdf's fonts: imported as the PDF is
-
-        write_docx(data, respondents(session, data, found), out)
-    else:
-        write_xlsx(data, respondents(session, data, found), out)
-    response = etag_bytes(request, out.getvalue(), MEDIA_TYPES[file_format])
+    body = files.render(file_format, data, respondents(session, data, found))
+    response = etag_bytes(request, body, MEDIA_TYPES[file_format])
     filename = f"skm-{found.code}-{parsed.label}.{file_format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

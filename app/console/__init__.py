@@ -3,9 +3,11 @@ staff and the Bagian Organisasi, over the same services as the API and the CLI."
 
 from fastapi import APIRouter
 
-from app.console import auth, organisation, results
+from app.console import auth, organisation, paper, reports, results
 
 router = APIRouter(include_in_schema=False)  # each page module names its /console paths
 router.include_router(auth.router)
 router.include_router(results.router)
 router.include_router(organisation.router)
+router.include_router(paper.router)
+router.include_router(reports.router)

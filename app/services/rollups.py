@@ -61,9 +61,12 @@ def _counts(tally: ikm.Tally) -> dict[str, int]:
     return counts
 
 
-def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) -> None:
+def add(
+    session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str], *, sign: int = 1
+) -> None:
     """Add freshly inserted response rows (dicts of response columns) to the rollups, in the
-    caller's transaction.
+    caller's transaction; with ``sign=-1``, take rows about to be deleted out of them (a paper
+    entry undone: its sums leave the shard rows they are added to, exactly).
 
     Each key's sums go to one of ROLLUP_SHARDS rows, picked at random per call, in both
     tables: every submission to one unit and day (or month) updates "its" row, whose lock is
@@ -90,7 +93,7 @@ def add(session: Session, rows: Sequence[dict[str, Any]], codes: Sequence[str]) 
         {
             **dict(zip(ROLLUP_KEYS_FULL, key, strict=True)),
             "shard": shard,
-            **_counts(ikm.Tally.of(codes, answers)),
+            **{c: sign * n for c, n in _counts(ikm.Tally.of(codes, answers)).items()},
         }
         for key, answers in sorted(groups.items(), key=lambda item: str(item[0]))
     ]
