@@ -3,7 +3,7 @@ staff and the Bagian Organisasi, over the same services as the API and the CLI."
 
 from fastapi import APIRouter
 
-from app.console import auth, organisation, paper, reports, results
+from app.console import admin, auth, organisation, paper, reports, results
 
 router = APIRouter(include_in_schema=False)  # each page module names its /console paths
 router.include_router(auth.router)
@@ -11,3 +11,4 @@ router.include_router(results.router)
 router.include_router(organisation.router)
 router.include_router(paper.router)
 router.include_router(reports.router)
+router.include_router(admin.router)

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from app.db import is_busy, without_waiting
 from app.errors import Forbidden, InvalidInput, NotFound, Unauthorized
 from app.models import SCOPES, ApiKey, Unit
-from app.services import org
+from app.services import audit, org
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)  # fewer writes: last use is kept to the minute
 
@@ -32,6 +32,7 @@ def create_key(
     scopes: list[str],
     unit_code: str | None = None,
     expires: date | None = None,
+    actor: audit.Actor = audit.CLI,
 ) -> tuple[ApiKey, str]:
     """Store a new key and return it with its plaintext, which is shown once and never again."""
     unknown = sorted(set(scopes) - set(SCOPES))
@@ -56,22 +57,46 @@ def create_key(
         expires_at=expires_at,
     )
     session.add(key)
+    audit.record_as(
+        session=session,
+        actor=actor,
+        action="apikey.create",
+        target=prefix,
+        unit_id=unit.id if unit else None,
+        detail=f"{key.name} [{key.scopes}]",
+    )
     session.commit()
     session.refresh(key)
     return key, plaintext
 
 
-def list_keys(*, session: Session) -> list[ApiKey]:
-    return list(session.exec(select(ApiKey).order_by(col(ApiKey.id))).all())
+def list_keys(*, session: Session, root: Unit | None = None) -> list[ApiKey]:
+    """Every key; with ``root``, the keys limited to its subtree (and the unlimited ones when
+    ``root`` is the top of the tree)."""
+    query = select(ApiKey).order_by(col(ApiKey.id))
+    if root is not None:
+        inside = col(ApiKey.unit_id).in_(sa.select(org.subtree_ids(root).c.id))
+        query = query.where(
+            sa.or_(inside, col(ApiKey.unit_id).is_(None)) if root.parent_id is None else inside
+        )
+    return list(session.exec(query).all())
 
 
-def revoke_key(*, session: Session, prefix: str) -> ApiKey:
+def revoke_key(*, session: Session, prefix: str, actor: audit.Actor = audit.CLI) -> ApiKey:
     key = session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
     if key is None:
         raise NotFound(f"no API key with prefix {prefix!r}")
     if key.revoked_at is None:
         key.revoked_at = datetime.now(UTC)
         session.add(key)
+        audit.record_as(
+            session=session,
+            actor=actor,
+            action="apikey.revoke",
+            target=prefix,
+            unit_id=key.unit_id,
+            detail=key.name,
+        )
         session.commit()
         session.refresh(key)
     return key

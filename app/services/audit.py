@@ -67,12 +67,30 @@ def record_as(
     )
 
 
-def entries(*, session: Session, root: Unit | None, limit: int = 200) -> list[AuditEntry]:
-    """The newest entries; with ``root``, those about units in its subtree."""
+def page_of(
+    *,
+    session: Session,
+    root: Unit | None,
+    action: str | None = None,
+    actor: str | None = None,
+    page: int = 0,
+    size: int = 50,
+) -> tuple[list[AuditEntry], bool]:
+    """The newest entries (about units in ``root``'s subtree, when given), optionally of one
+    action or actor, a page at a time; with whether there are more."""
     from app.services import org  # org records its changes here: imported when needed
 
     query = select(AuditEntry)
     if root is not None:
         tree = org.subtree_ids(root)
         query = query.where(col(AuditEntry.unit_id).in_(sa.select(tree.c.id)))
-    return list(session.exec(query.order_by(col(AuditEntry.id).desc()).limit(limit)).all())
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if actor:
+        query = query.where(AuditEntry.actor == actor.strip().lower())
+    rows = list(
+        session.exec(
+            query.order_by(col(AuditEntry.id).desc()).offset(page * size).limit(size + 1)
+        ).all()
+    )
+    return rows[:size], len(rows) > size
