@@ -269,7 +269,8 @@ def test_every_console_page_is_accessible_fits_and_is_light(
     page.goto(f"{base}/console")
     page.keyboard.press("Tab")
     focused = page.evaluate(
-        "() => [document.activeElement.textContent, getComputedStyle(document.activeElement).outlineStyle]"
+        "() => [document.activeElement.textContent,"
+        " getComputedStyle(document.activeElement).outlineStyle]"
     )
     assert focused == ["Lewati ke konten", "solid"]
     page.close()
