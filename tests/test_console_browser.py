@@ -192,9 +192,11 @@ def test_a_working_day_end_to_end(
 
     # The puskesmas manager: its own unit only, for pages and posts.
     manager = login(browser, base, MANAGER)
-    assert manager.goto(f"{base}/console/unit/pkm-jati-raya").status == 200
+    own = manager.goto(f"{base}/console/unit/pkm-jati-raya")
+    assert own is not None and own.status == 200
     token_value = csrf(manager)
-    assert manager.goto(f"{base}/console/unit/pkm-lepo-lepo").status == 404
+    other = manager.goto(f"{base}/console/unit/pkm-lepo-lepo")
+    assert other is not None and other.status == 404
     manager.goto(f"{base}/console/unit/pkm-jati-raya")
     posted = manager.request.post(
         f"{base}/console/organisasi/pkm-lepo-lepo/loket",
