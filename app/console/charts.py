@@ -44,7 +44,7 @@ def element_bars(bars: Sequence[Bar], title: str) -> Markup:
         y = i * row + 4
         parts.append(
             f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end" font-size="12" '
-            f'fill="{INK}">{escape(_short(label, 36))}</text>'
+            f'fill="{INK}">{escape(_short(label, 32))}</text>'
         )
         if value is not None:
             w = float(value) / 100 * bar_w
