@@ -5,7 +5,7 @@ from pathlib import Path
 import httpx
 from sqlmodel import Session, select
 
-from app.models import Counter, CounterCreate, Unit
+from app.models import AuditEntry, Counter, CounterCreate, Unit
 from app.services import apikeys, org
 from tests.factories import bearer, make_unit
 from tests.tools import decode_qr, pdf_text
@@ -403,3 +403,22 @@ async def test_unit_at_the_top_needs_a_time_zone_and_a_child_inherits_it(
     child = {**body, "parent_code": parent.code}
     created = await client.post("/api/v1/units", json=child, headers=bearer(admin))
     assert (created.status_code, created.json()["time_zone"]) == (201, "WIT")
+
+
+async def test_changes_over_the_api_are_audited_as_the_key(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    answer = await client.post(
+        f"/api/v1/units/{unit.code}/counters",
+        json={"code": "loket-9", "name": "Loket 9"},
+        headers=bearer(admin),
+    )
+    assert answer.status_code == 201, answer.text
+    entry = session.exec(
+        select(AuditEntry)
+        .where(AuditEntry.action == "counter.create")
+        .where(AuditEntry.target == f"{unit.code}/loket-9")
+    ).one()
+    assert entry.actor == f"apikey {admin.split('.')[0]}"
+    assert entry.unit_id == unit.id

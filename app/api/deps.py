@@ -18,7 +18,7 @@ from app.db import Database
 from app.deps import DatabaseDep
 from app.errors import InvalidInput, NotFound
 from app.models import ApiKey, Unit
-from app.services import apikeys, export, org, scopes
+from app.services import apikeys, audit, export, org, scopes
 from app.services.scopes import Scope
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -64,6 +64,11 @@ AdminKey = Annotated[ApiKey, Depends(key_with("admin"))]
 IkmReader = Annotated[ApiKey, Depends(key_with("ikm:read"))]
 ResponsesReader = Annotated[ApiKey, Depends(key_with("responses:read"))]
 ResponsesWriter = Annotated[ApiKey, Depends(key_with("responses:write"))]
+
+
+def by(key: ApiKey) -> audit.Actor:
+    """An API key as the audit log names who made a change."""
+    return audit.Actor(f"apikey {key.prefix}")
 
 
 @contextmanager

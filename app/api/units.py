@@ -18,6 +18,7 @@ from app.api.deps import (
     AdminKey,
     IkmReader,
     body_errors,
+    by,
     etag_bytes,
     etag_json,
     not_modified,
@@ -122,7 +123,7 @@ def create_unit(body: UnitCreate, session: WriteSession, key: AdminKey) -> UnitO
     elif key.unit_id is not None:
         raise Forbidden("this API key may only add units inside its part of the tree")
     with body_errors():
-        unit = org.create_unit(session=session, data=body)
+        unit = org.create_unit(session=session, data=body, actor=by(key))
     return UnitOut.model_validate(_unit_out(unit, body.parent_code))
 
 
@@ -149,7 +150,7 @@ def update_unit(unit: str, body: UnitUpdate, session: WriteSession, key: AdminKe
         if found.id == key.unit_id or (body.parent_code is None and key.unit_id):
             raise Forbidden("this API key may not move units out of its part of the tree")
     with body_errors():
-        updated = org.update_unit(session=session, unit=found, data=body)
+        updated = org.update_unit(session=session, unit=found, data=body, actor=by(key))
     return _unit_public(session, updated)
 
 
@@ -201,7 +202,7 @@ def create_service(unit: str, body: ServiceIn, session: WriteSession, key: Admin
     """Add a service to a unit (scope admin)."""
     found = visible_unit(session, key, unit)
     data = ServiceCreate(unit_code=found.code, code=body.code, name=body.name)
-    return _service_out(org.create_service(session=session, data=data))
+    return _service_out(org.create_service(session=session, data=data, actor=by(key)))
 
 
 @router.get("/{unit}/services/{service}", response_model=ServiceOut, tags=["services"])
@@ -221,7 +222,9 @@ def update_service(
 ) -> ServiceOut:
     """Rename a service or retire it with `active: false` (scope admin)."""
     found = org.get_service(session=session, unit=visible_unit(session, key, unit), code=service)
-    return _service_out(org.update_service(session=session, service=found, data=body))
+    return _service_out(
+        org.update_service(session=session, service=found, data=body, actor=by(key))
+    )
 
 
 # --- counters (loket, each with its own QR code) ---
@@ -294,7 +297,7 @@ def create_counter(
     """Add a counter to a unit; its survey page opens at once (scope admin)."""
     found = visible_unit(session, key, unit)
     data = CounterCreate(unit_code=found.code, **body.model_dump())
-    counter = org.create_counter(session=session, data=data)
+    counter = org.create_counter(session=session, data=data, actor=by(key))
     return _counter_out(session, counter, settings.public_base_url)
 
 
@@ -324,7 +327,7 @@ def update_counter(
     """Rename a counter, change its service, or close (`active: false`) or reopen its survey
     page (scope admin)."""
     _, found = _find_counter(session, key, unit, counter)
-    updated = org.update_counter(session=session, counter=found, data=body)
+    updated = org.update_counter(session=session, counter=found, data=body, actor=by(key))
     return _counter_out(session, updated, settings.public_base_url)
 
 
@@ -337,7 +340,7 @@ def rotate_token(
     """Give the counter a new survey URL: QR codes printed with the old one stop working
     (scope admin)."""
     _, found = _find_counter(session, key, unit, counter)
-    rotated = org.rotate_counter_token(session=session, counter=found)
+    rotated = org.rotate_counter_token(session=session, counter=found, actor=by(key))
     return _counter_out(session, rotated, settings.public_base_url)
 
 
@@ -465,7 +468,13 @@ def put_population(
     """Record how many people used the unit's services in a period (scope admin)."""
     parsed = period_or_422(period, ("path", "period"))
     found = visible_unit(session, key, unit)
-    org.set_population(session=session, unit=found, period=parsed, population=body.population)
+    org.set_population(
+        session=session,
+        unit=found,
+        period=parsed,
+        population=body.population,
+        actor=by(key),
+    )
     return _population_out(found, parsed, body.population)
 
 
