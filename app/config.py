@@ -46,6 +46,12 @@ class Settings(BaseSettings):
     # How long `skm serve --workers N` waits for a worker to answer its health check before it
     # replaces it: a worker starting on a busy 2-core machine can take longer than uvicorn's 5 s.
     worker_healthcheck_seconds: int = Field(default=30, ge=1, le=600)
+    # The periodic job (alerts, webhook deliveries) each server process runs; off for a
+    # replica that should only answer requests, or when `skm jobs run` runs from cron.
+    background_jobs: bool = True
+    job_interval_seconds: int = Field(default=60, ge=5, le=3600)
+    # Alerts compare a scope's last N responses with the N before them.
+    alert_window_responses: int = Field(default=30, ge=10, le=1000)
 
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> "Settings":

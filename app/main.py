@@ -1,9 +1,12 @@
 """The FastAPI application: health, OpenAPI and its /docs, the error envelope, security
 headers and an access log without citizens' addresses."""
 
+import asyncio
+import contextlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -18,6 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app import deps
 from app.api import docs
 from app.api import router as api_router
 from app.citizen.routes import router as citizen_router
@@ -26,6 +30,7 @@ from app.config import get_settings, settings_problem
 from app.console import router as console_router
 from app.console.deps import LoginRequired
 from app.console.pages import error_page
+from app.db import get_database
 from app.deps import DatabaseDep
 from app.errors import (
     AppError,
@@ -34,6 +39,10 @@ from app.errors import (
     validation_items,
     validation_summary,
 )
+from app.public import router as public_router
+from app.public.pages import error_page as public_error_page
+from app.public.pages import is_public_page
+from app.services import jobs
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -91,6 +100,8 @@ async def _app_error(request: Request, exc: Exception) -> Response:
         if isinstance(exc, LoginRequired):
             return RedirectResponse(exc.next_path, status_code=303)
         return error_page(request, exc.status, exc.detail)
+    if is_public_page(request.url.path):
+        return public_error_page(request, exc.status)
     # RFC 9110: a 401 names the scheme that would be accepted, a 503 when to come back.
     headers = {
         401: {"WWW-Authenticate": "Bearer"},
@@ -253,7 +264,7 @@ class SecurityHeaders:
             self.survey
             if path.startswith("/s/")
             else self.page
-            if path == "/"
+            if path == "/" or is_public_page(path)
             else self.console
             if path == "/console" or path.startswith("/console/")
             else self.plain
@@ -279,7 +290,26 @@ def create_app() -> FastAPI:
         logging.getLogger("uvicorn.error").error("error: %s", settings_problem(exc))
         raise SystemExit(1) from None
     _install_access_log_filter()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The periodic job (alerts, webhooks) beside the requests, on the database the
+        # requests use (a test's override included).
+        task = None
+        if settings.background_jobs:
+            override = app.dependency_overrides.get(deps.database)
+            current = override if override is not None else get_database
+            task = asyncio.create_task(jobs.run_forever(current, settings))
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
     app = FastAPI(
+        lifespan=lifespan,
         title="SKM: Survei Kepuasan Masyarakat",
         version="0.1.0",
         description="Public-service satisfaction surveys and the IKM of PermenPAN-RB 14/2017.",
@@ -313,6 +343,7 @@ def create_app() -> FastAPI:
 
     app.include_router(citizen_router)
     app.include_router(console_router)
+    app.include_router(public_router)
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console-static")
     app.include_router(api_router)
     app.include_router(docs.router)

@@ -581,3 +581,173 @@ class PaperUpload(SQLModel, table=True):
     filename: str = Field(max_length=200)
     content: bytes = Field(sa_type=sa.LargeBinary)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- publication: a scope's results for a period, frozen when staff publish them ---
+
+PUBLISHABLE_KINDS = ("year", "semester", "quarter", "month")
+
+
+class Publication(SQLModel, table=True):
+    """What the public sees: the figures as they were when published, never recomputed.
+    Publishing the same unit and period again adds a revision; the earlier one stays, marked
+    revised (``revised_at``)."""
+
+    __tablename__ = "publication"
+    __table_args__ = (sa.UniqueConstraint("unit_id", "period", "revision"),)
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period: str = Field(max_length=30)  # canonical label: 2026, 2026-S1, 2026-Q3, 2026-07
+    period_start: date
+    period_end: date
+    revision: int = 1
+    weight: str = Field(max_length=10)  # the method's weight (ikm.Method)
+    n: int
+    nik_rounded: float | None = None  # the published NIK (two decimals), for listings
+    mutu: str | None = Field(default=None, max_length=1)
+    snapshot: dict[str, Any] = Field(sa_type=sa.JSON)  # the whole result, element names, etc.
+    published_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    published_by: str = Field(max_length=254)
+    revised_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The results poster (the offline half of the LKE's item b): when staff marked it posted.
+    poster_posted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    poster_photo_id: int | None = Field(default=None, foreign_key="evidence_file.id")
+
+
+# --- the follow-up plan (rencana tindak lanjut, RTL): actions against weak elements ---
+
+FOLLOWUP_STATUSES = ("rencana", "proses", "selesai")
+
+
+class FollowupAction(SQLModel, table=True):
+    __tablename__ = "followup_action"
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    period: str = Field(max_length=30)  # the survey period whose results it answers
+    elements: str = Field(max_length=1000)  # element codes, comma-separated
+    action: str = Field(max_length=1000)  # what will be done
+    responsible: str = Field(max_length=200)  # who (a post, not a citizen)
+    target_date: date
+    status: str = Field(default="rencana", max_length=10)  # one of FOLLOWUP_STATUSES
+    notes: str | None = Field(default=None, max_length=4000)  # progress notes, dated lines
+    evidence_url: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class EvidenceFile(SQLModel, table=True):
+    """A photo or PDF kept as evidence (of an action, or of a posted results poster): in the
+    database, so every replica serves it; type read from the content and size capped."""
+
+    __tablename__ = "evidence_file"
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    action_id: int | None = Field(default=None, foreign_key="followup_action.id", index=True)
+    filename: str = Field(max_length=200)
+    media_type: str = Field(max_length=40)
+    size: int
+    content: bytes = Field(sa_type=sa.LargeBinary)
+    uploaded_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    uploaded_by: str = Field(max_length=254)
+
+
+# --- survey_cycle: how often a pemda surveys (the LKE's item a rewards four a year) ---
+
+SURVEY_CYCLES = ("quarter", "semester", "year")
+
+
+class SurveyCycle(SQLModel, table=True):
+    """Set on a unit (normally the pemda) for its subtree; the nearest ancestor's setting
+    applies, quarterly where none is set."""
+
+    __tablename__ = "survey_cycle"
+    unit_id: int = Field(foreign_key="unit.id", primary_key=True)
+    cycle: str = Field(max_length=10)  # one of SURVEY_CYCLES
+
+
+# --- alerts: a scope's IKM over its last responses fell a grade, or an element graded D ---
+
+ALERT_KINDS = ("grade_drop", "element_d")
+ALERT_STATUSES = ("open", "acknowledged", "closed")
+
+
+class Alert(SQLModel, table=True):
+    __tablename__ = "alert"
+    __table_args__ = (
+        # One standing alert per scope and cause; once closed, the same cause may rise again.
+        sa.Index(
+            "uq_alert_key_standing",
+            "key",
+            unique=True,
+            postgresql_where=sa.text("status <> 'closed'"),
+            sqlite_where=sa.text("status <> 'closed'"),
+        ),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=120)  # kind:scope:id[:element]
+    kind: str = Field(max_length=20)  # one of ALERT_KINDS
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    service_id: int | None = Field(default=None, foreign_key="service.id")
+    counter_id: int | None = Field(default=None, foreign_key="counter.id")
+    element: str | None = Field(default=None, max_length=60)
+    detail: str = Field(max_length=500)
+    raised_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status: str = Field(default="open", max_length=15)  # one of ALERT_STATUSES
+    comments: str | None = Field(default=None, max_length=4000)  # dated lines, by whom
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# --- webhooks: other systems told of alerts by a signed POST, retried, every try logged ---
+
+
+class Webhook(SQLModel, table=True):
+    """A subscriber for a subtree's alerts. Its signing secret is not stored: it is derived
+    from SKM_SECRET_KEY and ``salt`` (shown once at creation, the same on every replica)."""
+
+    __tablename__ = "webhook"
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    url: str = Field(max_length=500)
+    salt: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    created_by: str = Field(max_length=254)
+    active: bool = True
+
+
+WEBHOOK_STATUSES = ("pending", "delivered", "failed")
+
+
+class WebhookDelivery(SQLModel, table=True):
+    __tablename__ = "webhook_delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    webhook_id: int = Field(foreign_key="webhook.id", index=True)
+    event: str = Field(max_length=40)  # alert.raised
+    payload: str = Field(sa_type=sa.Text)  # the exact JSON body that is signed and sent
+    status: str = Field(default="pending", max_length=10)  # one of WEBHOOK_STATUSES
+    attempts: int = 0
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttempt(SQLModel, table=True):
+    """The delivery log: one row per HTTP try."""
+
+    __tablename__ = "webhook_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    delivery_id: int = Field(foreign_key="webhook_delivery.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=300)
+    duration_ms: int = 0
+
+
+class JobState(SQLModel, table=True):
+    """Where a periodic job stopped (e.g. the last response id the alert check has seen), in
+    the database, so that any replica may run the next round."""
+
+    __tablename__ = "job_state"
+    name: str = Field(primary_key=True, max_length=40)
+    position: int = Field(default=0, sa_type=ID)
+    ran_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -26,6 +26,7 @@ from app.db import Database, create_db_engine, upgrade_schema
 from app.main import create_app
 from app.services import apikeys, questionnaires
 from app.services.demo import seed_demo
+from tests.console import ADMIN, MANAGER, Staff, app_over, signed_in
 
 PG_URL = os.environ.get("SKM_TEST_DATABASE_URL")
 FORMS_DIR = REPO_ROOT / "survey_forms"
@@ -217,3 +218,27 @@ def demo(engine: sa.Engine) -> Iterator[Demo]:
                 yield Demo(database, session, Cli(database))
         finally:
             transaction.rollback()
+
+
+# --- the console over the module's demo: its app, and clients signed in as the demo's staff ---
+
+
+@pytest.fixture(scope="module")
+def demo_app(demo: Demo) -> FastAPI:
+    return app_over(demo.database)
+
+
+@pytest.fixture
+async def admin_staff(demo_app: FastAPI) -> AsyncIterator[Staff]:
+    """The demo's admin of the whole pemda, signed in."""
+    staff = await signed_in(demo_app, ADMIN)
+    yield staff
+    await staff.client.aclose()
+
+
+@pytest.fixture
+async def manager(demo_app: FastAPI) -> AsyncIterator[Staff]:
+    """The demo's manager of one puskesmas, signed in."""
+    staff = await signed_in(demo_app, MANAGER)
+    yield staff
+    await staff.client.aclose()

@@ -72,6 +72,7 @@ async def test_subtree_key_gets_404_for_everything_outside(
         ("GET", f"/api/v1/responses?unit={o}&period=2026", None),
         ("GET", f"/api/v1/responses.csv?unit={o}&period=2026", None),
         ("GET", f"/api/v1/reports/{o}/2026.xlsx", None),
+        ("GET", f"/api/v1/reports/{o}/2026/evidence-pack.zip", None),
         (
             "POST",
             "/api/v1/responses",

@@ -3,26 +3,18 @@ a new password; API keys created (shown once, working over the API) and revoked;
 log lists who did it. Managers are refused (403), and an admin cannot lock itself out."""
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.conftest import Demo
-from tests.console import ADMIN, BASE, MANAGER, Staff, app_over, signed_in
-
-
-@pytest.fixture(scope="module")
-def demo_app(demo: Demo) -> FastAPI:
-    return app_over(demo.database)
+from tests.console import ADMIN, BASE, MANAGER, Staff, signed_in
 
 
 @pytest.fixture
-async def admin(demo_app: FastAPI) -> AsyncIterator[Staff]:
-    staff = await signed_in(demo_app, ADMIN)
-    yield staff
-    await staff.client.aclose()
+def admin(admin_staff: Staff) -> Staff:
+    """The demo admin (the name the API tests give their admin key is taken)."""
+    return admin_staff
 
 
 async def test_users_are_created_changed_and_disabled(admin: Staff, demo_app: FastAPI) -> None:

@@ -14,12 +14,13 @@ from app.errors import NotFound
 from app.models import AuditEntry, StaffSession, StaffUser
 from app.services import accounts, org
 from tests.conftest import Cli, Demo
-from tests.console import ADMIN, BASE, MANAGER, Staff, app_over, signed_in
+from tests.console import ADMIN, BASE, MANAGER, Staff, signed_in
 
 
-@pytest.fixture(scope="module")
-def demo_app(demo: Demo) -> FastAPI:
-    return app_over(demo.database)
+@pytest.fixture
+def admin(admin_staff: Staff) -> Staff:
+    """The demo admin (the name the API tests give their admin key is taken)."""
+    return admin_staff
 
 
 @pytest.fixture
@@ -27,20 +28,6 @@ async def anonymous(demo_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=demo_app)
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         yield client
-
-
-@pytest.fixture
-async def admin(demo_app: FastAPI) -> AsyncIterator[Staff]:
-    staff = await signed_in(demo_app, ADMIN)
-    yield staff
-    await staff.client.aclose()
-
-
-@pytest.fixture
-async def manager(demo_app: FastAPI) -> AsyncIterator[Staff]:
-    staff = await signed_in(demo_app, MANAGER)
-    yield staff
-    await staff.client.aclose()
 
 
 async def test_console_redirects_to_login_without_a_session(

@@ -1,7 +1,7 @@
 """The staff console in a real browser (Debian's Chromium): the whole working day of the demo's
 admin and puskesmas manager end to end, and every console page at 360 and 1366 px checked by
 axe-core (no serious or critical violation), for sideways scrolling, page weight and requests
-to other sites."""
+to other sites; the public results pages and the results board likewise."""
 
 import os
 import re
@@ -41,7 +41,18 @@ PAGES = (
     "/console/pengguna",
     "/console/kunci-api",
     "/console/audit",
+    "/console/publikasi",
+    "/console/publikasi/pkm-jati-raya?period=2026-Q3",
+    "/console/rtl/pkm-jati-raya?period=2026-Q3",
+    "/console/zi",
     "/console/tidak-ada",
+    # The public results pages and the board (no login needed; the same bars apply).
+    "/hasil",
+    "/hasil?q=puskesmas&sort=nik&order=desc",
+    "/hasil/pkm-jati-raya",
+    "/hasil/dinsos",
+    "/hasil/tidak-ada",
+    "/papan/pkm-jati-raya",
 )
 PAGE_WEIGHT_LIMIT = 150 * 1024
 

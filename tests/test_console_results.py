@@ -5,34 +5,19 @@ own subtree only."""
 
 import json
 import re
-from collections.abc import AsyncIterator
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 
 from tests.conftest import DEMO_PERIOD, Demo
-from tests.console import ADMIN, MANAGER, Staff, app_over, signed_in
-
-
-@pytest.fixture(scope="module")
-def demo_app(demo: Demo) -> FastAPI:
-    return app_over(demo.database)
+from tests.console import Staff
 
 
 @pytest.fixture
-async def admin(demo_app: FastAPI) -> AsyncIterator[Staff]:
-    staff = await signed_in(demo_app, ADMIN)
-    yield staff
-    await staff.client.aclose()
-
-
-@pytest.fixture
-async def manager(demo_app: FastAPI) -> AsyncIterator[Staff]:
-    staff = await signed_in(demo_app, MANAGER)
-    yield staff
-    await staff.client.aclose()
+def admin(admin_staff: Staff) -> Staff:
+    """The demo admin (the name the API tests give their admin key is taken)."""
+    return admin_staff
 
 
 def cli_ikm(demo: Demo, unit: str, period: str, *extra: str) -> dict[str, Any]:

@@ -63,6 +63,15 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "staff_session",
             "audit_log",
             "paper_upload",
+            "publication",
+            "followup_action",
+            "evidence_file",
+            "survey_cycle",
+            "alert",
+            "webhook",
+            "webhook_delivery",
+            "webhook_attempt",
+            "job_state",
         }
         assert _tables(url) == expected
         command.check(alembic_config(url))  # raises when the models drift from the migrations

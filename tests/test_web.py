@@ -502,7 +502,7 @@ async def test_landing_page_explains_the_service_in_bahasa_indonesia(
     assert '<html lang="id">' in html
     assert "<h1>Survei Kepuasan Masyarakat</h1>" in html
     assert "pindai kode QR yang terpasang di loket" in html
-    assert re.findall(r'href="([^"]*)"', html) == ["/console", "/docs"]
+    assert re.findall(r'href="([^"]*)"', html) == ["/hasil", "/console", "/docs"]
     assert "<script" not in html
     assert "default-src 'none'" in response.headers["content-security-policy"]
     assert (await client.get("/docs")).status_code == 200

@@ -13,6 +13,8 @@ from pydantic import BaseModel, RootModel
 from sqlmodel import Session
 
 from app.api.schemas import ErrorOut, ScopeQuery, ValidationErrorOut
+from app.caching import not_modified, with_etag
+from app.config import Settings
 from app.core.periods import Period, parse_period
 from app.db import Database
 from app.deps import DatabaseDep
@@ -115,18 +117,7 @@ def resolve_scope(session: Session, key: ApiKey, query: ScopeQuery) -> Scope:
 
 def etag_bytes(request: Request, body: bytes, media_type: str) -> Response:
     """A response with a strong ETag of its body; 304 when the client already has it."""
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-    return not_modified(request, etag) or Response(
-        body, media_type=media_type, headers={"ETag": etag}
-    )
-
-
-def not_modified(request: Request, etag: str) -> Response | None:
-    """The 304 answer when the client's If-None-Match already names ``etag``, else None."""
-    candidates = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
-    if etag in candidates or "*" in candidates:
-        return Response(status_code=304, headers={"ETag": etag})
-    return None
+    return with_etag(request, body, media_type)
 
 
 def etag_json(request: Request, payload: BaseModel | RootModel[Any]) -> Response:
@@ -163,4 +154,19 @@ def csv_download(
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return StreamingResponse(
         export.csv_stream(database.session, scope), media_type=CSV_TYPE, headers=headers
+    )
+
+
+LOCAL: dict[int | str, dict[str, Any]] = {
+    409: {"description": "`local_base_url`: SKM_PUBLIC_BASE_URL is a loopback address"}
+}
+
+
+def printable_base_url(settings: Settings, allow_local: bool) -> str:
+    """The public address for QR codes and printed pages; 409 `local_base_url` while it is a
+    loopback address, unless the client allows it."""
+    return org.printable_base_url(
+        base_url=settings.public_base_url,
+        allow_local=allow_local or settings.allow_local_base_url,
+        to_allow="add ?allow_local=true",
     )

@@ -7,12 +7,21 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from app.api.deps import IkmReader, csv_download, etag_bytes, period_or_422, visible_unit
+from app.api.deps import (
+    LOCAL,
+    IkmReader,
+    csv_download,
+    etag_bytes,
+    period_or_422,
+    printable_base_url,
+    visible_unit,
+)
 from app.api.schemas import MethodQuery
 from app.core import ikm
-from app.deps import DatabaseDep, ReadSession
+from app.deps import DatabaseDep, ReadSession, SettingsDep
 from app.reports import files
 from app.reports.files import MEDIA_TYPES
+from app.services import evidence_pack
 from app.services.report_data import build_report, respondents
 from app.services.scopes import Scope, ordered_reads
 
@@ -71,4 +80,38 @@ def get_report(
     response = etag_bytes(request, body, MEDIA_TYPES[file_format])
     filename = f"skm-{found.code}-{parsed.label}.{file_format}"
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@router.get(
+    "/{unit}/{period}/evidence-pack.zip",
+    response_class=Response,
+    responses={200: {"content": {"application/zip": {}}}, **LOCAL},
+)
+def get_evidence_pack(
+    request: Request,
+    unit: str,
+    period: str,
+    session: ReadSession,
+    settings: SettingsDep,
+    key: IkmReader,
+    allow_local: bool = False,
+) -> Response:
+    """The Zona Integritas evidence pack of a unit and period (scope ikm:read), a ZIP: the
+    report PDF, the results poster and a PDF copy of the public results page (once the period
+    is published), the page's address, the follow-up plan (RTL) as CSV with its evidence
+    files, the LKE score sheet for the year, and BACA.txt listing the contents and what is
+    still missing. 404 when the unit has no responses in the period; 409 `local_base_url`
+    while SKM_PUBLIC_BASE_URL is a loopback address, unless `allow_local=true`."""
+    parsed = period_or_422(period, ("path", "period"))
+    found = visible_unit(session, key, unit)
+    body = evidence_pack.build(
+        session=session,
+        unit=found,
+        period=parsed,
+        base_url=printable_base_url(settings, allow_local),
+    )
+    response = etag_bytes(request, body, "application/zip")
+    name = f"evidence-pack-{found.code}-{parsed.label}.zip"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response

@@ -15,16 +15,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, RootModel
 from sqlmodel import Session
 
 from app.api.deps import (
+    LOCAL,
     AdminKey,
     IkmReader,
     body_errors,
     by,
     etag_bytes,
     etag_json,
-    not_modified,
     period_or_422,
+    printable_base_url,
     visible_unit,
 )
+from app.caching import not_modified
 from app.core import ikm
 from app.core.periods import Period
 from app.deps import ReadSession, SettingsDep, WriteSession
@@ -352,17 +354,6 @@ AllowLocal = Annotated[
         "cannot reach (a local trial); the setting SKM_ALLOW_LOCAL_BASE_URL=true does the same"
     ),
 ]
-LOCAL: dict[int | str, dict[str, Any]] = {
-    409: {"description": "`local_base_url`: SKM_PUBLIC_BASE_URL is a loopback address"}
-}
-
-
-def _printable_base_url(settings: SettingsDep, allow_local: bool) -> str:
-    return org.printable_base_url(
-        base_url=settings.public_base_url,
-        allow_local=allow_local or settings.allow_local_base_url,
-        to_allow="add ?allow_local=true",
-    )
 
 
 @router.get(
@@ -385,7 +376,7 @@ def counter_qr(
     for print shops and banners (scope admin). Refused (409 `local_base_url`) while
     SKM_PUBLIC_BASE_URL is a loopback address, unless `allow_local=true`."""
     _, found = _find_counter(session, key, unit, counter)
-    url = qr.survey_url(_printable_base_url(settings, allow_local), found.token)
+    url = qr.survey_url(printable_base_url(settings, allow_local), found.token)
     image = qr.qr_png(url) if image_format == "png" else qr.qr_svg(url)
     return etag_bytes(request, image, QR_TYPES[image_format])
 
@@ -405,7 +396,7 @@ def counter_poster(
     """An A5 poster for one counter: unit, counter, instruction, QR code, URL (scope admin).
     Refused (409 `local_base_url`) on a loopback SKM_PUBLIC_BASE_URL, as the QR code."""
     found_unit, found = _find_counter(session, key, unit, counter)
-    base_url = _printable_base_url(settings, allow_local)
+    base_url = printable_base_url(settings, allow_local)
     posters = org.posters(session=session, unit=found_unit, counter=found, base_url=base_url)
     return _posters_response(request, posters)
 
@@ -422,7 +413,7 @@ def unit_posters(
     """One A5 poster per active counter of a unit, in a single PDF (scope admin). Refused
     (409 `local_base_url`) on a loopback SKM_PUBLIC_BASE_URL, as the QR code."""
     found = visible_unit(session, key, unit)
-    base_url = _printable_base_url(settings, allow_local)
+    base_url = printable_base_url(settings, allow_local)
     posters = org.posters(session=session, unit=found, base_url=base_url)
     return _posters_response(request, posters)
 

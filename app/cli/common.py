@@ -28,6 +28,7 @@ counter_cli = typer.Typer(no_args_is_help=True, help="Counters (loket / QR point
 population_cli = typer.Typer(no_args_is_help=True, help="Service-user population per period.")
 apikey_cli = typer.Typer(no_args_is_help=True, help="API keys for other systems.")
 user_cli = typer.Typer(no_args_is_help=True, help="Staff accounts of the web console.")
+jobs_cli = typer.Typer(no_args_is_help=True, help="The periodic job: alerts and webhooks.")
 for sub, name in (
     (db_cli, "db"),
     (unit_cli, "unit"),
@@ -36,6 +37,7 @@ for sub, name in (
     (population_cli, "population"),
     (apikey_cli, "apikey"),
     (user_cli, "user"),
+    (jobs_cli, "jobs"),
 ):
     cli.add_typer(sub, name=name)
 

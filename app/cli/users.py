@@ -6,9 +6,10 @@ from typing import Annotated
 import typer
 from sqlmodel import Session
 
-from app.cli.common import fail, print_table, run_action, user_cli
+from app.cli.common import database_of, fail, jobs_cli, print_table, run_action, user_cli
+from app.config import get_settings
 from app.models import ROLES
-from app.services import accounts, org
+from app.services import accounts, jobs, org
 
 PasswordStdin = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input")
@@ -100,3 +101,15 @@ def user_reset_password(
         typer.echo(f"password of {user.email} reset; its sessions have ended")
 
     run_action(ctx, action)
+
+
+@jobs_cli.command("run")
+def jobs_run(ctx: typer.Context) -> None:
+    """Run one round of the periodic job now: raise alerts from the responses stored since the
+    last round and send the webhook deliveries that are due (for cron, when the server's own
+    rounds are off with SKM_BACKGROUND_JOBS=false)."""
+    done = jobs.run_once(database_of(ctx), get_settings())
+    typer.echo(
+        f"{done.alerts} alert(s) raised; {done.delivered} of {done.deliveries} webhook "
+        "deliveries sent"
+    )

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 from sqlmodel import Session
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 
 from app.config import Settings
 from app.deps import DatabaseDep, SettingsDep
@@ -120,3 +120,17 @@ def root_unit(session: Session, identity: StaffIdentity) -> Unit:
 
 def secure_cookie(settings: Settings) -> bool:
     return settings.public_base_url.startswith("https://")
+
+
+def read_upload(form: FormData, name: str, limit: int) -> tuple[str, bytes] | None:
+    """A form's uploaded file by field name, as (file name, at most ``limit`` bytes), closed
+    after reading; None when no file was chosen."""
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        if isinstance(upload, UploadFile):
+            upload.file.close()
+        return None
+    try:
+        return upload.filename, upload.file.read(limit)
+    finally:
+        upload.file.close()

@@ -14,10 +14,10 @@ from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app.console.deps import PostedForm, root_unit, visible_unit
-from app.console.pages import HEADERS, ManagerPage, Page, ViewerPage
+from app.console.pages import HEADERS, ManagerPage, Page, ViewerPage, printable_base_url
 from app.core.periods import parse_period
 from app.deps import ReadSession, SettingsDep, WriteSession
-from app.errors import AppError, LocalBaseUrl
+from app.errors import AppError
 from app.models import (
     TIME_ZONES,
     CounterCreate,
@@ -68,11 +68,6 @@ FIELDS = {
     "service_code": "layanan",
     "parent_code": "unit induk",
 }
-LOCAL_URL = (
-    "Kode QR dan poster belum dapat dicetak: alamat publik layanan (SKM_PUBLIC_BASE_URL) masih "
-    "alamat komputer ini, sehingga telepon pengunjung tidak dapat membukanya. Minta pengelola "
-    "server mengatur SKM_PUBLIC_BASE_URL ke alamat yang dapat dijangkau telepon."
-)
 
 
 @router.get("")
@@ -312,17 +307,6 @@ def population(code: str, page: ManagerPage, session: WriteSession, form: Posted
     return _change(page, session, code, form, "population", action)
 
 
-def _base_url(page: Page, settings: SettingsDep) -> str:
-    try:
-        return org.printable_base_url(
-            base_url=settings.public_base_url,
-            allow_local=settings.allow_local_base_url,
-            to_allow="SKM_ALLOW_LOCAL_BASE_URL=true",
-        )
-    except LocalBaseUrl:
-        raise LocalBaseUrl(LOCAL_URL) from None
-
-
 @router.get("/{code}/poster.pdf")
 def posters(
     code: str,
@@ -335,7 +319,7 @@ def posters(
     unit = visible_unit(session, page.identity, code)
     counter = org.get_counter(session=session, unit=unit, code=loket) if loket else None
     found = org.posters(
-        session=session, unit=unit, counter=counter, base_url=_base_url(page, settings)
+        session=session, unit=unit, counter=counter, base_url=printable_base_url(settings)
     )
     name = f"poster-{unit.code}{'-' + loket if loket else ''}.pdf"
     return Response(
@@ -358,7 +342,7 @@ def counter_qr(
         raise AppError("Format kode QR: png atau svg.")
     unit = visible_unit(session, page.identity, code)
     found = org.get_counter(session=session, unit=unit, code=counter)
-    url = qr.survey_url(_base_url(page, settings), found.token)
+    url = qr.survey_url(printable_base_url(settings), found.token)
     body, media = (
         (qr.qr_png(url), "image/png") if image == "png" else (qr.qr_svg(url), "image/svg+xml")
     )

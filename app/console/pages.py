@@ -4,24 +4,30 @@ Routes take a :data:`Page` and call ``page.render(...)``."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from sqlmodel import Session
 
 from app.config import Settings
-from app.console.deps import NotAllowed, Staff, login_url
-from app.core.periods import Period, parse_period, period_text
+from app.console.deps import NotAllowed, Staff, login_url, root_unit
+from app.core.periods import Period, containing, long_date, parse_period, period_text, shift
 from app.deps import SettingsDep
+from app.errors import LocalBaseUrl
+from app.models import Unit
 from app.reports.wording import number
-from app.services import accounts
+from app.services import accounts, org
 from app.services.accounts import StaffIdentity
+from app.services.dashboard import units_for_picker
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 templates.env.filters["num"] = number
 templates.env.filters["period_text"] = period_text
+templates.env.filters["long_date"] = long_date
 templates.env.filters["thousands"] = lambda n: f"{n:,}".replace(",", ".")
 
 # The menu: (path, label, the role it needs).
@@ -30,8 +36,13 @@ MENU = (
     ("/console/organisasi", "Organisasi", "viewer"),
     ("/console/kuesioner", "Kuesioner kertas", "manager"),
     ("/console/laporan", "Laporan", "viewer"),
+    ("/console/publikasi", "Publikasi", "viewer"),
+    ("/console/rtl", "Tindak lanjut", "viewer"),
+    ("/console/zi", "Zona Integritas", "viewer"),
+    ("/console/peringatan", "Peringatan", "viewer"),
     ("/console/pengguna", "Pengguna", "admin"),
     ("/console/kunci-api", "Kunci API", "admin"),
+    ("/console/webhook", "Webhook", "admin"),
     ("/console/audit", "Log audit", "admin"),
 )
 # Console pages show who is signed in and carry CSRF tokens: never cached, never framed.
@@ -127,3 +138,39 @@ def error_page(request: Request, status: int, detail: str | None = None) -> HTML
     return templates.TemplateResponse(
         request, "error.html", context, status_code=status, headers=HEADERS
     )
+
+
+LOCAL_URL = (
+    "Kode QR dan poster belum dapat dicetak: alamat publik layanan (SKM_PUBLIC_BASE_URL) masih "
+    "alamat komputer ini, sehingga telepon pengunjung tidak dapat membukanya. Minta pengelola "
+    "server mengatur SKM_PUBLIC_BASE_URL ke alamat yang dapat dijangkau telepon."
+)
+
+
+def printable_base_url(settings: Settings) -> str:
+    """The public address to print in QR codes and posters; refused (409, in words staff can
+    act on) while it is this computer's own address."""
+    try:
+        return org.printable_base_url(
+            base_url=settings.public_base_url,
+            allow_local=settings.allow_local_base_url,
+            to_allow="SKM_ALLOW_LOCAL_BASE_URL=true",
+        )
+    except LocalBaseUrl:
+        raise LocalBaseUrl(LOCAL_URL) from None
+
+
+def unit_picker(
+    page: Page, session: Session, *, title: str, target: str, intro: str
+) -> HTMLResponse:
+    """The first page of a per-unit task: the units of the user's subtree as links to
+    ``target/{code}``."""
+    units = units_for_picker(session=session, root=root_unit(session, page.identity))
+    context = {"title": title, "units": units, "target": target, "intro": intro}
+    return page.render("unit_picker.html", context)
+
+
+def last_quarter(unit: Unit) -> Period:
+    """The quarter just finished in the unit's time zone: what a unit publishes and follows up
+    at the start of the next one."""
+    return shift(containing(datetime.now(unit.zone).date(), "quarter"), -1)

@@ -10,13 +10,13 @@ from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from sqlmodel import Session
 
-from app.console import charts
 from app.console.deps import root_unit, visible_unit
 from app.console.pages import ViewerPage, period_or_default
 from app.core import ikm
 from app.core.periods import Period, containing, period_text, shift
 from app.deps import ReadSession
 from app.models import Unit
+from app.reports import svg as charts
 from app.services import dashboard
 
 router = APIRouter(prefix="/console")
@@ -104,18 +104,6 @@ def _common(choice: Choice, extra: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def short_period(period: Period) -> str:
-    """A period in a chart's few characters: 2026, S1 2026, TW3 2026, 05/2026."""
-    year = period.label[:4]
-    if period.kind == "semester":
-        return f"S{period.label[-1]} {year}"
-    if period.kind == "quarter":
-        return f"TW{period.label[-1]} {year}"
-    if period.kind == "month":
-        return f"{period.label[5:]}/{year}"
-    return period.label
-
-
 def _charts(
     names: dict[str, str],
     result: ikm.IkmResult,
@@ -124,7 +112,7 @@ def _charts(
     period: Period,
 ) -> dict[str, Any]:
     bars = [(names.get(e.code, e.code), e.nik_rounded, e.mutu) for e in result.elements]
-    points = [(short_period(p), r.nik_rounded, r.mutu) for p, r in trend]
+    points = [(charts.short_period(p), r.nik_rounded, r.mutu) for p, r in trend]
     return {
         "bars": charts.element_bars(bars, f"NRR per unsur \u00d7 25, {period_text(period)}"),
         "trend_chart": charts.trend_line(points, f"Tren NIK {unit.name}"),

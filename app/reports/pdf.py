@@ -604,8 +604,13 @@ class _Report(FPDF):
             self.section(f"4.{next(numbers)} Unsur Lemah di Unit-Unit")
             self.across_units()
         self.section(f"4.{next(numbers)} Rencana Tindak Lanjut")
-        self.para(prose.RTL_INTRO)
+        self.para(prose.RTL_RECORDED if data.followup else prose.RTL_INTRO)
         self.grid(tables.rtl(data))
+        if data.previous_followup and data.previous_period is not None:
+            done = sum(1 for f in data.previous_followup if f.status == "selesai")
+            words = period_text(data.previous_period)
+            self.para(prose.previous_rtl(words, done, len(data.previous_followup)))
+            self.grid(tables.previous_rtl(data))
         self.section(f"4.{next(numbers)} Tren")
         if len([p for p in data.trend if p.result.n]) > 1:
             self.grid(tables.trend(data))

@@ -35,6 +35,17 @@ MAKSUD_TUJUAN = (
 RTL_INTRO = (
     "Rencana tindak lanjut atas unsur prioritas, diisi dan dibahas dalam forum konsultasi publik:"
 )
+RTL_RECORDED = "Rencana tindak lanjut atas unsur prioritas, sebagaimana tercatat dalam register:"
+
+
+def previous_rtl(period_words: str, done: int, total: int) -> str:
+    """BAB IV: the sentence before the previous period's actions."""
+    return (
+        f"Tindak lanjut atas hasil survei {period_words}: {done} dari {total} kegiatan "
+        "telah selesai."
+    )
+
+
 WEAKEST_INTRO = "Tiga unsur dengan nilai terendah, yang menjadi prioritas perbaikan:"
 STRONGEST_INTRO = "Tiga unsur dengan nilai tertinggi, yang perlu dipertahankan:"
 NOTHING_TO_ANALYSE = "Belum ada jawaban untuk dianalisis."

@@ -7,7 +7,8 @@ portrait page's text width (165 mm); a renderer lays a ``Grid`` out with its own
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from app.core.periods import period_text
+from app.core.followup import STATUS_WORDS
+from app.core.periods import long_date, period_text
 from app.reports import prose
 from app.reports.prose import TIMES
 from app.reports.wording import number
@@ -150,7 +151,17 @@ def across_units(data: ReportData) -> Grid:
 
 
 def rtl(data: ReportData) -> Grid:
-    """BAB IV: the follow-up plan, one row per priority element, left to fill in."""
+    """BAB IV: the follow-up plan: the actions recorded in the register for the period, else
+    one row per priority element, left to fill in."""
+    if data.followup:
+        return Grid(
+            ("No.", "Prioritas unsur", "Program/kegiatan", "Waktu", "Penanggung jawab"),
+            tuple(
+                (str(i), f.elements, f.action, long_date(f.target), f.responsible)
+                for i, f in enumerate(data.followup, start=1)
+            ),
+            (10, 40, 55, 25, 35),
+        )
     rows = tuple(
         (str(i), data.element_name(line.code), "", "", "")
         for i, line in enumerate(data.weakest, start=1)
@@ -159,6 +170,24 @@ def rtl(data: ReportData) -> Grid:
         ("No.", "Prioritas unsur", "Program/kegiatan", "Waktu", "Penanggung jawab"),
         rows or (("-", "-", "", "", ""),),
         (10, 45, 50, 25, 35),
+    )
+
+
+def previous_rtl(data: ReportData) -> Grid:
+    """BAB IV: the previous period's actions and what became of them."""
+    return Grid(
+        ("No.", "Unsur", "Program/kegiatan", "Target", "Status"),
+        tuple(
+            (
+                str(i),
+                f.elements,
+                f.action,
+                long_date(f.target),
+                STATUS_WORDS.get(f.status, f.status),
+            )
+            for i, f in enumerate(data.previous_followup, start=1)
+        ),
+        (10, 40, 60, 25, 30),
     )
 
 

@@ -20,10 +20,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from app.core import followup as zi_followup
 from app.core import ikm
 from app.core.periods import Period, containing, shift
+from app.errors import Conflict
 from app.models import TIME_ZONES, Channel, CounterCreate, ServiceCreate, Unit, UnitCreate
-from app.services import accounts, intake, org, questionnaires
+from app.services import accounts, audit, followup, intake, org, publication, questionnaires
 
 ZONE = ZoneInfo(TIME_ZONES["WITA"])
 QUARTERS = 8
@@ -356,7 +358,78 @@ def seed_demo(*, session: Session, now: datetime | None = None) -> bool:
             unit=org.get_unit(session=session, code=unit_code),
             actor="demo",
         )
+    _publish_and_follow_up(session, current)
     return True
+
+
+# Follow-up actions the demo records against weak elements (what units in the field write).
+DEMO_ACTIONS = {
+    "persyaratan": "Memasang daftar persyaratan di setiap loket dan di laman web",
+    "prosedur": "Memasang bagan alur pelayanan di ruang tunggu",
+    "waktu": "Menambah petugas loket pada jam sibuk dan memasang nomor antrean",
+    "biaya": "Memasang papan informasi tarif resmi di loket",
+    "produk": "Memeriksa ulang dokumen sebelum diserahkan kepada pemohon",
+    "kompetensi": "Pelatihan standar pelayanan bagi petugas loket",
+    "perilaku": "Pelatihan pelayanan prima bagi petugas loket",
+    "pengaduan": "Membuka kanal pengaduan WhatsApp yang dibalas dalam dua hari kerja",
+    "sarana": "Menambah kursi ruang tunggu dan memperbaiki pendingin ruangan",
+}
+# Units whose notice board lacks the results poster, and whose follow-up lags: the LKE table
+# of the demo then shows every value of items b and c.
+NO_POSTER = {"dinsos"}
+FEW_DONE = {"dinsos", "disdik"}
+DEMO_ACTOR = audit.Actor("demo")
+
+
+def _publish_and_follow_up(session: Session, current: Period) -> None:
+    """Publish the finished quarters of every unit with services, mark their results posters
+    posted, and record an action per weak element: done for all but the last quarter."""
+    finished = [shift(current, -i) for i in range(QUARTERS - 1, 0, -1)]
+    for unit in UNITS:
+        if not unit.services:
+            continue
+        stored = org.get_unit(session=session, code=unit.code)
+        for index, quarter in enumerate(finished):
+            try:
+                done = publication.publish(
+                    session=session,
+                    unit=stored,
+                    period=quarter,
+                    method=ikm.DEFAULT_METHOD,
+                    actor=DEMO_ACTOR,
+                    now=datetime.combine(quarter.end + timedelta(days=10), time(2), UTC),
+                )
+            except Conflict:  # a quarter without responses has nothing to publish
+                continue
+            if unit.code not in NO_POSTER:
+                publication.mark_poster_posted(
+                    session=session,
+                    unit=stored,
+                    publication=done,
+                    actor=DEMO_ACTOR,
+                    now=done.published_at + timedelta(days=2),
+                )
+            weak = zi_followup.weak_elements(publication.result_elements(done))
+            last = index == len(finished) - 1
+            for number, code in enumerate(weak):
+                row = followup.create_action(
+                    session=session,
+                    unit=stored,
+                    period=quarter.label,
+                    elements=[code],
+                    action=DEMO_ACTIONS.get(code, "Evaluasi pelayanan bersama petugas"),
+                    responsible="Koordinator pelayanan",
+                    target_date=quarter.end + timedelta(days=60),
+                    actor=DEMO_ACTOR,
+                )
+                assert row.id is not None  # stored
+                lagging = unit.code in FEW_DONE and number > 0
+                status = "proses" if last or lagging else "selesai"
+                followup.update_action(
+                    session=session, unit=stored, action_id=row.id, actor=DEMO_ACTOR,
+                    status=status, note="Dibahas dalam forum konsultasi publik",
+                    now=datetime.combine(quarter.end + timedelta(days=45), time(2), UTC),
+                )  # fmt: skip
 
 
 def _quarter(

@@ -16,11 +16,19 @@ from sqlmodel import Session
 
 from app.core import ikm
 from app.core.forms import Form
-from app.core.periods import Period
+from app.core.periods import Period, parse_period
 from app.models import ANSWER_COLUMNS, Counter, Population, Response, Service, Unit
 from app.reports import wording
 from app.reports.logo import Logo
-from app.services import org, questionnaires, report_settings, results, rollups, scopes
+from app.services import (
+    followup,
+    org,
+    questionnaires,
+    report_settings,
+    results,
+    rollups,
+    scopes,
+)
 
 TREND_PERIODS = 4  # earlier periods of the same length shown beside the current one
 COVERAGE_CODES = 20  # unit codes named in the report's scope line; the count says the rest
@@ -130,6 +138,17 @@ class Signer:
 
 
 @dataclass(frozen=True)
+class FollowupLine:
+    """A recorded follow-up action as BAB IV lists it."""
+
+    elements: str  # element names, comma-separated
+    action: str
+    responsible: str
+    target: date
+    status: str  # rencana, proses, selesai
+
+
+@dataclass(frozen=True)
 class ReportData:
     unit: UnitInfo
     parents: tuple[UnitInfo, ...]  # the top of the tree first
@@ -157,6 +176,11 @@ class ReportData:
     # The day, not the moment: the files say "disusun pada <date>", and the same data on the
     # same day then makes the same bytes (one ETag from every worker, and 304s).
     generated_at: datetime = field(default_factory=lambda: _today())
+    # The follow-up register: the actions recorded for this period (the RTL table shows them
+    # instead of empty rows) and for the period before, with what became of them.
+    followup: tuple[FollowupLine, ...] = ()
+    previous_period: Period | None = None
+    previous_followup: tuple[FollowupLine, ...] = ()
 
     def element_name(self, code: str) -> str:
         return next(e.name.id for e in self.form.elements if e.code == code)
@@ -271,7 +295,33 @@ def build_report(
         logo=settings.logo,
         unit_samples=_unit_samples(session, scope),
         elements_across_units=_across_units(form, result, children),
+        followup=_followup(session, unit, form, period),
+        previous_period=period.previous(),
+        previous_followup=_followup(session, unit, form, period.previous()),
     )
+
+
+def _followup(session: Session, unit: Unit, form: Form, period: Period) -> tuple[FollowupLine, ...]:
+    """The unit's recorded actions for survey periods within ``period`` (a year's report
+    takes its quarters' actions), by target date."""
+    names = {e.code: e.name.id for e in form.elements}
+    found = []
+    for action in followup.actions(session=session, unit=unit):
+        try:
+            answered = parse_period(action.period)
+        except ValueError:  # stored labels are canonical; never expected
+            continue
+        if period.start <= answered.start and answered.end <= period.end:
+            found.append(
+                FollowupLine(
+                    ", ".join(names.get(c, c) for c in action.elements.split(",")),
+                    action.action,
+                    action.responsible,
+                    action.target_date,
+                    action.status,
+                )
+            )
+    return tuple(found)
 
 
 def respondents(

@@ -152,7 +152,7 @@ def _month_statement(dialect: str) -> Any:
     )
 
 
-def tally_aggregates(table: sa.Table, k: int) -> list[sa.ColumnElement[Any]]:
+def tally_aggregates(table: sa.Table | sa.Subquery, k: int) -> list[sa.ColumnElement[Any]]:
     """SQL aggregates over response rows answered on a k-element form, in ROLLUP_COUNTS order:
     the same sums and counts as ``ikm.Tally.of`` (a test holds the two equal)."""
     columns = [table.c[c] for c in ANSWER_COLUMNS[:k]]
@@ -620,6 +620,23 @@ def _layers(periods: Sequence[Period]) -> list[list[int]]:
     return layers
 
 
+def tally_of(sums: Sequence[Any], codes: tuple[str, ...], table: ikm.IntervalTable) -> ikm.Tally:
+    """The Tally of one row of :func:`tally_aggregates` (or of rollup sums, in ROLLUP_COUNTS
+    order) over responses answered on a form with these element codes and grade table."""
+    counts = dict(zip(ROLLUP_COUNTS, (int(s) for s in sums), strict=True))
+    k = len(codes)
+    return ikm.Tally(
+        codes=codes,
+        responses=counts["responses"],
+        answered=tuple(counts[f"{c}_n"] for c in ANSWER_COLUMNS[:k]),
+        sums=tuple(counts[f"{c}_sum"] for c in ANSWER_COLUMNS[:k]),
+        complete=counts["complete"],
+        complete_sum=counts["complete_sum"],
+        complete_sumsq=counts["complete_sumsq"],
+        table=table,
+    )
+
+
 def _pool(versions: Mapping[int, FormVersion], rows: Sequence[Any]) -> ikm.Tally | None:
     """One Tally from rollup sums per form version (rows of form_version_id, first date, last
     date, *ROLLUP_COUNTS); None when there are none.
@@ -630,19 +647,8 @@ def _pool(versions: Mapping[int, FormVersion], rows: Sequence[Any]) -> ikm.Tally
     """
     parts: list[_Part] = []
     for version_id, first, last, *sums in rows:
-        counts = dict(zip(ROLLUP_COUNTS, (int(s) for s in sums), strict=True))
         version = versions[version_id]
-        k = len(version.codes)
-        found = ikm.Tally(
-            codes=version.codes,
-            responses=counts["responses"],
-            answered=tuple(counts[f"{c}_n"] for c in ANSWER_COLUMNS[:k]),
-            sums=tuple(counts[f"{c}_sum"] for c in ANSWER_COLUMNS[:k]),
-            complete=counts["complete"],
-            complete_sum=counts["complete_sum"],
-            complete_sumsq=counts["complete_sumsq"],
-            table=version.definition["interval_table"],
-        )
+        found = tally_of(sums, version.codes, version.definition["interval_table"])
         parts.append(_Part(version, _as_date(first), _as_date(last), found))
     if not parts:
         return None

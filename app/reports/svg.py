@@ -1,8 +1,8 @@
-"""The console's charts, drawn on the server as SVG with the report's grade colours and scales:
-the elements as bars, the trend over the grade bands, and responses per day (the heat map of
-units by element is a table whose cells take the grade colours from the stylesheet). Each chart
-has a title and a description for screen readers; every page that shows one also shows its
-figures in a table."""
+"""Charts drawn on the server as SVG, for the console and the public results pages, with the
+report's grade colours and scales: the elements as bars, the trend over the grade bands, and
+responses per day (the heat map of units by element is a table whose cells take the grade
+colours from the stylesheet). Each chart has a title and a description for screen readers;
+every page that shows one also shows its figures in a table."""
 
 from collections.abc import Sequence
 from datetime import date
@@ -11,6 +11,7 @@ from decimal import Decimal
 from markupsafe import Markup, escape
 
 from app.core import ikm
+from app.core.periods import Period
 from app.reports.pdf import BAR_COLOURS, NO_GRADE, tint
 from app.reports.wording import number
 
@@ -161,3 +162,15 @@ def per_day(days: dict[date, int], start: date, end: date, title: str) -> Markup
     total = sum(days.values())
     desc = f"{total} respons dalam {len(days)} hari berisi; terbanyak {top_value} sehari."
     return _svg(width, height, title, desc, "".join(parts))
+
+
+def short_period(period: Period) -> str:
+    """A period in a chart's few characters: 2026, S1 2026, TW3 2026, 05/2026."""
+    year = period.label[:4]
+    if period.kind == "semester":
+        return f"S{period.label[-1]} {year}"
+    if period.kind == "quarter":
+        return f"TW{period.label[-1]} {year}"
+    if period.kind == "month":
+        return f"{period.label[5:]}/{year}"
+    return period.label
