@@ -19,6 +19,7 @@ router = APIRouter(prefix="/console")
 
 STATUS_WORDS = {"open": "Baru", "acknowledged": "Ditangani", "closed": "Selesai"}
 KIND_WORDS = {"grade_drop": "Mutu turun", "element_d": "Unsur bermutu D"}
+PAGE = 25
 DONE = {"updated": "Peringatan diperbarui.", "deleted": "Langganan webhook dihapus."}
 
 
@@ -32,12 +33,14 @@ def _alerts_page(
     session: Session,
     status: str | None,
     *,
+    halaman: int = 0,
     ok: str | None = None,
     error: str | None = None,
     code: int = 200,
 ) -> HTMLResponse:
     ids = _subtree(session, page)
-    found = alerts.listing(session=session, unit_ids=ids, status=status)
+    everything = alerts.listing(session=session, unit_ids=ids, status=status)
+    found = everything[halaman * PAGE : (halaman + 1) * PAGE]
     units = {a.unit_id: session.get(Unit, a.unit_id) for a in found}
     places: dict[int, str] = {}
     for alert in found:
@@ -55,6 +58,9 @@ def _alerts_page(
         "units": units,
         "places": places,
         "status": status,
+        "total": len(everything),
+        "halaman": halaman,
+        "pages": (len(everything) + PAGE - 1) // PAGE,
         "statuses": ALERT_STATUSES,
         "status_words": STATUS_WORDS,
         "kind_words": KIND_WORDS,
@@ -70,9 +76,10 @@ def alert_list(
     session: ReadSession,
     status: Annotated[str | None, Query(max_length=15)] = None,
     ok: Annotated[str | None, Query(max_length=10)] = None,
+    halaman: Annotated[int, Query(ge=0, le=10_000)] = 0,
 ) -> HTMLResponse:
     chosen = status if status in ALERT_STATUSES else None
-    return _alerts_page(page, session, chosen, ok=ok)
+    return _alerts_page(page, session, chosen, ok=ok, halaman=halaman)
 
 
 @router.post("/peringatan/{alert_id}")

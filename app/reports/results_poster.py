@@ -27,10 +27,14 @@ if TYPE_CHECKING:
 
 PAPER_SIZES = {"a4": (210, 297), "a3": (297, 420)}
 A4_WIDTH = 210
+TITLE = "HASIL SURVEI KEPUASAN MASYARAKAT"
+SCAN = "Pindai untuk melihat hasil lengkap"
+NO_ACTIONS = "Rencana tindak lanjut sedang disusun."
 MAX_ACTIONS = 3
 ELLIPSIS = "…"
 Colour = tuple[int, int, int]
 INK = (33, 33, 33)
+WHITE = (255, 255, 255)
 MUTED = (97, 97, 97)
 BAND = (13, 71, 161)  # the heading band: a sober government blue, apart from the grade colours
 TRACK = (236, 239, 241)  # the empty part of a bar
@@ -194,17 +198,7 @@ def _grade_colour(mutu: str | None) -> Colour:
 def _heading(page: _Page, poster: ResultsPoster) -> float:
     """The band, the parent, the unit (wrapped) and the period; returns the y below them."""
     page.rect(0, 0, A4_WIDTH, BAND_HEIGHT, BAND)
-    page.text(
-        0,
-        0,
-        A4_WIDTH,
-        BAND_HEIGHT,
-        "HASIL SURVEI KEPUASAN MASYARAKAT",
-        19,
-        "B",
-        (255, 255, 255),
-        "C",
-    )
+    page.text(0, 0, A4_WIDTH, BAND_HEIGHT, TITLE, 19, "B", WHITE, "C")
     y = BAND_HEIGHT + 5
     if poster.parent_name:
         page.text(MARGIN, y, INNER, 6, poster.parent_name, 12, "", MUTED, "C")
@@ -231,11 +225,10 @@ def _headline(page: _Page, poster: ResultsPoster, top: float) -> float:
     page.text(MARGIN, top + 41, left_width, 7, f"dari {count} responden", 13, "", MUTED, "C")
     block_x, block_w = MARGIN + left_width, 66.0
     page.rect(block_x, top + 6, block_w, BOX_HEIGHT - 12, colour, radius=2.5)
-    white = (255, 255, 255)
     # One run, so that a reader of the text (or a screen reader) meets "Mutu B" in that order.
-    page.text(block_x + 2, top + 12, block_w - 4, 18, f"Mutu {poster.mutu}", 40, "B", white, "C")
+    page.text(block_x + 2, top + 12, block_w - 4, 18, f"Mutu {poster.mutu}", 40, "B", WHITE, "C")
     page.text(
-        block_x + 2, top + 35, block_w - 4, 8, f"Kinerja: {poster.kinerja}", 14, "B", white, "C"
+        block_x + 2, top + 35, block_w - 4, 8, f"Kinerja: {poster.kinerja}", 14, "B", WHITE, "C"
     )
     return top + BOX_HEIGHT
 
@@ -267,7 +260,8 @@ def _elements(page: _Page, elements: Sequence[PosterElement], top: float, bottom
         colour = _grade_colour(element.mutu)
         page.rect(bar_x, y + (row - bar_h) / 2, bar_w, bar_h, TRACK)
         for tick in TICKS:  # over the track and under the bar: a bar's end reads off the scale
-            page.line(bar_x + bar_w * tick / 100, y, bar_x + bar_w * tick / 100, y + row, RULE, 0.2)
+            tick_x = bar_x + bar_w * tick / 100
+            page.line(tick_x, y, tick_x, y + row, RULE, 0.2)
         if element.nik is not None:
             share = min(max(float(element.nik), 0.0), 100.0) / 100
             page.rect(bar_x, y + (row - bar_h) / 2, bar_w * share, bar_h, colour)
@@ -280,19 +274,9 @@ def _elements(page: _Page, elements: Sequence[PosterElement], top: float, bottom
             page.text(MARGIN, name_top + place * line_h, label_w, line_h, name, name_size)
         value_x = bar_x + bar_w + 3
         page.text(value_x, y, value_w, row, number(element.nik), size, "B", INK, "R")
-        badge_y = y + (row - badge) / 2
-        page.rect(value_x + value_w + 2, badge_y, badge, badge, colour, radius=1)
-        page.text(
-            value_x + value_w + 2,
-            badge_y,
-            badge,
-            badge,
-            element.mutu or "-",
-            size * 0.9,
-            "B",
-            (255, 255, 255),
-            "C",
-        )
+        badge_x, badge_y = value_x + value_w + 2, y + (row - badge) / 2
+        page.rect(badge_x, badge_y, badge, badge, colour, radius=1)
+        page.text(badge_x, badge_y, badge, badge, element.mutu or "-", size * 0.9, "B", WHITE, "C")
     scale_y = first + row * len(elements) + 0.5
     for tick in TICKS:
         page.text(bar_x + bar_w * tick / 100 - 5, scale_y, 10, 4, str(tick), 7, "", MUTED, "C")
@@ -304,7 +288,7 @@ def _actions(page: _Page, actions: Sequence[str], top: float) -> None:
     page.text(MARGIN, top, width, 7, "Tindak lanjut perbaikan", 13, "B")
     y = top + 9
     if not actions:
-        page.text(MARGIN, y, width, 5, "Rencana tindak lanjut sedang disusun.", 10.5, "", MUTED)
+        page.text(MARGIN, y, width, 5, NO_ACTIONS, 10.5, "", MUTED)
         return
     number_w, line_h = 7.0, 4.7
     for index, action in enumerate(actions, 1):
@@ -325,17 +309,7 @@ def _qr_panel(page: _Page, url: str, top: float) -> None:
     k = page.k
     qr_x = x + (PANEL_WIDTH - QR_SIZE) / 2
     page.pdf.image(io.BytesIO(qr_png(url)), x=qr_x * k, y=(top + 2) * k, w=QR_SIZE * k)
-    page.text(
-        x,
-        top + QR_SIZE + 3,
-        PANEL_WIDTH,
-        5,
-        "Pindai untuk melihat hasil lengkap",
-        8.5,
-        "B",
-        INK,
-        "C",
-    )
+    page.text(x, top + QR_SIZE + 3, PANEL_WIDTH, 5, SCAN, 8.5, "B", INK, "C")
     # The address on one line, in a smaller type if it must, two lines if even that is too wide.
     inner = PANEL_WIDTH - 4
     for size in (8.5, 8.0, 7.5, 7.0, 6.5):
