@@ -19,7 +19,7 @@ from app import deps
 from app.config import get_settings
 from app.db import Database, create_db_engine, upgrade_schema
 from app.main import create_app
-from app.services import accounts, org, questionnaires
+from app.services import accounts, alerts, org, questionnaires
 from app.services.demo import seed_demo
 from tests.conftest import FORMS_DIR, fresh_database
 from tests.console import ADMIN, MANAGER
@@ -45,6 +45,8 @@ PAGES = (
     "/console/publikasi/pkm-jati-raya?period=2026-Q3",
     "/console/rtl/pkm-jati-raya?period=2026-Q3",
     "/console/zi",
+    "/console/peringatan",
+    "/console/webhook",
     "/console/tidak-ada",
     # The public results pages and the board (no login needed; the same bars apply).
     "/hasil",
@@ -71,6 +73,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Data
         with database.session(write=True) as session:
             questionnaires.sync_forms(session=session, forms_dir=FORMS_DIR)
             seed_demo(session=session)
+            alerts.check(session=session)  # the declining demo units raise some
         app = create_app()
         app.dependency_overrides[deps.database] = lambda: database
         server = uvicorn.Server(
