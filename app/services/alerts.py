@@ -39,6 +39,12 @@ GRADES = ("A", "B", "C", "D")
 DEFAULT_WINDOW = 30  # responses: enough for a grade to mean something, few enough to be recent
 
 
+def _newest_first(table: sa.Table) -> tuple[sa.ColumnElement[Any], ...]:
+    """The newest responses first: by local date, then by id (the order they were stored in a
+    day). The (unit_id, local_date, id) index gives a unit's window without a sort."""
+    return (table.c.local_date.desc(), table.c.id.desc())
+
+
 @dataclass(frozen=True)
 class _Scope:
     """What a window reads: a unit's own responses, or one of its services or counters."""
@@ -84,7 +90,7 @@ def _window(
             table.c.form_version_id == version.id,
             table.c.flagged.is_(False),
         )
-        .order_by(table.c.submitted_at.desc(), table.c.id.desc())
+        .order_by(*_newest_first(table))
         .offset(offset)
         .limit(size)
         .subquery()
@@ -112,7 +118,7 @@ def scan(session: Session, scope: _Scope, size: int) -> list[Finding]:
     newest = session.execute(
         sa.select(table.c.form_version_id)
         .where(*scope.conditions(table), table.c.flagged.is_(False))
-        .order_by(table.c.submitted_at.desc(), table.c.id.desc())
+        .order_by(*_newest_first(table))
         .limit(1)
     ).scalar()
     if newest is None:
