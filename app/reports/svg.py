@@ -37,7 +37,39 @@ def _svg(width: int, height: int, title: str, desc: str, body: str) -> Markup:
 
 
 def element_bars(bars: Sequence[Bar], title: str) -> Markup:
-    """Horizontal bars on the NIK scale (0-100), one per element, coloured by grade."""
+    """Horizontal bars on the NIK scale (0-100), one per element, coloured by grade: drawn
+    twice, labels beside the bars for a wide screen and above them for a phone, where the wide
+    drawing would shrink its text out of reading; the stylesheet shows one of the two."""
+    return Markup(  # noqa: S704 (two charts assembled from escaped parts)
+        f'<div class="chart-wide">{_bars_beside(bars, title)}</div>'
+        f'<div class="chart-narrow">{_bars_above(bars, title)}</div>'
+    )
+
+
+def _bars_above(bars: Sequence[Bar], title: str) -> Markup:
+    """The phone drawing: each element's name on a line of its own, its bar below."""
+    width, bar_w, row = 340, 250, 38
+    parts = []
+    for i, (label, value, grade) in enumerate(bars):
+        y = i * row
+        parts.append(
+            f'<text x="0" y="{y + 13}" font-size="13" fill="{INK}">'
+            f"{escape(_short(label, 44))}</text>"
+            f'<rect x="0" y="{y + 18}" width="{bar_w}" height="14" fill="{GRID}" opacity="0.4"/>'
+        )
+        if value is not None:
+            w = float(value) / 100 * bar_w
+            parts.append(
+                f'<rect x="0" y="{y + 18}" width="{w:.1f}" height="14" fill="{colour(grade)}"/>'
+                f'<text x="{bar_w + 6}" y="{y + 30}" font-size="13" fill="{INK}">'
+                f"{number(value)} ({escape(grade or '-')})</text>"
+            )
+    desc = "; ".join(f"{label}: {number(value)} ({grade or '-'})" for label, value, grade in bars)
+    return _svg(width, row * len(bars) + 4, title, desc, "".join(parts))
+
+
+def _bars_beside(bars: Sequence[Bar], title: str) -> Markup:
+    """The wide drawing: names right-aligned beside the bars, a scale below."""
     label_w, bar_w, row = 250, 300, 26
     height = row * len(bars) + 24
     parts = []
