@@ -202,3 +202,10 @@ def schema_is_current(url: str) -> bool:
     finally:
         engine.dispose()
     return set(current) == set(script.get_heads())
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (``escape="\\"``) matching values that hold ``text`` as typed: its
+    ``%``, ``_`` and backslashes stand for themselves."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -131,7 +131,7 @@ def publish(code: str, page: ManagerPage, session: WriteSession, form: PostedFor
         session.rollback()
         error = (
             "Belum ada responden pada periode ini, sehingga belum ada hasil untuk dipublikasikan."
-            if exc.status == 409 and "nothing to publish" in exc.detail
+            if isinstance(exc, publication.NothingToPublish)
             else "Periode ini baru saja dipublikasikan oleh pengguna lain; muat ulang halaman."
             if exc.status == 409
             else exc.detail
@@ -183,12 +183,12 @@ def poster_posted(
     label = str(form.get("period", ""))
     try:
         found = publication.get(session=session, unit=unit, period=label)
-        photo = _photo(form)
-        if photo is not None:
-            photo.unit_id = found.unit_id
-            photo.uploaded_by = page.identity.actor.name
         publication.mark_poster_posted(
-            session=session, unit=unit, publication=found, actor=page.identity.actor, photo=photo
+            session=session,
+            unit=unit,
+            publication=found,
+            actor=page.identity.actor,
+            photo=_photo(form),
         )
     except NotFound:
         raise

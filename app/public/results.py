@@ -125,12 +125,8 @@ def _chosen(
 
 def _trend(history: list[Publication], shown: Published) -> list[Published]:
     """The standing publications of the same kind of period as the one shown, oldest first."""
-    same = [
-        publication.read(p)
-        for p in reversed(history)
-        if p.revised_at is None and publication.read(p).period.kind == shown.period.kind
-    ]
-    return same[-8:]
+    standing = [publication.read(p) for p in reversed(history) if p.revised_at is None]
+    return [p for p in standing if p.period.kind == shown.period.kind][-8:]
 
 
 @router.get("/hasil/{code}")
@@ -147,7 +143,6 @@ def one_unit(
     context: dict[str, Any] = {
         "title": f"Hasil SKM {unit.name}",
         "unit": unit,
-        "parent": org.parent_code(session=session, unit=unit),
         "above": _parent_name(session, unit),
         "history": history,
         "shown": None,

@@ -36,6 +36,11 @@ def _svg(width: int, height: int, title: str, desc: str, body: str) -> Markup:
     )
 
 
+def _described(points: Sequence[Bar]) -> str:
+    """A chart's figures in words, for screen readers: ``Persyaratan: 93,95 (A); ...``."""
+    return "; ".join(f"{label}: {number(value)} ({grade or '-'})" for label, value, grade in points)
+
+
 def element_bars(bars: Sequence[Bar], title: str) -> Markup:
     """Horizontal bars on the NIK scale (0-100), one per element, coloured by grade: drawn
     twice, labels beside the bars for a wide screen and above them for a phone, where the wide
@@ -64,7 +69,7 @@ def _bars_above(bars: Sequence[Bar], title: str) -> Markup:
                 f'<text x="{bar_w + 6}" y="{y + 30}" font-size="13" fill="{INK}">'
                 f"{number(value)} ({escape(grade or '-')})</text>"
             )
-    desc = "; ".join(f"{label}: {number(value)} ({grade or '-'})" for label, value, grade in bars)
+    desc = _described(bars)
     return _svg(width, row * len(bars) + 4, title, desc, "".join(parts))
 
 
@@ -95,7 +100,7 @@ def _bars_beside(bars: Sequence[Bar], title: str) -> Markup:
             f'<text x="{x}" y="{axis_y + 14}" text-anchor="middle" font-size="10" '
             f'fill="{INK}">{tick}</text>'
         )
-    desc = "; ".join(f"{label}: {number(value)} ({grade or '-'})" for label, value, grade in bars)
+    desc = _described(bars)
     return _svg(label_w + bar_w + 90, height, title, desc, "".join(parts))
 
 
@@ -163,7 +168,7 @@ def trend_line(
                 f'<text x="{point[0]:.1f}" y="{point[1] - 7:.1f}" text-anchor="middle" '
                 f'font-size="10" fill="{INK}">{number(value)}</text>'
             )
-    desc = "; ".join(f"{label}: {number(value)} ({grade or '-'})" for label, value, grade in points)
+    desc = _described(points)
     return _svg(width, height, title, desc, "".join(parts))
 
 

@@ -33,6 +33,7 @@ from app.models import (
 from app.reports.wording import number
 from app.services import audit, rollups, webhooks
 from app.services.dashboard import element_names
+from app.services.followup import append_line
 
 JOB = "alerts"
 GRADES = ("A", "B", "C", "D")
@@ -302,10 +303,9 @@ def update(
         if len(text) > 500 or "\x00" in text:
             raise InvalidInput("a comment is at most 500 characters", loc=("comment",))
         line = f"{at.date().isoformat()} {actor.name}: {text}"
-        combined = f"{alert.comments}\n{line}" if alert.comments else line
-        if len(combined) > 4000:
-            raise InvalidInput("this alert has no room for more comments", loc=("comment",))
-        alert.comments = combined
+        alert.comments = append_line(
+            alert.comments, line, full="this alert has no room for more comments", loc="comment"
+        )
         changes.append("comment")
     if not changes:
         return alert

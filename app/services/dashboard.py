@@ -14,6 +14,7 @@ from sqlmodel import Session, col, func
 
 from app.core import ikm
 from app.core.periods import Period, shift
+from app.db import contains_pattern
 from app.models import Counter, Response, Service, Unit
 from app.services import org, results, rollups
 from app.services.questionnaires import unit_form
@@ -196,9 +197,8 @@ def suggestions(
     conditions.append(col(Response.suggestion) != "")
     text = query.strip()
     if text:
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         conditions.append(
-            func.lower(col(Response.suggestion)).like(f"%{escaped.lower()}%", escape="\\")
+            func.lower(col(Response.suggestion)).like(contains_pattern(text.lower()), escape="\\")
         )
     total = session.execute(sa.select(func.count()).select_from(table).where(*conditions))
     rows = session.execute(

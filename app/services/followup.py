@@ -226,10 +226,9 @@ def update_action(
         row.completed_at = at if status == "selesai" else None
     if note is not None and note.strip():
         line = f"{at.date().isoformat()}: {_text(note, 'note', NOTE_MAX)}"
-        notes = f"{row.notes}\n{line}" if row.notes else line
-        if len(notes) > 4000:
-            raise InvalidInput("this action has no room for more notes", loc=("note",))
-        row.notes = notes
+        row.notes = append_line(
+            row.notes, line, full="this action has no room for more notes", loc="note"
+        )
         changes.append("note")
     if evidence_url is not None:
         row.evidence_url = _link(evidence_url)
@@ -249,6 +248,18 @@ def update_action(
     session.commit()
     session.refresh(row)
     return row
+
+
+LOG_MAX = 4000  # the notes and comments columns
+
+
+def append_line(log: str | None, line: str, *, full: str, loc: str) -> str:
+    """A dated log kept in one text column (an action's notes, an alert's comments) with a
+    line added; refused with ``full`` when the column has no room."""
+    combined = f"{log}\n{line}" if log else line
+    if len(combined) > LOG_MAX:
+        raise InvalidInput(full, loc=(loc,))
+    return combined
 
 
 def check_evidence(filename: str, content: bytes) -> EvidenceFile:

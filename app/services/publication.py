@@ -18,6 +18,7 @@ from sqlmodel import Session, col, func, select
 
 from app.core import ikm
 from app.core.periods import Period, long_date, parse_period, period_text
+from app.db import contains_pattern
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import PUBLISHABLE_KINDS, EvidenceFile, Publication, Unit, utcnow
 from app.reports.results_poster import PosterElement, ResultsPoster, results_poster_pdf
@@ -29,10 +30,19 @@ from app.services.scopes import Scope
 SNAPSHOT_VERSION = 1
 
 
+class NothingToPublish(Conflict):
+    """The period has no responses in the unit's subtree: there is no figure to freeze."""
+
+    code = "nothing_to_publish"
+
+
 def publishable_period(text: str) -> Period:
     """A period staff may publish: a year, semester, quarter or month (a ragged range is a
     question for the console, not a result for the notice board)."""
-    period = parse_period(text)
+    return _publishable(parse_period(text))
+
+
+def _publishable(period: Period) -> Period:
     if period.kind not in PUBLISHABLE_KINDS:
         raise InvalidInput("publish a year, semester, quarter or month, not a date range")
     return period
@@ -49,11 +59,10 @@ def publish(
 ) -> Publication:
     """Freeze the unit's result for the period (its subtree pooled, flagged responses out) as
     the published one; an earlier publication of the same period becomes revised."""
-    if period.kind not in PUBLISHABLE_KINDS:
-        raise InvalidInput("publish a year, semester, quarter or month, not a date range")
+    _publishable(period)
     result = results.scope_ikm(session=session, scope=Scope(unit, period), method=method)
     if result.n == 0 or result.nik_rounded is None:
-        raise Conflict(f"{unit.code} has no IKM for {period.label}: nothing to publish")
+        raise NothingToPublish(f"{unit.code} has no IKM for {period.label}: nothing to publish")
     at = now or utcnow()
     earlier = current_of(session=session, unit=unit, period=period)
     publication = Publication(
@@ -186,7 +195,7 @@ def latest_per_unit(*, session: Session, query: str = "") -> list[Latest]:
     )
     words = query.strip().lower()
     if words:
-        pattern = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(words)
         statement = statement.where(
             sa.or_(
                 func.lower(Unit.name).like(pattern, escape="\\"),
@@ -249,6 +258,8 @@ def mark_poster_posted(
         raise NotFound("no such publication for this unit")
     publication.poster_posted_at = now or utcnow()
     if photo is not None:
+        photo.unit_id = unit.id
+        photo.uploaded_by = actor.name
         session.add(photo)
         session.flush()
         publication.poster_photo_id = photo.id
