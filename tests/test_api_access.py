@@ -8,7 +8,7 @@ from sqlmodel import Session
 from app.main import create_app
 from app.models import CounterCreate, ServiceCreate
 from app.services import apikeys, org
-from tests.factories import bearer, make_unit
+from tests.factories import CODES, bearer, make_unit
 
 OPERATIONS = [
     (method.upper(), path)
@@ -25,7 +25,9 @@ FORMATS = {"image_format": "png", "file_format": "xlsx"}
 async def test_every_operation_needs_a_key(
     client: httpx.AsyncClient, method: str, path: str
 ) -> None:
-    url = path.replace("{", "").replace("}", "")  # any value: the key is checked first
+    # Any value, no body: a text that is no key is refused before anything else is looked at
+    # (a well-formed key that is unknown: see test_api_responses).
+    url = path.replace("{", "").replace("}", "")
     response = await client.request(method, url, headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401, url
     assert response.json()["error"] == "unauthorized"
@@ -116,6 +118,9 @@ async def test_missing_scope_is_403(
 ) -> None:
     unit = make_unit(session)
     _, key = apikeys.create_key(session=session, name="narrow", scopes=[scope])
-    body = {"unit": unit.code, "responses": []} if method != "GET" else None
+    # A valid body: the key's scope is checked with the key, in the session that would store
+    # the batch, so after the body's validation.
+    one = {"idempotency_key": "k", "submitted_at": "2026-05-14", "answers": dict.fromkeys(CODES, 4)}
+    body = {"unit": unit.code, "responses": [one]} if method != "GET" else None
     response = await client.request(method, url.format(u=unit.code), json=body, headers=bearer(key))
     assert (response.status_code, response.json()["error"]) == (403, "forbidden")

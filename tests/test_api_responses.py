@@ -185,6 +185,37 @@ async def test_responses_respect_scope_and_subtree(
     assert denied.status_code == 403
 
 
+async def test_posting_with_an_unknown_or_revoked_key_stores_nothing(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    unit = make_unit(session)
+    body = _batch(unit, ["x-1"])
+    _, writer = apikeys.create_key(session=session, name="w", scopes=["responses:write"])
+    _, reader = apikeys.create_key(session=session, name="r", scopes=["responses:read"])
+    unknown = writer[:-4] + ("aaaa" if not writer.endswith("aaaa") else "bbbb")
+    assert apikeys.KEY_SHAPE.fullmatch(unknown)
+    answers = {
+        "unknown": await client.post("/api/v1/responses", json=body, headers=bearer(unknown)),
+        "malformed, bad body": await client.post(
+            "/api/v1/responses", json={"unit": 1}, headers={"Authorization": "Bearer x"}
+        ),
+        "no key, bad body": await client.post("/api/v1/responses", json={}),
+        "reader": await client.post("/api/v1/responses", json=body, headers=bearer(reader)),
+    }
+    apikeys.revoke_key(session=session, prefix=writer.partition(".")[0])
+    answers["revoked"] = await client.post("/api/v1/responses", json=body, headers=bearer(writer))
+    got = {name: (r.status_code, r.json()["error"]) for name, r in answers.items()}
+    assert got == {
+        "unknown": (401, "unauthorized"),
+        "malformed, bad body": (401, "unauthorized"),
+        "no key, bad body": (401, "unauthorized"),
+        "reader": (403, "forbidden"),
+        "revoked": (401, "unauthorized"),
+    }
+    stored = session.exec(select(func.count()).select_from(Response)).one()
+    assert stored == 0
+
+
 async def test_post_batch_then_replay_and_conflict(
     client: httpx.AsyncClient, session: Session
 ) -> None:

@@ -231,7 +231,9 @@ async def test_unreachable_database_is_503_with_retry_after(tmp_path: Path, url:
     app.dependency_overrides[deps.database] = lambda: broken
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})
+        # A key of the right shape: one of another shape is refused without the database.
+        well_formed = f"skm_{'0' * 8}.{'a' * 43}"
+        api = await client.get("/api/v1/units", headers={"Authorization": f"Bearer {well_formed}"})
         page = await client.get("/s/abc")
         sent = await client.post("/s/abc?lang=en", content=b"form_token=x")
         health = await client.get("/healthz")
@@ -387,7 +389,9 @@ async def test_a_connection_lost_in_the_session_dependency_is_503(database: Data
     app.dependency_overrides[deps.database] = lambda: lost
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        api = await client.get("/api/v1/units", headers={"Authorization": "Bearer skm_x"})
+        # A key of the right shape: one of another shape is refused without the database.
+        well_formed = f"skm_{'0' * 8}.{'a' * 43}"
+        api = await client.get("/api/v1/units", headers={"Authorization": f"Bearer {well_formed}"})
         page = await client.get("/s/abc")
     assert (api.status_code, api.headers["retry-after"]) == (503, "5")
     assert api.json() == {

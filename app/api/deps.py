@@ -62,6 +62,18 @@ def key_with(scope: str) -> Callable[..., ApiKey]:
     return dependency
 
 
+async def presented_key(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> str:
+    """A dependency for a route that checks the key itself, in the session that does its work
+    (``apikeys.authenticate``): the ``Authorization`` header, refused here (401) when it holds
+    no key or text of another shape, which needs no database."""
+    authorization = f"Bearer {credentials.credentials}" if credentials else None
+    apikeys.presented_key(authorization)
+    return authorization or ""
+
+
+PresentedKey = Annotated[str, Depends(presented_key)]
 AdminKey = Annotated[ApiKey, Depends(key_with("admin"))]
 IkmReader = Annotated[ApiKey, Depends(key_with("ikm:read"))]
 ResponsesReader = Annotated[ApiKey, Depends(key_with("responses:read"))]

@@ -7,6 +7,7 @@ plain hash suffices (no password stretching), and the comparison is constant-tim
 
 import hashlib
 import hmac
+import re
 import secrets
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -47,7 +48,7 @@ def create_key(
     if expires_at is not None and expires_at < datetime.now(UTC):
         raise InvalidInput(f"expiry {expires} is in the past")
     prefix = f"skm_{secrets.token_hex(4)}"
-    plaintext = f"{prefix}.{secrets.token_urlsafe(32)}"
+    plaintext = f"{prefix}.{secrets.token_urlsafe(32)}"  # KEY_SHAPE
     key = ApiKey(
         name=name.strip(),
         prefix=prefix,
@@ -102,6 +103,22 @@ def revoke_key(*, session: Session, prefix: str, actor: audit.Actor = audit.CLI)
     return key
 
 
+# Every key create_key has made: a text of another shape is no key, known without a query.
+KEY_SHAPE = re.compile(r"skm_[0-9a-f]{8}\.[A-Za-z0-9_-]{43}")
+
+
+def presented_key(authorization: str | None) -> str:
+    """The key in an ``Authorization: Bearer`` header; 401 when there is none or when it
+    does not have the shape of a key (whether it is a valid key is :func:`authenticate`'s)."""
+    kind, _, presented = (authorization or "").partition(" ")
+    presented = presented.strip()
+    if kind.lower() != "bearer" or not presented:
+        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
+    if not KEY_SHAPE.fullmatch(presented):
+        raise Unauthorized("invalid API key")
+    return presented
+
+
 _BY_PREFIX = select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))  # every request
 
 
@@ -109,10 +126,7 @@ def authenticate(*, session: Session, authorization: str | None, scope: str) -> 
     """The key behind an ``Authorization: Bearer`` header, if valid and holding ``scope``:
     401 for a missing, unknown, revoked or expired key, 403 for a missing scope (``admin``
     holds every scope). Only reads."""
-    kind, _, presented = (authorization or "").partition(" ")
-    if kind.lower() != "bearer" or not presented.strip():
-        raise Unauthorized("send an API key as 'Authorization: Bearer <key>'")
-    presented = presented.strip()
+    presented = presented_key(authorization)
     prefix = presented.partition(".")[0]
     key = session.exec(_BY_PREFIX, params={"prefix": prefix}).first()
     now = datetime.now(UTC)
