@@ -6,10 +6,12 @@ import time
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from app.core import ikm
 from app.core.periods import parse_period
+from app import db
 from app.db import create_db_engine, upgrade_schema
 from app.models import Response, Unit
 from app.services import apikeys, questionnaires, results, rollups, scopes
@@ -83,3 +85,36 @@ def test_postgresql_killed_and_restarted_is_503_then_served_again_losing_nothing
             assert rebuilt == counted
             session.rollback()
         engine.dispose()
+
+
+@pytest.mark.slow
+def test_a_pooled_connection_cut_while_idle_is_replaced_before_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Connections are tested only after sitting idle (app.db.PING_AFTER_IDLE_SECONDS); here
+    # "idle" is set to any time at all, then to never, with a backend cut in between.
+    def cut_the_pooled_backend(engine: sa.Engine, admin: sa.Engine) -> int:
+        with engine.connect() as connection:
+            pid = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        return pid
+
+    with Cluster() as cluster:
+        url = cluster.create_database("skm")
+        engine = create_db_engine(url, pool_size=1, max_overflow=0)
+        admin = sa.create_engine(cluster.url(), poolclass=sa.pool.NullPool)
+        try:
+            monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
+            cut = cut_the_pooled_backend(engine, admin)
+            with engine.connect() as connection:
+                now = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+            assert now != cut
+
+            monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 3600.0)
+            cut_the_pooled_backend(engine, admin)
+            with pytest.raises(sa.exc.OperationalError), engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        finally:
+            engine.dispose()
+            admin.dispose()
