@@ -12,12 +12,13 @@ from app.models import (
     ROLLUP_COUNTS,
     ROLLUP_KEYS_FULL,
     ROLLUP_MONTH_KEYS,
+    FormVersion,
     Unit,
     UnitCreate,
     response_rollup,
     response_rollup_month,
 )
-from app.services import intake, org
+from app.services import intake, org, questionnaires
 
 CODES = (
     "persyaratan",
@@ -82,3 +83,19 @@ def month_sums(session: Session, unit_ids: Sequence[int | None]) -> list[Any]:
         .order_by(*keys)
     )
     return [tuple(row) for row in session.execute(stmt).all()]
+
+
+def reordered_version(session: Session) -> FormVersion:
+    """A newer version of the standard form that asks the same elements in reverse order."""
+    current, form = questionnaires.current_form(session=session, code="permenpan-rb-14-2017")
+    definition = dict(current.definition)
+    definition["elements"] = list(reversed(definition["elements"]))
+    version = FormVersion(
+        code=current.code,
+        content_hash="reordered-" + current.content_hash[:40],
+        element_codes=",".join(reversed(form.element_codes)),
+        definition=definition,
+    )
+    session.add(version)
+    session.commit()
+    return version

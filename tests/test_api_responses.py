@@ -16,7 +16,7 @@ from app.core.periods import parse_period
 from app.models import Response, ServiceCreate, Unit
 from app.services import apikeys, intake, org, results, scopes
 from tests.conftest import StatementLog
-from tests.factories import CODES, bearer, make_unit, response
+from tests.factories import CODES, bearer, make_unit, reordered_version, response
 
 WHEN = datetime(2026, 2, 10, 3, tzinfo=UTC)
 KEPMENPAN_2004 = (
@@ -564,11 +564,31 @@ async def test_default_form_setting_applies_to_units_without_a_form(
     assert await _forms_of(client, admin, unit) == ["permenpan-rb-16-2014"]
 
 
+async def test_a_new_version_of_the_units_form_is_used_from_the_next_response(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    posted = []
+    for key in ("before", "after"):
+        if key == "after":
+            version = reordered_version(session)
+        answer = await client.post(
+            "/api/v1/responses", json=_batch(unit, [key]), headers=bearer(admin)
+        )
+        assert answer.status_code == 201, answer.text
+        posted.append(answer.json()["responses"][0]["id"])
+    stored = {
+        r.id: r.form_version_id
+        for r in session.exec(select(Response).where(col(Response.unit_id) == unit.id))
+    }
+    assert stored[posted[1]] == version.id != stored[posted[0]]
+
+
 async def test_one_response_post_runs_few_cached_statements(
     client: httpx.AsyncClient, session: Session, admin: str, statement_log: StatementLog
 ) -> None:
-    """The cost of an ingest: the key, the unit, the form, the insert and the rollups, each
-    statement compiled once (no "[generated in" after the first request), no re-reads."""
+    """The cost of an ingest: the key, the unit with its form, the insert and the two rollups,
+    each statement compiled once (no "[generated in" after the first request), no re-reads."""
     unit = make_unit(session)
     first = await client.post("/api/v1/responses", json=_batch(unit, ["a"]), headers=bearer(admin))
     assert first.status_code == 201
@@ -577,5 +597,5 @@ async def test_one_response_post_runs_few_cached_statements(
             "/api/v1/responses", json=_batch(unit, ["b"]), headers=bearer(admin)
         )
     assert second.status_code == 201
-    assert len(statements) <= 6, [s.sql for s in statements]
+    assert len(statements) == 5, [s.sql for s in statements]
     assert [s.sql for s in statements if not s.cached] == []

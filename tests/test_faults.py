@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from app import db
 from app.core import ikm
 from app.core.periods import parse_period
-from app import db
 from app.db import create_db_engine, upgrade_schema
 from app.models import Response, Unit
 from app.services import apikeys, questionnaires, results, rollups, scopes

@@ -24,7 +24,6 @@ from app.models import (
     ROLLUP_KEYS_FULL,
     ROLLUP_SHARDS,
     CounterCreate,
-    FormVersion,
     Response,
     ServiceCreate,
     response_rollup,
@@ -32,7 +31,14 @@ from app.models import (
 )
 from app.services import datafix, intake, org, questionnaires, results, rollups, scopes
 from tests.conftest import StatementLog
-from tests.factories import CODES, make_unit, month_sums, response, rollup_sums
+from tests.factories import (
+    CODES,
+    make_unit,
+    month_sums,
+    reordered_version,
+    response,
+    rollup_sums,
+)
 
 Row = tuple[int | None, ...]
 DB_SETTINGS = settings(
@@ -150,22 +156,6 @@ def _item(key: str, answers: dict[str, int], when: datetime) -> intake.ResponseI
     return intake.ResponseIn(idempotency_key=key, submitted_at=when, answers=answers)
 
 
-def _reordered_version(session: Session) -> FormVersion:
-    """A newer version of the standard form that asks the same elements in reverse order."""
-    current, form = questionnaires.current_form(session=session, code="permenpan-rb-14-2017")
-    definition = dict(current.definition)
-    definition["elements"] = list(reversed(definition["elements"]))
-    version = FormVersion(
-        code=current.code,
-        content_hash="reordered-" + current.content_hash[:40],
-        element_codes=",".join(reversed(form.element_codes)),
-        definition=definition,
-    )
-    session.add(version)
-    session.commit()
-    return version
-
-
 def test_pool_matches_reordered_versions_by_element_code(session: Session) -> None:
     unit = make_unit(session)
     # Before the new version: persyaratan 4 and sarana 1, the rest 3.
@@ -175,7 +165,7 @@ def test_pool_matches_reordered_versions_by_element_code(session: Session) -> No
     intake.record_responses(
         session=session, unit=unit, channel="api", items=[_item("old", before, jan)]
     )
-    version = _reordered_version(session)
+    version = reordered_version(session)
     intake.record_responses(
         session=session, unit=unit, channel="api", items=[_item("new", after, jul)]
     )
@@ -201,7 +191,7 @@ def test_a_unit_answering_two_pooled_versions_counts_once(session: Session) -> N
         intake.record_responses(
             session=session, unit=unit, channel="api", items=[_item(key, answers, jan)]
         )
-    _reordered_version(session)
+    reordered_version(session)
     for key, unit in (("l-new", leaf), ("o-new", other)):
         intake.record_responses(
             session=session, unit=unit, channel="api", items=[_item(key, answers, jul)]

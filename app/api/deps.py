@@ -105,9 +105,17 @@ def period_or_422(text: str, loc: tuple[str, ...] = ("query", "period")) -> Peri
 def visible_unit(session: Session, key: ApiKey, code: str) -> Unit:
     """The unit with this code, if the key may see it (404 otherwise, alike)."""
     try:
-        return apikeys.visible_unit(
-            session=session, key=key, unit=org.get_unit(session=session, code=code)
-        )
+        unit = org.get_unit(session=session, code=code)
+    except NotFound:
+        unit = None
+    return visible(session, key, unit, code)
+
+
+def visible(session: Session, key: ApiKey, unit: Unit | None, code: str) -> Unit:
+    """``unit``, found by ``code`` (None: not found), if the key may see it; 404 otherwise,
+    alike."""
+    try:
+        return apikeys.visible_unit(session=session, key=key, unit=unit)
     except NotFound:
         raise NotFound(f"no unit with code {code!r}") from None
 

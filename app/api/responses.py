@@ -16,13 +16,13 @@ from app.api.deps import (
     csv_download,
     etag_json,
     resolve_scope,
-    visible_unit,
+    visible,
 )
 from app.api.schemas import ScopeQuery
 from app.db import Database
 from app.deps import DatabaseDep, ReadSession
 from app.models import SUGGESTION_MAX, ApiKey, FormCode
-from app.services import apikeys, export, intake, scopes
+from app.services import apikeys, export, intake, org, questionnaires, scopes
 
 router = APIRouter(prefix="/responses", tags=["responses"])
 MAX_PAGE = 1_000
@@ -216,7 +216,8 @@ def _store_batch(database: Database, authorization: str, body: ResponseBatch) ->
 
 
 def _store_batch_in(session: Session, key: ApiKey, body: ResponseBatch) -> Response:
-    unit = visible_unit(session, key, body.unit)
+    found = questionnaires.unit_with_form(session=session, code=org.lookup_code(body.unit))
+    unit = visible(session, key, found[0] if found else None, body.unit)
     unit_code = unit.code  # read now: the service's commit expires the unit
     with body_errors():
         result = intake.record_batch(
@@ -227,6 +228,7 @@ def _store_batch_in(session: Session, key: ApiKey, body: ResponseBatch) -> Respo
             service_code=body.service,
             counter_code=body.counter,
             form_code=body.form,
+            unit_form=found[1] if found else None,
         )
     keys = [item.idempotency_key for item in body.responses]
     refs = zip(keys, result.ids, strict=True)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from app.config import Settings
@@ -84,11 +85,17 @@ class Submission:
     suggestion: str | None = None
 
 
-# Built once: every survey page and submission runs them.
+# Built once: every survey page and submission runs them. The first reads, in one statement,
+# the counter, its unit, the newest version of the unit's form and the counter's own service
+# (when it has an active one: then the unit's list of services is not needed).
+_fixed = aliased(Service)
 _SURVEY = (
-    select(Counter, Unit)
+    sa.select(Counter, Unit, *questionnaires.newest_of_unit_form(), _fixed)
     .join(Unit, col(Unit.id) == col(Counter.unit_id))
-    .where(Counter.token == sa.bindparam("token"))
+    .outerjoin(
+        _fixed, sa.and_(col(_fixed.id) == col(Counter.service_id), col(_fixed.active).is_(True))
+    )
+    .where(col(Counter.token) == sa.bindparam("token"))
 )
 _SERVICES = (
     select(Service)
@@ -101,14 +108,24 @@ def load_survey(*, session: Session, token: str, page: bool = True) -> SurveyCon
     """The counter behind a survey link, its unit, form and services; with ``page``, also
     what only the page shows (the pemda above the unit: see :func:`for_page`)."""
     # A NUL cannot be in a token, and PostgreSQL refuses to even compare text holding one.
-    found = None if "\x00" in token else session.exec(_SURVEY, params={"token": token}).first()
+    found = (
+        None
+        if "\x00" in token
+        else session.execute(
+            _SURVEY, {"token": token, "default_form": questionnaires.default_form_code()}
+        ).first()
+    )
     if found is None:
         raise NotFound("survey link not found")
-    counter, unit = found
+    counter, unit, version_id, content_hash, fixed = found
     if not counter.active or not unit.active:
         raise Gone("this survey is closed")
-    version, form = questionnaires.unit_form(session=session, unit=unit)
-    unit_services = list(session.exec(_SERVICES, params={"unit": unit.id}).all())
+    version, form = questionnaires.form_from_columns(session, unit, version_id, content_hash)
+    unit_services = (
+        [fixed]
+        if fixed is not None
+        else list(session.exec(_SERVICES, params={"unit": unit.id}).all())
+    )
     context = SurveyContext(
         counter=counter, unit=unit, version=version, form=form, services=unit_services
     )

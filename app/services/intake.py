@@ -286,9 +286,11 @@ def record_batch(
     service_code: str | None = None,
     counter_code: str | None = None,
     form_code: str | None = None,
+    unit_form: tuple[FormVersion, Form] | None = None,
 ) -> RecordResult:
     """Store a partner system's batch for a unit (and optionally one of its services or
-    counters) on ``form_code`` (by default the unit's form): its idempotency keys are
+    counters) on ``form_code`` (by default the unit's form, ``unit_form`` when the caller
+    has just looked it up): its idempotency keys are
     namespaced by unit, so two systems never collide, and a key replayed with a different
     body is a conflict."""
     _refuse_repeated_keys([item.idempotency_key for item in items])
@@ -311,4 +313,5 @@ def record_batch(
         service=service,
         counter=counter,
         strict_replay=True,
+        on_form=None if form_code is not None else unit_form,
     )

@@ -78,13 +78,62 @@ def current_form(*, session: Session, code: str | None = None) -> tuple[FormVers
     newest = session.execute(_NEWEST, {"code": code}).first()
     if newest is None:
         raise NotFound(_unknown(session, code))
-    key = (newest.id, newest.content_hash)
+    return _form_of(session, newest.id, newest.content_hash)
+
+
+def _form_of(session: Session, version_id: int, content_hash: str) -> tuple[FormVersion, Form]:
+    key = (version_id, content_hash)
     found = _known.get(key)
     if found is None:
-        row = session.execute(_VERSION, {"id": newest.id}).one()
+        row = session.execute(_VERSION, {"id": version_id}).one()
         version = FormVersion(**row._mapping)
         found = _known[key] = (version, version_form(version))
     return found
+
+
+def newest_of_unit_form() -> tuple[sa.ScalarSelect[int], sa.ScalarSelect[str]]:
+    """Columns naming the newest version (id, content hash) of the form of the ``Unit`` in
+    the enclosing query, to read it with the unit in one statement (the busiest routes do);
+    bind ``default_form`` (:func:`default_form_code`) when running it, and pass the two
+    values to :func:`form_from_columns`."""
+    code = sa.func.coalesce(col(Unit.form_code), sa.bindparam("default_form"))
+    newest = (
+        sa.select(_versions.id, _versions.content_hash)
+        .where(_versions.code == code)
+        .order_by(_versions.id.desc())
+        .limit(1)
+    )
+    return (
+        newest.with_only_columns(_versions.id).scalar_subquery(),
+        newest.with_only_columns(_versions.content_hash).scalar_subquery(),
+    )
+
+
+_UNIT_WITH_FORM = sa.select(Unit, *newest_of_unit_form()).where(
+    col(Unit.code) == sa.bindparam("code")
+)
+
+
+def unit_with_form(*, session: Session, code: str) -> tuple[Unit, tuple[FormVersion, Form]] | None:
+    """The unit with this (stored, lower-case) code and its form's newest version, in one
+    statement; None for an unknown code."""
+    found = session.execute(
+        _UNIT_WITH_FORM, {"code": code, "default_form": default_form_code()}
+    ).first()
+    if found is None:
+        return None
+    unit, version_id, content_hash = found
+    return unit, form_from_columns(session, unit, version_id, content_hash)
+
+
+def form_from_columns(
+    session: Session, unit: Unit, version_id: int | None, content_hash: str | None
+) -> tuple[FormVersion, Form]:
+    """The unit's form from the columns of :func:`newest_of_unit_form` (as
+    :func:`unit_form` would find it, without its query)."""
+    if version_id is None or content_hash is None:
+        return unit_form(session=session, unit=unit)  # no such form: its error
+    return _form_of(session, version_id, content_hash)
 
 
 def unit_form(*, session: Session, unit: Unit) -> tuple[FormVersion, Form]:
