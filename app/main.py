@@ -341,10 +341,12 @@ def create_app() -> FastAPI:
             )
         return JSONResponse({"status": "ok", "database": "ok"})
 
-    # The routes most requests take first: the router tries routes in order, and the console
-    # has dozens that an API or survey request would otherwise be matched against.
-    app.include_router(api_router)
+    # The routes most requests take first: the router tries routes in order (each one twice:
+    # FastAPI matches, then matches again to handle), and the console has dozens that an API
+    # or survey request would otherwise be matched against. The citizen pages are a handful
+    # of routes, the API a few dozen: survey first costs an API request little.
     app.include_router(citizen_router)
+    app.include_router(api_router)
     app.include_router(console_router)
     app.include_router(public_router)
     app.mount("/console/static", StaticFiles(directory=CONSOLE_STATIC), name="console-static")

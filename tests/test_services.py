@@ -13,6 +13,7 @@ from app.db import store_new
 from app.errors import Conflict, InvalidInput, NotFound
 from app.models import ServiceCreate, Unit, UnitCreate, UnitUpdate
 from app.services import intake, org, questionnaires, results, rollups, scopes
+from tests.conftest import StatementLog
 from tests.factories import make_unit, response
 
 JAN = datetime(2026, 1, 15, 3, 0, tzinfo=UTC)
@@ -343,3 +344,21 @@ def test_an_empty_scope_lists_the_elements_of_the_units_own_form(session: Sessio
     _, form = questionnaires.current_form(session=session, code="kepmenpan-25-2004")
     assert (result.n, [e.code for e in result.elements]) == (0, list(form.element_codes))
     assert result.method.table == "2004"
+
+
+def test_ancestors_top_first_in_one_statement_and_ending_on_a_loop(
+    session: Session, statement_log: StatementLog
+) -> None:
+    top = make_unit(session)
+    middle = make_unit(session, parent=top)
+    leaf = make_unit(session, parent=middle)
+    session.expire_all()  # nothing from the identity map: each level would be a query
+    with statement_log.recording() as statements:
+        chain = org.ancestors(session=session, unit=leaf)
+    assert [u.id for u in chain] == [top.id, middle.id]
+    assert len(statements) == 2  # the leaf's own parent_id (expired), then the chain
+    assert org.ancestors(session=session, unit=top) == []
+    session.execute(sa.update(Unit).where(col(Unit.id) == top.id).values(parent_id=leaf.id))
+    session.commit()
+    assert [u.id for u in org.ancestors(session=session, unit=leaf)] == [top.id, middle.id]
+    assert [u.id for u in org.ancestors(session=session, unit=middle)] == [leaf.id, top.id]

@@ -242,17 +242,31 @@ def tree_rows(*, session: Session, root_id: int | None = None) -> list[TreeRow]:
     return [TreeRow(unit, depth, codes.get(unit.parent_id) or None) for unit, depth in tree]
 
 
+_units = Unit.__table__.c  # type: ignore[attr-defined]
+_up = (
+    sa.select(_units.id, _units.parent_id)
+    .where(_units.id == sa.bindparam("parent"))
+    .cte("up", recursive=True)
+)
+# UNION: ends even if a loop got into the tree.
+_up = _up.union(sa.select(_units.id, _units.parent_id).where(_units.id == _up.c.parent_id))
+_ANCESTORS = select(Unit).where(col(Unit.id).in_(sa.select(_up.c.id)))  # built once
+
+
 def ancestors(*, session: Session, unit: Unit) -> list[Unit]:
-    """The unit's parents, the top of the tree first; ends even if a loop got into the tree."""
+    """The unit's parents, the top of the tree first (one statement however deep; every
+    survey page asks); ends even if a loop got into the tree."""
+    if unit.parent_id is None:
+        return []
+    found = {u.id: u for u in session.exec(_ANCESTORS, params={"parent": unit.parent_id})}
     chain: list[Unit] = []
     seen = {unit.id}
-    current = unit
-    while current.parent_id is not None and current.parent_id not in seen:
-        parent = session.get(Unit, current.parent_id)
-        assert parent is not None  # foreign key
-        seen.add(parent.id)
+    current: int | None = unit.parent_id
+    while current is not None and current not in seen:
+        parent = found[current]
+        seen.add(current)
         chain.insert(0, parent)
-        current = parent
+        current = parent.parent_id
     return chain
 
 
