@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import os
 import re
 import resource
@@ -44,6 +45,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -188,6 +190,57 @@ def cpu_seconds(pids: list[int]) -> float:
     return total / ticks
 
 
+def database_cpu() -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL server process on this machine (backends too)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                if (entry / "comm").read_text().strip() == "postgres":
+                    found.append(int(entry.name))
+    return {pid: cpu_seconds([pid]) for pid in found}
+
+
+def database_cpu_since(before: dict[int, float]) -> float:
+    """CPU the PostgreSQL processes used since ``before``; one started since counts whole."""
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in database_cpu().items())
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, from /proc/stat."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    total = sum(values[:8])  # user nice system idle iowait irq softirq steal
+    return (total - values[3] - values[4]) / ticks, total / ticks
+
+
+@dataclass
+class Meter:
+    """CPU used during a phase: the server's, the database server's, the whole machine's."""
+
+    server: Server | None
+    sqlite: bool
+    server_cpu: float = 0.0
+    db_cpu: float = 0.0
+    busy: float = 0.0
+    total: float = 0.0
+    wall: float = 0.0
+
+    def __enter__(self) -> Meter:
+        self._db = {} if self.sqlite else database_cpu()
+        self._start = (self.server.cpu() if self.server else 0.0, *machine_busy())
+        self._began = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.monotonic() - self._began
+        end = (self.server.cpu() if self.server else 0.0, *machine_busy())
+        self.server_cpu, self.busy, self.total = (
+            b - a for a, b in zip(self._start, end, strict=True)
+        )
+        self.db_cpu = 0.0 if self.sqlite else database_cpu_since(self._db)
+
+
 class Server:
     """``skm serve`` from ``app_dir`` as a subprocess, with the bench settings."""
 
@@ -263,6 +316,95 @@ def with_suppressed_kill(pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
 
+# --- a light HTTP/1.1 client: the load generator's own CPU must not starve the server ---
+
+
+class HttpError(Exception):
+    """The connection failed or the answer was not HTTP/1.1 as expected."""
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]  # names lower-cased
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode(errors="replace")
+
+
+class LightClient:
+    """One keep-alive connection, requests in turn. httpx cost about 1.5 ms of the generator's
+    CPU per request, as much as the server's own share: on a 2-core machine that starved the
+    server it measured. The ceiling's client (psycopg, libpq) is light; this one is too."""
+
+    def __init__(self, base: str) -> None:
+        host_port = base.removeprefix("http://")
+        host, _, port = host_port.partition(":")
+        self.host, self.port, self.authority = host, int(port or 80), host_port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.cookies: dict[str, str] = {}
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> Answer:
+        head = [f"{method} {path} HTTP/1.1", f"host: {self.authority}"]
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
+        if self.cookies:
+            head.append("cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        if body or method == "POST":
+            head.append(f"content-length: {len(body)}")
+        data = ("\r\n".join(head) + "\r\n\r\n").encode() + body
+        try:
+            if self.writer is None:
+                self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            assert self.reader is not None
+            self.writer.write(data)
+            answer = await self._read(self.reader)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            await self.close()
+            raise HttpError(type(exc).__name__) from exc
+        for name, value in answer.headers:
+            if name == "set-cookie":
+                cookie_name, _, rest = value.partition("=")
+                self.cookies[cookie_name.strip()] = rest.split(";", 1)[0]
+            elif name == "connection" and value.lower() == "close":
+                await self.close()
+        return answer
+
+    @staticmethod
+    async def _read(reader: asyncio.StreamReader) -> Answer:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ", 2)[1])
+        headers = []
+        for line in head[1:]:
+            if line:
+                name, _, value = line.partition(":")
+                headers.append((name.strip().lower(), value.strip()))
+        fields = dict(headers)
+        if "content-length" in fields:
+            body = await reader.readexactly(int(fields["content-length"]))
+        elif fields.get("transfer-encoding", "").lower() == "chunked":
+            parts = []
+            while size := int((await reader.readuntil(b"\r\n")).split(b";")[0], 16):
+                parts.append(await reader.readexactly(size))
+                await reader.readexactly(2)
+            await reader.readuntil(b"\r\n")  # the empty trailer
+            body = b"".join(parts)
+        else:
+            body = b""
+        return Answer(status, headers, body)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
 # --- the load: each generator process runs clients on its own event loop ---
 
 
@@ -284,6 +426,7 @@ class Result:
     statuses: Counter[str] = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list)  # seconds, of the submitting request
     cpu: float = 0.0  # this generator's CPU seconds
+    db_cpu: float = 0.0  # the ceiling's: PostgreSQL's CPU seconds
     wall: float = 0.0
     errors: Counter[str] = field(default_factory=Counter)
 
@@ -312,41 +455,47 @@ def api_body(seeded: Seeded, key: str) -> dict[str, Any]:
     }
 
 
-async def api_once(client: httpx.AsyncClient, load: Load, key: str, result: Result) -> bool:
+def api_request(load: Load, key: str) -> tuple[str, dict[str, str], bytes]:
+    body = json.dumps(api_body(load.seeded, key)).encode()
+    headers = {
+        "authorization": f"Bearer {load.seeded.api_key}",
+        "content-type": "application/json",
+    }
+    return "/api/v1/responses", headers, body
+
+
+async def api_once(client: LightClient, load: Load, key: str, result: Result) -> bool:
     began = time.perf_counter()
-    response = await client.post(
-        "/api/v1/responses",
-        json=api_body(load.seeded, key),
-        headers={"Authorization": f"Bearer {load.seeded.api_key}"},
-    )
+    response = await client.request("POST", *api_request(load, key))
     result.latencies.append(time.perf_counter() - began)
-    result.statuses[f"POST {response.status_code}"] += 1
-    return response.status_code == 201
+    result.statuses[f"POST {response.status}"] += 1
+    return response.status == 201
 
 
-async def citizen_once(client: httpx.AsyncClient, load: Load, result: Result) -> bool:
+async def citizen_once(client: LightClient, load: Load, result: Result) -> bool:
     client.cookies.clear()  # every submission a new citizen's browser
     path = f"/s/{load.seeded.survey_token}"
-    page = await client.get(path)
-    result.statuses[f"GET {page.status_code}"] += 1
+    page = await client.request("GET", path)
+    result.statuses[f"GET {page.status}"] += 1
     found = FORM_TOKEN.search(page.text)
-    if page.status_code != 200 or found is None:
+    if page.status != 200 or found is None:
         return False
     fields = {**dict.fromkeys(load.seeded.codes, "4"), "form_token": found.group(1)}
     fields.update(sex="P", age="41", saran="Ruang tunggu nyaman")
     began = time.perf_counter()
-    response = await client.post(
+    response = await client.request(
+        "POST",
         path,
-        content=urlencode(fields),
-        headers={
+        {
             "content-type": "application/x-www-form-urlencoded",
             "origin": load.base,
             "sec-fetch-site": "same-origin",
         },
+        urlencode(fields).encode(),
     )
     result.latencies.append(time.perf_counter() - began)
-    result.statuses[f"POST {response.status_code}"] += 1
-    return response.status_code == 303
+    result.statuses[f"POST {response.status}"] += 1
+    return response.status == 303
 
 
 async def closed_loop(load: Load) -> Result:
@@ -355,20 +504,20 @@ async def closed_loop(load: Load) -> Result:
     stop = time.monotonic() + load.seconds
 
     async def one_client(number: int) -> None:
-        limits = httpx.Limits(max_connections=1)
-        async with httpx.AsyncClient(base_url=load.base, limits=limits, timeout=60) as client:
-            i = 0
-            while time.monotonic() < stop:
-                i += 1
-                try:
-                    if load.kind == "api":
-                        ok = await api_once(client, load, f"{load.tag}-{number}-{i}", result)
-                    else:
-                        ok = await citizen_once(client, load, result)
-                except httpx.HTTPError as exc:
-                    result.errors[type(exc).__name__] += 1
-                    continue
-                result.done += ok
+        client = LightClient(load.base)
+        i = 0
+        while time.monotonic() < stop:
+            i += 1
+            try:
+                if load.kind == "api":
+                    ok = await api_once(client, load, f"{load.tag}-{number}-{i}", result)
+                else:
+                    ok = await citizen_once(client, load, result)
+            except HttpError as exc:
+                result.errors[str(exc)] += 1
+                continue
+            result.done += ok
+        await client.close()
 
     began = time.monotonic()
     await asyncio.gather(*(one_client(n) for n in range(load.clients)))
@@ -385,24 +534,19 @@ async def open_loop(load: Load) -> Result:
     due: asyncio.Queue[tuple[int, float]] = asyncio.Queue()
 
     async def sender() -> None:
-        limits = httpx.Limits(max_connections=1)
-        async with httpx.AsyncClient(base_url=load.base, limits=limits, timeout=30) as client:
-            while True:
-                i, at = await due.get()
-                try:
-                    response = await client.post(
-                        "/api/v1/responses",
-                        json=api_body(load.seeded, f"{load.tag}-{i}"),
-                        headers={"Authorization": f"Bearer {load.seeded.api_key}"},
-                    )
-                except httpx.HTTPError as exc:
-                    result.errors[type(exc).__name__] += 1
-                else:
-                    result.latencies.append(time.perf_counter() - at)
-                    result.statuses[f"POST {response.status_code}"] += 1
-                    result.done += response.status_code == 201
-                finally:
-                    due.task_done()
+        client = LightClient(load.base)
+        while True:
+            i, at = await due.get()
+            try:
+                response = await client.request("POST", *api_request(load, f"{load.tag}-{i}"))
+            except HttpError as exc:
+                result.errors[str(exc)] += 1
+            else:
+                result.latencies.append(time.perf_counter() - at)
+                result.statuses[f"POST {response.status}"] += 1
+                result.done += response.status == 201
+            finally:
+                due.task_done()
 
     senders = [asyncio.create_task(sender()) for _ in range(load.clients)]
     t0 = time.perf_counter()
@@ -471,9 +615,10 @@ async def pg_ceiling(conninfo: str, seeded: Seeded, clients: int, seconds: float
             result.statuses["commit"] += 1
             result.done += 1
 
-    began = time.monotonic()
+    began, database = time.monotonic(), database_cpu()
     await asyncio.gather(*(one(n, c) for n, c in enumerate(connections)))
     result.wall = time.monotonic() - began
+    result.db_cpu = database_cpu_since(database)  # before the backends exit on close
     for connection in connections:
         await connection.close()
     return result
@@ -557,7 +702,13 @@ class Measured:
     server_cores: float | None  # server CPU seconds per wall second
     generator_pct: float  # the busiest generator process, % of one core
     errors: Counter[str]
+    db_ms: float | None = None  # the database server's CPU per submission (PostgreSQL)
+    busy_pct: float = 0.0  # the whole machine's CPU in use, % of all cores
     offered: float | None = None
+
+
+def per_submission(cpu: float, done: int) -> float | None:
+    return cpu / done * 1000 if done else None
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -575,6 +726,7 @@ def run_phase(
     clients: int,
     seconds: float,
     generators: int,
+    sqlite: bool,
     rate: float = 0.0,
 ) -> Measured:
     processes = max(1, min(generators, clients))
@@ -597,30 +749,34 @@ def run_phase(
     with ProcessPoolExecutor(processes, mp_context=get_context("fork")) as pool:
         futures = [pool.submit(generate, load) for load in loads]
         time.sleep(max(0.0, start_at - time.time()))
-        cpu_before, wall_before = server.cpu(), time.monotonic()
-        results = [f.result() for f in futures]
-        cpu_after, wall_after = server.cpu(), time.monotonic()
+        with Meter(server, sqlite) as meter:
+            results = [f.result() for f in futures]
     total = Result()
     for result in results:
         total.merge(result)
     busiest = max(r.cpu / r.wall for r in results if r.wall) if results else 0.0
-    server_cpu = cpu_after - cpu_before
     return Measured(
         phase=phase,
         rate=total.done / total.wall if total.wall else 0.0,
         p50=percentile(total.latencies, 0.50) * 1000,
         p99=percentile(total.latencies, 0.99) * 1000,
         statuses=total.statuses,
-        server_ms=server_cpu / total.done * 1000 if total.done else None,
-        server_cores=server_cpu / (wall_after - wall_before),
+        server_ms=meter.server_cpu / total.done * 1000 if total.done else None,
+        server_cores=meter.server_cpu / meter.wall,
         generator_pct=busiest * 100,
+        db_ms=None if sqlite else per_submission(meter.db_cpu, total.done),
+        busy_pct=meter.busy / meter.total * 100 if meter.total else 0.0,
         errors=total.errors,
         offered=rate or None,
     )
 
 
 def run_ceiling(url: str, seeded: Seeded, clients: int, seconds: float) -> Measured:
-    with ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool:
+    sqlite = url.startswith("sqlite")
+    with (
+        ProcessPoolExecutor(1, mp_context=get_context("fork")) as pool,
+        Meter(None, sqlite) as meter,
+    ):
         result = pool.submit(ceiling, url, seeded, clients, seconds).result()
     return Measured(
         phase="ceiling",
@@ -632,6 +788,8 @@ def run_ceiling(url: str, seeded: Seeded, clients: int, seconds: float) -> Measu
         server_cores=None,
         generator_pct=result.cpu / result.wall * 100,
         errors=result.errors,
+        db_ms=None if sqlite else per_submission(result.db_cpu, result.done),
+        busy_pct=meter.busy / meter.total * 100 if meter.total else 0.0,
     )
 
 
@@ -640,7 +798,7 @@ def run_ceiling(url: str, seeded: Seeded, clients: int, seconds: float) -> Measu
 PHASES = ("ceiling", "api", "citizen", "api-open", "api-1", "citizen-1")
 
 
-def median(values: list[float | None]) -> float | None:
+def median(values: Sequence[float | None]) -> float | None:
     found = [v for v in values if v is not None]
     return statistics.median(found) if found else None
 
@@ -654,7 +812,8 @@ def report(rounds: list[dict[str, Measured]], load_start: tuple[float, ...]) -> 
     print()
     print(
         f"{'phase':<10} {'req/s':>8} {'x ceil':>7} {'p50 ms':>8} {'p99 ms':>8} "
-        f"{'CPU ms/req':>10} {'srv cores':>9} {'gen %':>6}  statuses (all rounds)"
+        f"{'CPU ms/req':>10} {'srv cores':>9} {'db ms/req':>9} {'busy %':>6} {'gen %':>6}  "
+        "statuses (all rounds)"
     )
     for phase in PHASES:
         found = [r[phase] for r in rounds if phase in r]
@@ -675,6 +834,8 @@ def report(rounds: list[dict[str, Measured]], load_start: tuple[float, ...]) -> 
             f"{show(median([m.p99 for m in found])):>8} "
             f"{show(median([m.server_ms for m in found]), 2):>10} "
             f"{show(median([m.server_cores for m in found]), 2):>9} "
+            f"{show(median([m.db_ms for m in found]), 2):>9} "
+            f"{show(median([m.busy_pct for m in found]), 0):>6} "
             f"{show(median([m.generator_pct for m in found]), 0):>6}  {status_text}"
         )
     end = os.getloadavg()
@@ -686,7 +847,9 @@ def report(rounds: list[dict[str, Measured]], load_start: tuple[float, ...]) -> 
         "req/s: completed submissions per second (citizen: GET + POST pairs); x ceil: to the "
         "same round's ceiling; p50/p99: the submitting POST (api-open: from its scheduled "
         "time; ceiling: insert + commit); CPU ms/req: server processes' utime+stime per "
-        "submission; gen %: busiest load-generator process, % of one core."
+        "submission; db ms/req: PostgreSQL's processes' CPU per submission (ceiling: per "
+        "insert); busy %: the whole machine's CPU in use, % of all cores; gen %: busiest "
+        "load-generator process, % of one core."
     )
 
 
@@ -714,6 +877,7 @@ def main() -> None:
         check=False,
     ).stdout.strip()
     target = make_database(args.database_url)
+    sqlite = target.url.startswith("sqlite")
     server: Server | None = None
     try:
         print(f"app: {args.app_dir} ({commit})")
@@ -727,14 +891,14 @@ def main() -> None:
         )
         print(f"clients: {args.clients}, {args.seconds:g} s per phase, {args.rounds} rounds")
         for kind in ("api", "citizen"):  # warm both workers
-            run_phase("warm", kind, server, seeded, 8, 2, args.generators)
+            run_phase("warm", kind, server, seeded, 8, 2, args.generators, sqlite)
         rounds: list[dict[str, Measured]] = []
         for number in range(1, args.rounds + 1):
             found: dict[str, Measured] = {}
             found["ceiling"] = run_ceiling(target.url, seeded, args.clients, args.seconds)
             for phase, kind in (("api", "api"), ("citizen", "citizen")):
                 found[phase] = run_phase(
-                    phase, kind, server, seeded, args.clients, args.seconds, args.generators
+                    phase, kind, server, seeded, args.clients, args.seconds, args.generators, sqlite
                 )
             half = found["ceiling"].rate / 2
             found["api-open"] = run_phase(
@@ -745,10 +909,11 @@ def main() -> None:
                 args.clients,
                 args.seconds,
                 args.generators,
+                sqlite,
                 rate=half,
             )
             for phase, kind in (("api-1", "api"), ("citizen-1", "citizen")):
-                found[phase] = run_phase(phase, kind, server, seeded, 1, args.seconds, 1)
+                found[phase] = run_phase(phase, kind, server, seeded, 1, args.seconds, 1, sqlite)
             rounds.append(found)
             print(
                 f"round {number}: "
