@@ -1,7 +1,9 @@
 """Responses over the API: keyset pages, the streamed CSV export, batch ingest."""
 
+import asyncio
 import csv
 import io
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -10,13 +12,24 @@ import httpx
 import pytest
 from sqlmodel import Session, col, func, select
 
+from app.api import responses as responses_api
 from app.config import get_settings
 from app.core import ikm
 from app.core.periods import parse_period
+from app.db import Database
+from app.errors import AppError
 from app.models import Response, ServiceCreate, Unit
-from app.services import apikeys, intake, org, results, scopes
+from app.services import apikeys, intake, org, results, rollups, scopes
 from tests.conftest import StatementLog
-from tests.factories import CODES, bearer, make_unit, reordered_version, response
+from tests.factories import (
+    CODES,
+    bearer,
+    make_unit,
+    month_sums,
+    reordered_version,
+    response,
+    rollup_sums,
+)
 
 WHEN = datetime(2026, 2, 10, 3, tzinfo=UTC)
 KEPMENPAN_2004 = (
@@ -599,3 +612,116 @@ async def test_one_response_post_runs_few_cached_statements(
     assert second.status_code == 201
     assert len(statements) == 5, [s.sql for s in statements]
     assert [s.sql for s in statements if not s.cached] == []
+
+
+# --- group commit: the posts a worker has in flight, stored in one transaction ---
+
+
+def _rollups_match_a_rebuild(session: Session, unit_ids: list[int | None]) -> bool:
+    kept = rollup_sums(session, unit_ids), month_sums(session, unit_ids)
+    rollups.rebuild(session=session, unit_ids=[i for i in unit_ids if i], commit=False)
+    return kept == (rollup_sums(session, unit_ids), month_sums(session, unit_ids)) != ([], [])
+
+
+def _posts(database: Database, *posts: tuple[str, dict[str, Any]]) -> list[responses_api._Post]:
+    return [
+        responses_api._Post(database, f"Bearer {key}", responses_api.ResponseBatch(**body))
+        for key, body in posts
+    ]
+
+
+def _settled(outcomes: list[Any]) -> list[tuple[int, Any]]:
+    """(status, body or error code) of each outcome, as its request would answer."""
+    found = []
+    for outcome in outcomes:
+        if isinstance(outcome, AppError):
+            found.append((outcome.status, outcome.code))
+        else:
+            found.append((outcome.status_code, json.loads(outcome.body)))
+    return found
+
+
+async def test_posts_in_flight_are_stored_in_one_transaction_each_answered_as_alone(
+    database: Database, session: Session, admin: str, statement_log: StatementLog
+) -> None:
+    unit, other = make_unit(session), make_unit(session)
+    org.create_service(
+        session=session, data=ServiceCreate(unit_code=unit.code, code="ktp", name="KTP")
+    )
+    _, reader = apikeys.create_key(session=session, name="r", scopes=["responses:read"])
+    unknown = admin[:-4] + ("aaaa" if not admin.endswith("aaaa") else "bbbb")
+    posts = _posts(
+        database,
+        (admin, _batch(unit, ["a-1", "a-2"])),
+        (admin, _batch(unit, ["b-1"], service="ktp")),
+        (admin, _batch(unit, ["c-1"], value=5)),  # an answer out of range
+        (admin, _batch(unit, ["d-1"], service="nope")),
+        (reader, _batch(unit, ["e-1"])),
+        (unknown, _batch(unit, ["f-1"])),
+        (admin, _batch(other, ["a-1"])),  # the same client key in another unit: its own
+    )
+    with statement_log.recording() as statements:
+        outcomes = responses_api._store_posts(posts)
+    settled = _settled(outcomes)
+    assert [status for status, _ in settled] == [201, 201, 422, 404, 403, 401, 201]
+    assert [r["idempotency_key"] for r in settled[0][1]["responses"]] == ["a-1", "a-2"]
+    assert settled[2][1] == "validation_error"
+    inserts = [s for s in statements if s.sql.lstrip().startswith("INSERT INTO response ")]
+    assert len(inserts) == 1  # the four stored responses of three posts: one statement
+    stored = {
+        (r.unit_id, r.idempotency_key.rsplit(":", 1)[1], r.service_id is not None): r.id
+        for r in session.exec(select(Response))
+    }
+    mine = [(unit.id, "a-1", False), (unit.id, "a-2", False), (unit.id, "b-1", True)]
+    assert sorted(stored, key=str) == sorted([*mine, (other.id, "a-1", False)], key=str)
+    answered = (settled[0][1], settled[1][1], settled[6][1])
+    ids = [ref["id"] for body in answered for ref in body["responses"]]
+    assert sorted(ids) == sorted(i for i in stored.values() if i is not None)
+    assert _rollups_match_a_rebuild(session, [unit.id, other.id])
+    # Each answer is what the post alone gets on a replay, id for id.
+    again = [
+        _settled([responses_api._store_batch(p.database, p.authorization, p.body)])[0]
+        for p in (posts[0], posts[1], posts[6])
+    ]
+    assert tuple(body for _, body in again) == answered
+
+
+async def test_a_group_that_cannot_be_settled_together_is_stored_one_post_at_a_time(
+    database: Database, session: Session, admin: str
+) -> None:
+    """A key reused with another body (409) and one idempotency key in two posts (the second
+    is its replay) roll the group back; alone, each post gets what it would have."""
+    unit = make_unit(session)
+    _, first = _settled(
+        responses_api._store_posts(_posts(database, (admin, _batch(unit, ["old"]))))
+    )[0]
+    posts = _posts(
+        database,
+        (admin, _batch(unit, ["new-1"])),
+        (admin, _batch(unit, ["new-2", "old"], value=1)),  # "old" with another body
+        (admin, _batch(unit, ["new-1"])),  # a retry of the first post, in the same group
+    )
+    settled = _settled(responses_api._store_posts(posts))
+    assert [status for status, _ in settled] == [201, 409, 200]
+    assert settled[2][1] == settled[0][1]  # the retry names the same stored response
+    keys = sorted(r.idempotency_key.rsplit(":", 1)[1] for r in session.exec(select(Response)))
+    assert keys == ["new-1", "old"]  # new-2 was not stored: its post is all or nothing
+    assert _rollups_match_a_rebuild(session, [unit.id])
+    assert first["responses"][0]["idempotency_key"] == "old"
+
+
+async def test_concurrent_posts_are_each_answered(
+    client: httpx.AsyncClient, session: Session, admin: str
+) -> None:
+    unit = make_unit(session)
+    answers = await asyncio.gather(
+        *(
+            client.post("/api/v1/responses", json=_batch(unit, [f"k-{i}"]), headers=bearer(admin))
+            for i in range(12)
+        )
+    )
+    assert [a.status_code for a in answers] == [201] * 12
+    keys = [a.json()["responses"][0]["idempotency_key"] for a in answers]
+    assert keys == [f"k-{i}" for i in range(12)]
+    assert len({a.json()["responses"][0]["id"] for a in answers}) == 12
+    assert _rollups_match_a_rebuild(session, [unit.id])

@@ -10,6 +10,7 @@ call; a batch is stored all or nothing.
 import hashlib
 import json
 import re
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -164,6 +165,52 @@ def _response_row(
     return row
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """Responses validated against their form and made into rows, not yet stored."""
+
+    rows: list[dict[str, Any]]
+    codes: tuple[str, ...]  # the form's element codes, in order
+    strict_replay: bool
+
+
+def prepare_responses(
+    *,
+    session: Session,
+    unit: Unit,
+    items: Sequence[ResponseIn],
+    channel: Channel,
+    form_code: str | None = None,
+    service: Service | None = None,
+    counter: Counter | None = None,
+    flagged: bool = False,
+    strict_replay: bool = False,
+    on_form: tuple[FormVersion, Form] | None = None,
+) -> Prepared:
+    """Validate responses and make their rows (only reads): the first half of
+    :func:`record_responses`, for a caller that stores several batches together."""
+    # The rollups would count a repeated key once per copy, the table once.
+    _refuse_repeated_keys([item.idempotency_key for item in items])
+    version, form = (
+        on_form
+        if on_form is not None
+        else current_form(session=session, code=form_code)
+        if form_code
+        else unit_form(session=session, unit=unit)
+    )
+    base = {
+        "unit_id": unit.id,
+        "service_id": service.id if service else None,
+        "counter_id": counter.id if counter else None,
+        "form_version_id": version.id,
+        "channel": channel,
+        "flagged": flagged,
+        "recorded_at": datetime.now().astimezone(),
+    }
+    rows = [_response_row(item, i, form, base, unit.zone) for i, item in enumerate(items)]
+    return Prepared(rows=rows, codes=form.element_codes, strict_replay=strict_replay)
+
+
 def record_responses(
     *,
     session: Session,
@@ -189,25 +236,35 @@ def record_responses(
     batches in one transaction, so that memory stays bounded and the file is still all or
     nothing.
     """
-    # The rollups would count a repeated key once per copy, the table once.
-    _refuse_repeated_keys([item.idempotency_key for item in items])
-    version, form = (
-        on_form
-        if on_form is not None
-        else current_form(session=session, code=form_code)
-        if form_code
-        else unit_form(session=session, unit=unit)
+    prepared = prepare_responses(
+        session=session,
+        unit=unit,
+        items=items,
+        channel=channel,
+        form_code=form_code,
+        service=service,
+        counter=counter,
+        flagged=flagged,
+        strict_replay=strict_replay,
+        on_form=on_form,
     )
-    base = {
-        "unit_id": unit.id,
-        "service_id": service.id if service else None,
-        "counter_id": counter.id if counter else None,
-        "form_version_id": version.id,
-        "channel": channel,
-        "flagged": flagged,
-        "recorded_at": datetime.now().astimezone(),
-    }
-    rows = [_response_row(item, i, form, base, unit.zone) for i, item in enumerate(items)]
+    (result,) = store_prepared(session=session, batches=[prepared])
+    if commit:
+        session.commit()
+    return result
+
+
+def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[RecordResult]:
+    """Store prepared batches in the caller's transaction (it commits): one insert for all
+    their rows, one rollup update per form, a lookup only of keys stored before (retries).
+    A batch with ``strict_replay`` whose stored key has a different body raises
+    :class:`Conflict`; the caller must then roll back, since the other batches' rows (and
+    the rest of that batch's) are written by then."""
+    rows = [row for batch in batches for row in batch.rows]
+    if len({r["idempotency_key"] for r in rows}) < len(rows):
+        # Each batch's keys are distinct (prepare_responses); two batches sharing one would
+        # both count its row as theirs.
+        raise RepeatedKey("an idempotency key is in more than one of the batches")
     # The insert names the rows it stored; only keys stored before (retries) are looked up.
     ids: dict[str, int] = {}
     if rows:
@@ -215,10 +272,12 @@ def record_responses(
     earlier = _stored(
         session, [r["idempotency_key"] for r in rows if r["idempotency_key"] not in ids]
     )
-    if strict_replay:
+    for batch in batches:
+        if not batch.strict_replay:
+            continue
         changed = [
             r["idempotency_key"]
-            for r in rows
+            for r in batch.rows
             if r["idempotency_key"] in earlier
             and earlier[r["idempotency_key"]][1] != r["body_hash"]
         ]
@@ -227,16 +286,30 @@ def record_responses(
                 f"{len(changed)} idempotency key(s) were used before with a different body, "
                 f"first {changed[0]!r}; nothing was stored"
             )
-    inserted = [r for r in rows if r["idempotency_key"] in ids]
-    rollups.add(session, inserted, form.element_codes)
-    if commit:
-        session.commit()
-    ids.update((key, found[0]) for key, found in earlier.items())
-    return RecordResult(
-        inserted=len(inserted),
-        duplicates=len(rows) - len(inserted),
-        ids=tuple(ids[r["idempotency_key"]] for r in rows),
-    )
+    by_form: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for batch in batches:
+        by_form[batch.codes].extend(r for r in batch.rows if r["idempotency_key"] in ids)
+    for codes, inserted in by_form.items():
+        rollups.add(session, inserted, codes)
+    results = []
+    for batch in batches:
+        new = sum(r["idempotency_key"] in ids for r in batch.rows)
+        results.append(
+            RecordResult(
+                inserted=new,
+                duplicates=len(batch.rows) - new,
+                ids=tuple(ids[k] if k in ids else earlier[k][0] for k in _keys(batch)),
+            )
+        )
+    return results
+
+
+def _keys(batch: Prepared) -> list[str]:
+    return [row["idempotency_key"] for row in batch.rows]
+
+
+class RepeatedKey(ValueError):
+    """Batches stored together share an idempotency key: store them one at a time."""
 
 
 @per_dialect
@@ -290,9 +363,36 @@ def record_batch(
 ) -> RecordResult:
     """Store a partner system's batch for a unit (and optionally one of its services or
     counters) on ``form_code`` (by default the unit's form, ``unit_form`` when the caller
-    has just looked it up): its idempotency keys are
-    namespaced by unit, so two systems never collide, and a key replayed with a different
-    body is a conflict."""
+    has just looked it up): its idempotency keys are namespaced by unit, so two systems
+    never collide, and a key replayed with a different body is a conflict."""
+    prepared = prepare_batch(
+        session=session,
+        unit=unit,
+        items=items,
+        channel=channel,
+        service_code=service_code,
+        counter_code=counter_code,
+        form_code=form_code,
+        unit_form=unit_form,
+    )
+    (result,) = store_prepared(session=session, batches=[prepared])
+    session.commit()
+    return result
+
+
+def prepare_batch(
+    *,
+    session: Session,
+    unit: Unit,
+    items: Sequence[ResponseIn],
+    channel: Channel,
+    service_code: str | None = None,
+    counter_code: str | None = None,
+    form_code: str | None = None,
+    unit_form: tuple[FormVersion, Form] | None = None,
+) -> Prepared:
+    """:func:`record_batch` up to storing (only reads): for a caller that stores several
+    partner batches in one transaction (:func:`store_prepared`)."""
     _refuse_repeated_keys([item.idempotency_key for item in items])
     if form_code is not None:
         check_form_code(session=session, code=form_code, loc=("form",))
@@ -304,7 +404,7 @@ def record_batch(
         item.model_copy(update={"idempotency_key": f"api:{unit.id}:{item.idempotency_key}"})
         for item in items
     ]
-    return record_responses(
+    return prepare_responses(
         session=session,
         unit=unit,
         items=namespaced,
