@@ -27,7 +27,7 @@ R = TypeVar("R")
 @dataclass
 class _Queue(Generic[J, R]):
     pending: list[tuple[J, "asyncio.Future[R]"]] = field(default_factory=list)
-    drainer: "asyncio.Task[None] | None" = None
+    drainers: set["asyncio.Task[None]"] = field(default_factory=set)
 
 
 class GroupCommit(Generic[J, R]):
@@ -41,8 +41,10 @@ class GroupCommit(Generic[J, R]):
         size: Callable[[J], int] = lambda job: 1,
         max_jobs: int = 64,
         max_size: int = 1_000,
+        max_groups: int = 1,
     ) -> None:
         self._store = store
+        self._max_groups = max_groups
         self._size = size
         self._max_jobs = max_jobs
         self._max_size = max_size
@@ -59,8 +61,9 @@ class GroupCommit(Generic[J, R]):
             queue = self._queues[loop] = _Queue()
         future: asyncio.Future[R] = loop.create_future()
         queue.pending.append((job, future))
-        if queue.drainer is None:
-            queue.drainer = loop.create_task(self._drain(queue))
+        if len(queue.drainers) < self._max_groups:
+            # Held in the set, or the loop may collect the running task.
+            queue.drainers.add(loop.create_task(self._drain(queue)))
         return await future
 
     def _take(self, queue: _Queue[J, R]) -> list[tuple[J, "asyncio.Future[R]"]]:
@@ -90,4 +93,8 @@ class GroupCommit(Generic[J, R]):
                     else:
                         future.set_result(outcome)
         finally:
-            queue.drainer = None
+            # At once, not in a done callback: a job queued before the callback ran would
+            # find every drainer still counted and wait for none.
+            task = asyncio.current_task()
+            if task is not None:
+                queue.drainers.discard(task)

@@ -1,4 +1,5 @@
 import asyncio
+import gc
 import logging
 import os
 import re
@@ -512,3 +513,20 @@ async def test_csv_export_still_streams_through_the_headers_middleware(
     assert [b["more_body"] for b in bodies] == [True, True, False]
     assert bodies[0]["body"].startswith(b"id,unit,service,counter,")
     assert bodies[1]["body"].count(b"\r\n") == 1  # the one row
+
+
+async def test_the_heap_built_at_startup_is_left_out_of_full_collections_while_serving(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A full collection walked the whole start-up heap and stalled requests in flight for
+    ~100 ms (bench/ingest.py's open-loop p99): frozen while serving, given back at shutdown."""
+    monkeypatch.setenv("SKM_BACKGROUND_JOBS", "false")
+    get_settings.cache_clear()
+    try:
+        app = create_app()
+        assert gc.get_freeze_count() == 0
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000
+        assert gc.get_freeze_count() == 0
+    finally:
+        get_settings.cache_clear()

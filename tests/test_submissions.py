@@ -151,3 +151,37 @@ def test_record_responses_keeps_paper_blanks(session: Session) -> None:
     items = [response((4, None, 4, 4, 4, 4, 4, 4, None), JAN)]
     result = intake.record_responses(session=session, unit=unit, items=items, channel="paper")
     assert result.inserted == 1
+
+
+def test_a_batch_stores_each_column_as_one_response_alone_would(session: Session) -> None:
+    """Many rows go in as one statement of column arrays on PostgreSQL, one alone as a plain
+    insert: the stored rows must be the same, column for column (blanks, profile, saran,
+    times, the answer columns the form does not use)."""
+    unit = make_unit(session)
+    zone = ZoneInfo("Asia/Makassar")
+    items = [
+        response((4, 3, None, 2, 1, 4, 3, 2, 1), JAN).model_copy(
+            update={"sex": "P", "age": 41, "suggestion": "Antrean panjang; “kursi” kurang"}
+        ),
+        response((1,) * 9, datetime(2026, 2, 1, 23, 30, tzinfo=zone)),
+        response((None, 2, 2, 2, 2, 2, 2, 2, None), date(2026, 3, 3)),  # type: ignore[arg-type]
+    ]
+    alone = [i.model_copy(update={"idempotency_key": f"alone-{n}"}) for n, i in enumerate(items)]
+    together = [i.model_copy(update={"idempotency_key": f"many-{n}"}) for n, i in enumerate(items)]
+    for item in alone:
+        intake.record_responses(session=session, unit=unit, items=[item], channel="paper")
+    intake.record_responses(session=session, unit=unit, items=together, channel="paper")
+    skip = {"id", "idempotency_key", "body_hash", "recorded_at"}
+
+    def stored(prefix: str) -> list[dict[str, object]]:
+        rows = session.exec(
+            select(Response)
+            .where(col(Response.idempotency_key).startswith(prefix))
+            .order_by(col(Response.idempotency_key))
+        ).all()
+        return [{k: v for k, v in r.model_dump().items() if k not in skip} for r in rows]
+
+    assert stored("many-") == stored("alone-")
+    assert [r["a3"] for r in stored("many-")] == [None, 1, 2]
+    assert stored("many-")[0]["suggestion"] == "Antrean panjang; “kursi” kurang"
+    assert {r["a10"] for r in stored("many-")} == {None}
