@@ -66,6 +66,11 @@ class GroupCommit(Generic[J, R]):
             queue.drainers.add(loop.create_task(self._drain(queue)))
         return await future
 
+    def waiting(self) -> int:
+        """How many jobs of the running event loop wait for a group (not yet taken)."""
+        queue = self._queues.get(asyncio.get_running_loop())
+        return len(queue.pending) if queue else 0
+
     def _take(self, queue: _Queue[J, R]) -> list[tuple[J, "asyncio.Future[R]"]]:
         # The first job always goes (a 1,000-response batch alone); the rest up to the caps.
         taken, size = 1, self._size(queue.pending[0][0])
@@ -83,6 +88,8 @@ class GroupCommit(Generic[J, R]):
                 group = self._take(queue)
                 try:
                     outcomes = await run_in_threadpool(self._store, [job for job, _ in group])
+                    if len(outcomes) != len(group):
+                        raise RuntimeError(f"{len(outcomes)} outcomes for {len(group)} jobs")
                 except Exception as exc:  # a fault in store itself: each of its jobs hears it
                     outcomes = [exc] * len(group)
                 for (_, future), outcome in zip(group, outcomes, strict=True):

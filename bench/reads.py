@@ -126,14 +126,15 @@ def _http_cases(engine: sa.Engine) -> dict[str, Case]:
     """The same reads through the API routes, in process (no server, no network)."""
     from fastapi.testclient import TestClient
 
-    from app.db import get_database
+    from app import deps
     from app.main import create_app
     from app.services import apikeys
 
     with Session(engine) as session:
         key = apikeys.create_key(session=session, name="bench reads", scopes=["ikm:read"])[1]
     app = create_app()
-    app.dependency_overrides[get_database] = lambda: Database(engine)
+    database = Database(engine)
+    app.dependency_overrides[deps.database] = lambda: database
     client = TestClient(app)
     headers = {"Authorization": f"Bearer {key}"}
 

@@ -103,4 +103,15 @@ async def test_a_request_that_gives_up_does_not_stop_the_others() -> None:
     store.release.set()
     assert (await first, await kept) == ("stored 1", "stored 3")
     assert gone.cancelled()
-    assert store.groups == [[1], [2, 3]]  # already taken: stored, nobody told
+    assert store.groups == [[1], [2, 3]]  # stored all the same (a retry is a replay)
+
+
+async def test_a_store_that_answers_the_wrong_number_of_jobs_fails_them_all() -> None:
+    """No job may wait for ever, nor take another job's answer."""
+
+    def store(jobs: Sequence[int]) -> list[str | Exception]:
+        return [f"stored {j}" for j in jobs][:-1]
+
+    commit: GroupCommit[int, str] = GroupCommit(store)
+    with pytest.raises(RuntimeError, match="0 outcomes for 1 jobs"):
+        await commit.submit(1)

@@ -1,8 +1,13 @@
+import asyncio
 import contextlib
 import json
 import logging
 import re
+import threading
+import time
+from collections.abc import Coroutine, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -11,8 +16,10 @@ import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, col, func, select
 from sqlmodel.sql.expression import Select
 
+from app.citizen import routes as citizen_routes
 from app.config import get_settings
 from app.db import Database
+from app.group_commit import GroupCommit
 from app.models import (
     Counter,
     CounterCreate,
@@ -24,9 +31,9 @@ from app.models import (
     Unit,
     UnitUpdate,
 )
-from app.services import citizen, org, questionnaires
+from app.services import citizen, org, questionnaires, rollups
 from tests.conftest import Cli, StatementLog
-from tests.factories import CODES, bearer, make_unit
+from tests.factories import CODES, bearer, make_unit, rollup_sums
 
 FORM_TOKEN = re.compile(r'name="form_token" value="([^"]+)"')
 
@@ -785,3 +792,98 @@ async def test_survey_page_has_a_new_token_each_time_and_shows_a_rename_at_once(
         assert shown in renamed.text
     english = await client.get(f"/s/{counter.token}?lang=en")
     assert 'lang="en"' in english.text and "Send answers" in english.text
+
+
+# --- group commit: the submissions a worker has in flight, stored in one transaction ---
+
+
+class HeldGroup:
+    """The first submission's group is held in its thread until ``release(n)``, which waits
+    until n more submissions are queued behind it (they then go as one group)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.running, self.held = threading.Event(), threading.Event()
+        self.commit: GroupCommit[Any, Any] = GroupCommit(self._store)
+        monkeypatch.setattr(citizen_routes, "_SUBMITS", self.commit)
+
+    def _store(self, posts: Sequence[Any]) -> list[Any]:
+        if not self.running.is_set():
+            self.running.set()
+            assert self.held.wait(10), "the test never released the first group"
+        return citizen_routes._store_posts(posts)
+
+    async def first(
+        self, post: Coroutine[Any, Any, httpx.Response]
+    ) -> "asyncio.Task[httpx.Response]":
+        task = asyncio.create_task(post)
+        assert await asyncio.to_thread(self.running.wait, 10)
+        return task
+
+    async def release(self, waiting: int) -> None:
+        deadline = time.monotonic() + 10
+        while self.commit.waiting() < waiting:  # each request parses its form first
+            assert time.monotonic() < deadline, f"{self.commit.waiting()} of {waiting} queued"
+            await asyncio.sleep(0.01)
+        self.held.set()
+
+
+async def test_submissions_in_flight_are_stored_together_each_answered_as_alone(
+    client: httpx.AsyncClient,
+    session: Session,
+    statement_log: StatementLog,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    counter = _counter(session)
+    other = _counter(session)
+    missing = {k: v for k, v in _answers(counter).items() if k != CODES[0]}
+    posts = [
+        (counter, _answers(counter)),
+        (other, _answers(other, saran="Loket lain")),
+        (counter, _answers(counter, age="1000")),  # refused: the form again, 422
+        (counter, _answers(counter, form_token=_token(counter, browser=OTHER_BROWSER))),
+        (counter, missing),
+        (counter, _answers(counter)),
+    ]
+    with statement_log.recording() as statements:
+        group = HeldGroup(monkeypatch)
+        first = await group.first(_post(client, counter, _answers(counter)))
+        rest = [asyncio.create_task(_post(client, c, f)) for c, f in posts]
+        await group.release(len(posts))
+        answers = [await first, *[await task for task in rest]]
+    assert [a.status_code for a in answers] == [303, 303, 303, 422, 400, 422, 303]
+    assert "Sesi formulir tidak dikenali" in answers[4].text
+    assert _count(session) == 4
+    inserts = [s for s in statements if s.sql.lstrip().startswith("INSERT INTO response ")]
+    assert len(inserts) == 2  # the held submission alone, then the other three together
+    hits = select(func.sum(RateLimit.hits)).where(RateLimit.bucket == f"counter:{counter.id}")
+    assert session.exec(hits).one() == 3  # the refused ones are not counted
+    assert all(a.headers["location"].endswith("/terima-kasih?lang=id") for a in answers[:3])
+    assert citizen.DEVICE_COOKIE in answers[1].headers["set-cookie"]
+    before = rollup_sums(session, [counter.unit_id, other.unit_id])
+    rollups.rebuild(session=session, commit=False)
+    assert rollup_sums(session, [counter.unit_id, other.unit_id]) == before
+
+
+async def test_a_group_that_would_pass_a_limit_is_taken_one_submission_at_a_time(
+    client: httpx.AsyncClient, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Together the group's hits would pass the client's hourly limit: it is rolled back and
+    each submission goes alone, so exactly the one over the limit is refused, uncounted."""
+    counter = _counter(session)
+    limit = get_settings().rate_per_client_hour
+    _preset_client_hits(session, limit - 3)
+    group = HeldGroup(monkeypatch)
+    first = await group.first(_post(client, counter, _answers(counter)))
+    rest = [asyncio.create_task(_post(client, counter, _answers(counter))) for _ in range(3)]
+    await group.release(3)
+    statuses = [(await first).status_code, *[(await task).status_code for task in rest]]
+    assert statuses[0] == 303
+    assert sorted(statuses[1:]) == [303, 303, 429]
+    assert _count(session) == 3
+    now = datetime.now(UTC)
+    bucket = citizen.client_bucket(get_settings().secret_key.get_secret_value(), "127.0.0.1", now)
+    window = now.replace(minute=0, second=0, microsecond=0)
+    counted = select(func.sum(RateLimit.hits)).where(
+        RateLimit.bucket == bucket, RateLimit.window_start == window
+    )
+    assert session.exec(counted).one() == limit

@@ -267,6 +267,7 @@ def _store_together(database: Database, posts: Sequence[_Post]) -> list[Response
                     )
                 except AppError as exc:
                     keys[post.authorization] = exc
+        # Before anything is written: noting a key's use rolls the session back first.
         for key in keys.values():
             if isinstance(key, ApiKey):
                 apikeys.record_use(session=session, key=key)
@@ -282,9 +283,21 @@ def _store_together(database: Database, posts: Sequence[_Post]) -> list[Response
                 outcomes[index] = exc
         results = intake.store_prepared(session=session, batches=[p for _, _, p in ready])
         session.commit()
+    # Committed: from here on no error may send the group to the one-at-a-time path, where
+    # the posts just stored would be answered as replays.
     for (index, unit_code, _), result in zip(ready, results, strict=True):
-        outcomes[index] = _answer(unit_code, posts[index].body, result)
-    return [outcome for outcome in outcomes if outcome is not None]
+        outcomes[index] = _answered(unit_code, posts[index].body, result)
+    assert None not in outcomes  # every post answered, in its place
+    return outcomes  # type: ignore[return-value]
+
+
+def _answered(
+    unit_code: str, body: ResponseBatch, result: intake.RecordResult
+) -> Response | Exception:
+    try:
+        return _answer(unit_code, body, result)
+    except Exception as exc:  # a bug: the post's request raises it, stored all the same
+        return exc
 
 
 UnitWithForm = tuple[Unit, tuple[FormVersion, Form]]

@@ -3,7 +3,10 @@ the survey form behind a counter's QR code and its thank-you page. Server-render
 JavaScript needed. Whether a counter is a kiosk is the counter's own setting, never the link's.
 """
 
+import logging
 import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +22,7 @@ from app.config import Settings
 from app.db import Database
 from app.deps import DatabaseDep, ReadSession, SettingsDep
 from app.errors import AppError
+from app.group_commit import GroupCommit
 from app.services import citizen
 
 MAX_FORM_BYTES = 16 * 1024
@@ -31,6 +35,7 @@ FACES = (
     ("#81c784", "M7 13q5 5 10 0"),
 )
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+logger = logging.getLogger(__name__)
 router = APIRouter(include_in_schema=False)
 
 TEXT = {
@@ -280,34 +285,98 @@ async def survey_submit(
     fields: Annotated[dict[str, str] | None, Depends(form_fields)],
     lang: Lang,
 ) -> Response:
-    return await run_in_threadpool(_survey_submit, request, token, database, settings, fields, lang)
+    # The submissions a worker has in flight are stored together (group commit).
+    return await _SUBMITS.submit(_Post(request, token, database, settings, fields, lang))
 
 
-def _survey_submit(
-    request: Request,
-    token: str,
-    database: Database,
-    settings: Settings,
-    fields: dict[str, str] | None,
-    lang: str,
-) -> Response:
-    with database.session(write=True) as session:
-        return _submit_in(session, request, token, settings, fields, lang)
+@dataclass(frozen=True)
+class _Post:
+    request: Request
+    token: str
+    database: Database
+    settings: Settings
+    fields: dict[str, str] | None
+    lang: str
 
 
-def _submit_in(
-    session: Session,
-    request: Request,
-    token: str,
-    settings: Settings,
-    fields: dict[str, str] | None,
-    lang: str,
-) -> Response:
+def _store_posts(posts: Sequence[_Post]) -> list[Response | Exception]:
+    """Each submission's answer, several stored in one transaction (their hits counted in
+    one statement, their responses in one insert); a group that cannot be settled together
+    (a limit reached, a lost connection, a deadlock) is rolled back and its submissions are
+    taken one at a time, as if each had come alone: exactly those over a limit are refused,
+    and a submission stored before an unheard commit is answered as the replay it is."""
+    if len(posts) > 1 and len({id(post.database) for post in posts}) == 1:
+        try:
+            return _store_together(posts)
+        except Exception as exc:  # each submission alone gets its own answer
+            logger.info("%d submissions taken one at a time: %s", len(posts), exc.__class__)
+    return [_alone(post) for post in posts]
+
+
+def _alone(post: _Post) -> Response | Exception:
     try:
-        context = citizen.load_survey(session=session, token=token, page=False)
-    except AppError as exc:
-        return _error_page(request, lang, exc)
-    if fields is None:
+        with post.database.session(write=True) as session:
+            found = _screen(session, post, datetime.now(UTC), {})
+            if isinstance(found, Response):
+                return found
+            try:
+                (accepted,) = citizen.accept_screened(
+                    session=session,
+                    screened=[found],
+                    limits=citizen.Limits.from_settings(post.settings),
+                    now=datetime.now(UTC),
+                )
+            except AppError as exc:
+                return _refused(session, post, found.context, exc)
+        return _redirect(post, accepted)
+    except Exception as exc:  # the submission's request raises it
+        return exc
+
+
+def _store_together(posts: Sequence[_Post]) -> list[Response | Exception]:
+    outcomes: list[Response | Exception | None] = [None] * len(posts)
+    now = datetime.now(UTC)
+    with posts[0].database.session(write=True) as session:
+        contexts: dict[str, citizen.SurveyContext | AppError] = {}
+        screened: list[tuple[int, citizen.Screened]] = []
+        for index, post in enumerate(posts):
+            found = _screen(session, post, now, contexts)
+            if isinstance(found, Response):
+                outcomes[index] = found
+            else:
+                screened.append((index, found))
+        # One configuration per process: the first submission's limits are everyone's.
+        limits = citizen.Limits.from_settings(posts[0].settings)
+        accepted = citizen.accept_screened(
+            session=session, screened=[one for _, one in screened], limits=limits, now=now
+        )
+    # Committed: nothing below may send the group to the one-at-a-time path.
+    for (index, _), done in zip(screened, accepted, strict=True):
+        outcomes[index] = _redirect(posts[index], done)
+    assert None not in outcomes  # every submission answered, in its place
+    return outcomes  # type: ignore[return-value]
+
+
+def _screen(
+    session: Session,
+    post: _Post,
+    now: datetime,
+    contexts: dict[str, citizen.SurveyContext | AppError],
+) -> citizen.Screened | Response:
+    """The submission checked without counting or storing it, or the page that refuses it;
+    ``contexts`` keeps the survey links read so far by the submissions stored together."""
+    request, lang = post.request, post.lang
+    if post.token not in contexts:
+        try:
+            contexts[post.token] = citizen.load_survey(
+                session=session, token=post.token, page=False
+            )
+        except AppError as exc:
+            contexts[post.token] = exc
+    context = contexts[post.token]
+    if isinstance(context, AppError):
+        return _error_page(request, lang, context)
+    if post.fields is None:
         return _error_page(request, lang, citizen.SurveyRejected(citizen.TOO_LARGE, status=413))
     client = citizen.Client(
         peer=request.client.host if request.client else None,
@@ -319,46 +388,59 @@ def _submit_in(
         fetch_site=request.headers.get("sec-fetch-site"),
     )
     try:
-        accepted = citizen.accept(
-            session=session,
+        return citizen.screen_submission(
             context=context,
-            fields=fields,
+            fields=post.fields,
             client=client,
-            limits=citizen.Limits.from_settings(settings),
-            now=datetime.now(UTC),
+            limits=citizen.Limits.from_settings(post.settings),
+            now=now,
         )
-    except citizen.FormSessionUnknown as exc:
+    except AppError as exc:
+        return _refused(session, post, context, exc)
+
+
+def _refused(
+    session: Session, post: _Post, context: citizen.SurveyContext, exc: AppError
+) -> Response:
+    """The page answering a refused submission."""
+    request, lang, settings = post.request, post.lang, post.settings
+    if isinstance(exc, citizen.FormSessionUnknown):
         # A fresh, empty form for this browser: answers posted with another browser's token
         # are not shown back as if this person had chosen them.
         page = citizen.for_page(session=session, context=context)
         return _render_form(
             request, page, lang=lang, settings=settings, status=400, message=exc.detail
         )
-    except AppError as exc:
-        if exc.status != 422 or not isinstance(exc, citizen.SurveyRejected):
-            return _error_page(request, lang, exc)
-        # The form again, with the citizen's answers and what is missing.
-        return _render_form(
-            request,
-            citizen.for_page(session=session, context=context),
-            lang=lang,
-            settings=settings,
-            status=422,
-            values=fields,
-            errors=exc.errors,
-            message=exc.detail,
-        )
-    redirect = RedirectResponse(f"/s/{token}/terima-kasih?lang={lang}", status_code=303)
+    if exc.status != 422 or not isinstance(exc, citizen.SurveyRejected):
+        return _error_page(request, lang, exc)
+    # The form again, with the citizen's answers and what is missing.
+    return _render_form(
+        request,
+        citizen.for_page(session=session, context=context),
+        lang=lang,
+        settings=settings,
+        status=422,
+        values=post.fields,
+        errors=exc.errors,
+        message=exc.detail,
+    )
+
+
+def _redirect(post: _Post, accepted: citizen.Accepted) -> Response:
+    redirect = RedirectResponse(f"/s/{post.token}/terima-kasih?lang={post.lang}", status_code=303)
     if accepted.device_cookie is not None:
         redirect.set_cookie(
             citizen.DEVICE_COOKIE,
             accepted.device_cookie,
-            max_age=settings.device_cooldown_hours * 3600,
-            path=f"/s/{token}",
+            max_age=post.settings.device_cooldown_hours * 3600,
+            path=f"/s/{post.token}",
             httponly=True,
             samesite="lax",
         )
     return redirect
+
+
+_SUBMITS = GroupCommit(_store_posts)
 
 
 @router.get("/s/{token}/terima-kasih", response_class=HTMLResponse)

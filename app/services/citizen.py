@@ -325,18 +325,15 @@ def screen(
     )
 
 
-def submit(
-    *,
+def _prepare(
     session: Session,
     context: SurveyContext,
     parsed: Submission,
     nonce: str,
     now: datetime,
-    channel: str = "qr",
-    flagged: bool = False,
-) -> bool:
-    """Store one screened and parsed submission, committing the session's transaction (the
-    rate-limit hits with it); returns False when it was a replay (nothing stored)."""
+    channel: str,
+    flagged: bool,
+) -> intake.Prepared:
     item = intake.ResponseIn(
         idempotency_key=f"web:{nonce}",
         submitted_at=now.astimezone(UTC),
@@ -344,7 +341,7 @@ def submit(
         suggestion=parsed.suggestion,
         **parsed.profile,
     )
-    result = intake.record_responses(
+    return intake.prepare_responses(
         session=session,
         unit=context.unit,
         items=[item],
@@ -354,7 +351,6 @@ def submit(
         flagged=flagged,
         on_form=(context.version, context.form),
     )
-    return result.inserted == 1
 
 
 # --- ballot-stuffing defences that keep no personal data ---
@@ -430,22 +426,29 @@ def rate_shards(limit: int) -> int:
 
 
 def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: datetime) -> None:
-    """Count one hit in each bucket's hourly window (in the database, so every worker sees
-    it) and refuse with 429 when any bucket is over its limit. The hits are part of the
-    caller's transaction: they commit with the submission, and a refused one is not counted."""
+    """Count one hit per entry in its bucket's hourly window (in the database, so every
+    worker sees it; a bucket named twice counts two) and refuse with 429 when any bucket is
+    over its limit. The hits are part of the caller's transaction: they commit with the
+    submission, and a refused one is not counted."""
     window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    named: dict[str, int] = {}  # bucket: hits
+    limit_of: dict[str, int] = {}
+    for bucket, limit in limits:
+        named[bucket] = named.get(bucket, 0) + 1
+        limit_of[bucket] = min(limit, limit_of.get(bucket, limit))
     # In one order (bucket, shard), so two transactions never wait for each other's rows.
-    hits = sorted((bucket, secrets.randbelow(rate_shards(limit))) for bucket, limit in limits)
-    # One statement with a row per hit: a list of parameter sets would run as executemany,
-    # which psycopg sends in pipeline mode, costlier than the statement for two rows.
-    params: dict[str, Any] = {"window": window}
-    for i, (bucket, shard) in enumerate(hits):
-        params.update({f"bucket_{i}": bucket, f"shard_{i}": shard})
-    session.execute(_hit_statement(len(hits)), params)
-    counted = dict(
-        session.execute(_COUNTED, {"buckets": [b for b, _ in limits], "window": window}).all()
+    hits = sorted(
+        (bucket, secrets.randbelow(rate_shards(limit_of[bucket])), count)
+        for bucket, count in named.items()
     )
-    if any(counted[bucket] > limit for bucket, limit in limits):
+    # One statement with a row per bucket: a list of parameter sets would run as
+    # executemany, which psycopg sends in pipeline mode, costlier than the statement.
+    params: dict[str, Any] = {"window": window}
+    for i, (bucket, shard, count) in enumerate(hits):
+        params.update({f"bucket_{i}": bucket, f"shard_{i}": shard, f"hits_{i}": count})
+    session.execute(_hit_statement(len(hits)), params)
+    counted = dict(session.execute(_COUNTED, {"buckets": list(named), "window": window}).all())
+    if any(counted[bucket] > limit for bucket, limit in limit_of.items()):
         raise SurveyRejected(
             "Terlalu banyak pengiriman dalam waktu singkat. Mohon coba lagi nanti.", status=429
         )
@@ -464,10 +467,11 @@ def _hit_statement(rows: int) -> sa.TextClause:
     parameter sets would run as executemany (psycopg's pipeline mode, costlier than the
     statement for two rows), and SQLAlchemy compiles a multi-row ``insert().values()`` anew
     on every call. The same SQL on PostgreSQL and SQLite."""
-    values = ", ".join(f"(:bucket_{i}, :window, :shard_{i}, 1)" for i in range(rows))
+    values = ", ".join(f"(:bucket_{i}, :window, :shard_{i}, :hits_{i})" for i in range(rows))
     sql = (
         f"INSERT INTO rate_limit (bucket, window_start, shard, hits) VALUES {values} "  # noqa: S608 (placeholders only)
-        "ON CONFLICT (bucket, window_start, shard) DO UPDATE SET hits = rate_limit.hits + 1"
+        "ON CONFLICT (bucket, window_start, shard) "
+        "DO UPDATE SET hits = rate_limit.hits + excluded.hits"
     )
     # The window bound as the column stores it (UTCDateTime), so that it matches the rows.
     return sa.text(sql).bindparams(sa.bindparam("window", type_=_rate.window_start.type))
@@ -573,25 +577,32 @@ def answered_before(
     return answered_recently(limits.secret, context.counter.id, cookie, now, limits.cooldown)
 
 
-def accept(
+@dataclass(frozen=True)
+class Screened:
+    """A submission that passed every check made without the database (sent from this
+    site, honeypot, token, answers): what counting and storing it need."""
+
+    context: SurveyContext
+    parsed: Submission
+    nonce: str
+    repeat: bool  # the same browser answered here within the cooldown: flagged
+    kiosk: bool
+    counter_id: int
+    buckets: list[tuple[str, int]]  # the hourly limits it counts against: (bucket, limit)
+
+
+def screen_submission(
     *,
-    session: Session,
     context: SurveyContext,
     fields: Mapping[str, str],
     client: Client,
     limits: Limits,
     now: datetime,
-) -> Accepted:
-    """One citizen submission, start to end: screened (sent from this site, honeypot, form
-    token bound to this browser) and parsed before anything is counted, then the hourly
-    limits per client and per counter, the repeat check, and the store, in one transaction.
-    Whether the counter is a kiosk comes from the counter alone (set by staff), never from
-    the request. Raises
-    ``SurveyRejected`` (422 with ``errors`` per field, 400, 403, 429), ``FormSessionUnknown``
-    (400) when the token is not this browser's."""
+) -> Screened:
+    """The checks of :func:`accept` that need no database, in its order. Raises as it does."""
     counter = context.counter
     assert counter.id is not None
-    counter_id, kiosk = counter.id, counter.kiosk  # read now: the commit below expires them
+    counter_id, kiosk = counter.id, counter.kiosk  # read now: a commit expires them
     check_origin(
         fetch_site=client.fetch_site,
         origin=client.origin,
@@ -609,30 +620,68 @@ def accept(
     parsed = parse_submission(context, fields)
     repeat = answered_before(context=context, cookie=client.cookie, limits=limits, now=now)
     address = client_ip(client.peer, client.forwarded_for, list(limits.trusted_proxies))
-    hit_rate_limits(
-        session=session,
-        limits=[
-            (
-                client_bucket(limits.secret, address, now),
-                limits.per_client_hour * (KIOSK_RATE_FACTOR if kiosk else 1),
-            ),
-            (f"counter:{counter_id}", limits.per_counter_hour),
-        ],
-        now=now,
+    buckets = [
+        (
+            client_bucket(limits.secret, address, now),
+            limits.per_client_hour * (KIOSK_RATE_FACTOR if kiosk else 1),
+        ),
+        (f"counter:{counter_id}", limits.per_counter_hour),
+    ]
+    return Screened(context, parsed, nonce, repeat, kiosk, counter_id, buckets)
+
+
+def accept(
+    *,
+    session: Session,
+    context: SurveyContext,
+    fields: Mapping[str, str],
+    client: Client,
+    limits: Limits,
+    now: datetime,
+) -> Accepted:
+    """One citizen submission, start to end: screened (sent from this site, honeypot, form
+    token bound to this browser) and parsed before anything is counted, then the hourly
+    limits per client and per counter, the repeat check, and the store, in one transaction.
+    Whether the counter is a kiosk comes from the counter alone (set by staff), never from
+    the request. Raises
+    ``SurveyRejected`` (422 with ``errors`` per field, 400, 403, 429), ``FormSessionUnknown``
+    (400) when the token is not this browser's."""
+    screened = screen_submission(
+        context=context, fields=fields, client=client, limits=limits, now=now
     )
-    stored = submit(
-        session=session,
-        context=context,
-        parsed=parsed,
-        nonce=nonce,
-        now=now,
-        channel="kiosk" if kiosk else "qr",
-        flagged=repeat,
-    )
+    (accepted,) = accept_screened(session=session, screened=[screened], limits=limits, now=now)
+    return accepted
+
+
+def accept_screened(
+    *, session: Session, screened: list[Screened], limits: Limits, now: datetime
+) -> list[Accepted]:
+    """Count and store screened submissions in one transaction, committed: their hits in
+    one statement, their responses in one insert. Raises ``SurveyRejected`` (429) when any
+    limit would be passed: for several submissions, the caller rolls back and takes them one
+    at a time, so that exactly those over a limit are refused (and not counted)."""
+    hit_rate_limits(session=session, limits=[b for one in screened for b in one.buckets], now=now)
+    prepared = [
+        _prepare(
+            session,
+            one.context,
+            one.parsed,
+            one.nonce,
+            now,
+            "kiosk" if one.kiosk else "qr",
+            one.repeat,
+        )
+        for one in screened
+    ]
+    results = intake.store_prepared(session=session, batches=prepared)
+    session.commit()
     if secrets.randbelow(CLEANUP_ODDS) == 0:
         clear_old_windows(session=session, now=now)
-    return Accepted(
-        stored=stored,
-        flagged=repeat,
-        device_cookie=None if kiosk else device_cookie(limits.secret, counter_id, now),
-    )
+    return [
+        Accepted(
+            stored=result.inserted == 1,
+            flagged=one.repeat,
+            device_cookie=None if one.kiosk else device_cookie(limits.secret, one.counter_id, now),
+        )
+        for one, result in zip(screened, results, strict=True)
+    ]

@@ -289,7 +289,8 @@ def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[Rec
     by_form: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
     for batch in batches:
         by_form[batch.codes].extend(r for r in batch.rows if r["idempotency_key"] in ids)
-    for codes, inserted in by_form.items():
+    # In one order of forms: two workers' groups lock rollup rows in the same order.
+    for codes, inserted in sorted(by_form.items()):
         rollups.add(session, inserted, codes)
     results = []
     for batch in batches:
