@@ -110,7 +110,8 @@ async def test_a_store_that_answers_the_wrong_number_of_jobs_fails_them_all() ->
     """No job may wait for ever, nor take another job's answer."""
 
     def store(jobs: Sequence[int]) -> list[str | Exception]:
-        return [f"stored {j}" for j in jobs][:-1]
+        outcomes: list[str | Exception] = [f"stored {j}" for j in jobs]
+        return outcomes[:-1]
 
     commit: GroupCommit[int, str] = GroupCommit(store)
     with pytest.raises(RuntimeError, match="0 outcomes for 1 jobs"):
