@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     allow_local_base_url: bool = False
     secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
     sqlite_busy_timeout_ms: int = 10_000
+    # PostgreSQL connections each server process keeps (and never exceeds): processes x this
+    # must stay under the server's max_connections (100 by default).
+    database_pool_size: int = Field(default=20, ge=1, le=500)
     # A citizen form sent sooner than this after it was served is refused as automated.
     survey_min_seconds: int = 5
     survey_max_seconds: int = 2 * 60 * 60

@@ -94,6 +94,22 @@ def test_sqlite_engine_makes_writes_durable(tmp_path: Path) -> None:
     assert pragmas == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
 
 
+def test_a_postgresql_pool_is_fixed_at_its_setting_with_no_overflow(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An overflow connection is closed when it comes back: under load every request past the
+    pool paid for a new backend. The pool size is the setting, and nothing beyond it."""
+    monkeypatch.setenv("SKM_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("SKM_DATABASE_POOL_SIZE", "7")
+    get_settings.cache_clear()
+    try:
+        pool = Database.from_settings(get_settings()).engine.pool
+    finally:
+        get_settings.cache_clear()
+    assert isinstance(pool, sa.pool.QueuePool)
+    assert (pool.size(), pool._max_overflow) == (7, 0)
+
+
 def test_sqlite_write_session_takes_the_write_lock_up_front(tmp_path: Path) -> None:
     """A write session holds the lock from BEGIN, so a second writer waits instead of racing."""
     database = Database(
