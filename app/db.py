@@ -26,7 +26,7 @@ MIGRATION_LOCK = 0x736B6D
 
 
 def create_db_engine(
-    url: str, *, sqlite_busy_timeout_ms: int = 10_000, pool_size: int = 20, **kwargs: Any
+    url: str, *, sqlite_busy_timeout_ms: int = 10_000, pool_size: int = 10, **kwargs: Any
 ) -> sa.Engine:
     # A statement's parameters are responses' text (saran): error messages, and so tracebacks
     # in the server log, name the statement only.
@@ -35,9 +35,9 @@ def create_db_engine(
         if "poolclass" not in kwargs:
             # A fixed pool and no overflow: SQLAlchemy closes an overflow connection when it
             # comes back, so under load requests kept paying for a new PostgreSQL backend (54
-            # forks a second with 12 kept + 8 overflow: citizen path 262/s; 20 kept, none
-            # overflow: 413/s). A request finding every connection busy waits for one (the
-            # pool's 30 s, then 503) instead.
+            # forks a second with 12 kept + 8 overflow: citizen path 262/s; 10 to 20 kept,
+            # none overflow: 400-490/s, alike within the noise). A request finding every
+            # connection busy waits for one (the pool's 30 s, then 503) instead.
             kwargs.setdefault("pool_size", pool_size)
             kwargs.setdefault("max_overflow", 0)
         engine = sa.create_engine(url, **kwargs)
@@ -106,6 +106,13 @@ class Database:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._write_engine = engine.execution_options(**WRITE)
+        # PostgreSQL runs each statement of such a session as its own transaction: no BEGIN
+        # and ROLLBACK round trips (SQLite's BEGIN is in-process and costs nothing).
+        self._unpinned_engine = (
+            engine
+            if engine.dialect.name == "sqlite"
+            else engine.execution_options(isolation_level="AUTOCOMMIT")
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -118,8 +125,12 @@ class Database:
         )
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
-        with Session(self._write_engine if write else self.engine) as session:
+    def session(self, *, write: bool = False, snapshot: bool = True) -> Iterator[Session]:
+        """A session; ``snapshot=False`` (reads only) lets each statement see the newest data
+        on its own instead of one snapshot for all: for a busy page whose few reads need not
+        agree with each other, it saves two round trips to PostgreSQL."""
+        engine = self.engine if snapshot else self._unpinned_engine
+        with Session(self._write_engine if write else engine) as session:
             yield session
 
     def ping(self) -> None:

@@ -76,7 +76,7 @@ class TransactionDatabase(Database):
         self.connection = connection
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
+    def session(self, *, write: bool = False, snapshot: bool = True) -> Iterator[Session]:
         with Session(bind=self.connection, join_transaction_mode="create_savepoint") as session:
             yield session
 

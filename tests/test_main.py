@@ -110,6 +110,27 @@ def test_a_postgresql_pool_is_fixed_at_its_setting_with_no_overflow(
     assert (pool.size(), pool._max_overflow) == (7, 0)
 
 
+def test_a_session_without_snapshot_runs_each_read_on_its_own(
+    private_database: Database,
+) -> None:
+    """On PostgreSQL no transaction is left open between its statements (no BEGIN, no
+    ROLLBACK round trip); a plain session holds one until it ends. Both read the same."""
+
+    def in_transaction(session: Session) -> bool:
+        raw = session.connection().connection.dbapi_connection
+        if private_database.engine.dialect.name == "sqlite":
+            return bool(raw.in_transaction)  # type: ignore[union-attr]
+        return raw.info.transaction_status != 0  # type: ignore[union-attr]  # 0: IDLE
+
+    seen = {}
+    for snapshot in (True, False):
+        with private_database.session(snapshot=snapshot) as session:
+            seen[snapshot] = session.execute(sa.text("SELECT 41 + 1")).scalar_one()
+            seen[snapshot, "open"] = in_transaction(session)
+    expected_open = private_database.engine.dialect.name == "sqlite"  # SQLite's is free
+    assert seen == {True: 42, (True, "open"): True, False: 42, (False, "open"): expected_open}
+
+
 def test_sqlite_write_session_takes_the_write_lock_up_front(tmp_path: Path) -> None:
     """A write session holds the lock from BEGIN, so a second writer waits instead of racing."""
     database = Database(
@@ -395,7 +416,7 @@ class LostSessions(Database):
     """Sessions whose connection is lost as the request's session dependency opens one."""
 
     @contextmanager
-    def session(self, *, write: bool = False) -> Iterator[Session]:
+    def session(self, *, write: bool = False, snapshot: bool = True) -> Iterator[Session]:
         raise sa.exc.OperationalError("SELECT 1", None, Exception("server closed the connection"))
         yield  # a generator, as the real one
 

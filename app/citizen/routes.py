@@ -262,8 +262,10 @@ def _survey_page(
     request: Request, token: str, database: Database, settings: Settings, lang: str
 ) -> Response:
     # The connection goes back to the pool before the page is rendered: with 64 phones at
-    # once, the pool (not the CPU) was what requests queued for.
-    with database.session() as session:
+    # once, the pool (not the CPU) was what requests queued for. The counter, its unit, form
+    # and services need not be read in one snapshot: an edit between two reads shows on the
+    # next page, as it would a moment later anyway.
+    with database.session(snapshot=False) as session:
         try:
             context = citizen.load_survey(session=session, token=token)
         except AppError as exc:
