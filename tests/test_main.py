@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -117,12 +118,12 @@ def test_a_session_without_snapshot_runs_each_read_on_its_own(
     ROLLBACK round trip); a plain session holds one until it ends. Both read the same."""
 
     def in_transaction(session: Session) -> bool:
-        raw = session.connection().connection.dbapi_connection
+        raw: Any = session.connection().connection.dbapi_connection
         if private_database.engine.dialect.name == "sqlite":
-            return bool(raw.in_transaction)  # type: ignore[union-attr]
-        return raw.info.transaction_status != 0  # type: ignore[union-attr]  # 0: IDLE
+            return bool(raw.in_transaction)
+        return bool(raw.info.transaction_status != 0)  # 0: IDLE
 
-    seen = {}
+    seen: dict[object, object] = {}
     for snapshot in (True, False):
         with private_database.session(snapshot=snapshot) as session:
             seen[snapshot] = session.execute(sa.text("SELECT 41 + 1")).scalar_one()
