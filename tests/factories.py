@@ -5,20 +5,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from app.models import (
-    ROLLUP_COUNTS,
-    ROLLUP_KEYS_FULL,
-    ROLLUP_MONTH_KEYS,
     FormVersion,
     Unit,
     UnitCreate,
-    response_rollup,
-    response_rollup_month,
 )
-from app.services import intake, org, questionnaires
+from app.services import intake, org, questionnaires, rollups
 
 CODES = (
     "persyaratan",
@@ -56,33 +50,11 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def rollup_sums(session: Session, unit_ids: Sequence[int | None] | None = None) -> list[Any]:
-    """The rollup's sums per key, its shards added up, in key order: what every reader sees
-    (the rows themselves depend on which shards the submissions picked)."""
-    r = response_rollup.c
-    keys = [r[key] for key in ROLLUP_KEYS_FULL]
-    stmt = sa.select(*keys, *(sa.func.sum(r[c]) for c in ROLLUP_COUNTS)).group_by(*keys)
-    if unit_ids is not None:
-        stmt = stmt.where(r.unit_id.in_(unit_ids))
-    return [tuple(row) for row in session.execute(stmt.order_by(*keys)).all()]
+    return rollups.day_totals(session=session, unit_ids=unit_ids)
 
 
 def month_sums(session: Session, unit_ids: Sequence[int | None]) -> list[Any]:
-    """The month rollup per key, its shards taken together (first and last day, sums), in
-    key order: see :func:`rollup_sums`."""
-    m = response_rollup_month.c
-    keys = [m[key] for key in ROLLUP_MONTH_KEYS]
-    stmt = (
-        sa.select(
-            *keys,
-            sa.func.min(m.first_date),
-            sa.func.max(m.last_date),
-            *(sa.func.sum(m[c]) for c in ROLLUP_COUNTS),
-        )
-        .where(m.unit_id.in_(unit_ids))
-        .group_by(*keys)
-        .order_by(*keys)
-    )
-    return [tuple(row) for row in session.execute(stmt).all()]
+    return rollups.month_totals(session=session, unit_ids=unit_ids)
 
 
 def reordered_version(session: Session) -> FormVersion:

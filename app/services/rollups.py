@@ -229,6 +229,38 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: 
     return int(session.execute(count).scalar_one())
 
 
+def day_totals(
+    *, session: Session, unit_ids: Sequence[int | None] | None = None
+) -> list[tuple[Any, ...]]:
+    """The per-day rollup's sums per key, its shards added up, in key order: what every
+    reader sees, and what a rebuild must reproduce (the rows themselves depend on the shards
+    the submissions picked; a rebuild writes shard 0 only)."""
+    r = response_rollup.c
+    keys = [r[key] for key in ROLLUP_KEYS_FULL]
+    stmt = sa.select(*keys, *(sa.func.sum(r[c]) for c in ROLLUP_COUNTS)).group_by(*keys)
+    if unit_ids is not None:
+        stmt = stmt.where(r.unit_id.in_(unit_ids))
+    return [tuple(row) for row in session.execute(stmt.order_by(*keys)).all()]
+
+
+def month_totals(
+    *, session: Session, unit_ids: Sequence[int | None] | None = None
+) -> list[tuple[Any, ...]]:
+    """The per-month rollup per key, its shards taken together (first and last day, sums),
+    in key order: see :func:`day_totals`."""
+    m = response_rollup_month.c
+    keys = [m[key] for key in ROLLUP_MONTH_KEYS]
+    stmt = sa.select(
+        *keys,
+        sa.func.min(m.first_date),
+        sa.func.max(m.last_date),
+        *(sa.func.sum(m[c]) for c in ROLLUP_COUNTS),
+    ).group_by(*keys)
+    if unit_ids is not None:
+        stmt = stmt.where(m.unit_id.in_(unit_ids))
+    return [tuple(row) for row in session.execute(stmt.order_by(*keys)).all()]
+
+
 def _month_of(session: Session, day: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
     """SQL for the first day of a date's month."""
     if is_postgresql(session):
