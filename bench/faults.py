@@ -349,7 +349,10 @@ def report(load: Load, found: Stored, faults: list[Fault], mode: str, busy: str)
         f"{len(acked):>14} {len(stored_keys):>8} {len(lost):>6} {len(duplicated):>11} "
         f"{len(stored_keys - acked):>16}"
     )
-    print(f"rollups equal a rebuild (sums per key, shards added up): {found.rollups_equal} ({found.rollup_rows} keys)")
+    print(
+        "rollups equal a rebuild (sums per key, shards added up): "
+        f"{found.rollups_equal} ({found.rollup_rows} keys)"
+    )
     if lost:
         print(f"lost, for example: {lost[:5]}")
     if load.unfinished:
