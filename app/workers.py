@@ -10,8 +10,10 @@ alembic, the report renderers) in every worker and every replacement: 1.3 s on a
 """
 
 import argparse
+import pickle
 import sys
 from collections.abc import Sequence
+from multiprocessing.connection import Connection
 
 import uvicorn
 from uvicorn.config import STARTUP_FAILURE
@@ -37,7 +39,19 @@ class Supervisor(Multiprocess):
         # is handled on the next round, half a second later). Closing twice is harmless.
         for process in self.processes:
             process.child_conn.close()
+            _drop_late_answers(process.parent_conn)
         super().keep_subprocess_alive()
+
+
+def _drop_late_answers(connection: Connection) -> None:
+    """Read away answers to earlier pings that timed out (while the worker started on a busy
+    machine, say): left in the pipe, one would pass the next check for a worker that has
+    since hung or died (seen in CI: a stopped, then killed worker was kept)."""
+    try:
+        while connection.poll(0):
+            connection.recv()
+    except (OSError, EOFError, pickle.UnpicklingError):
+        pass  # a dead worker's pipe: the check that follows finds it out
 
 
 def config(*, host: str, port: int, workers: int, healthcheck_seconds: int) -> uvicorn.Config:
