@@ -511,8 +511,8 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
 
 
 def test_a_trend_reads_every_period_in_the_same_few_statements(session: Session) -> None:
-    """A trend is one grouped query over the rollups (its coverage counted in the same
-    pass), however many periods: the statements of 12 months are those of 2."""
+    """A trend is one grouped query over the rollups and one that counts the units with
+    responses, however many periods: the statements of 12 months are those of 2."""
     root = make_unit(session)
     child = make_unit(session, parent=root)
     for month in range(1, 13):
@@ -545,7 +545,7 @@ def test_a_trend_reads_every_period_in_the_same_few_statements(session: Session)
     few = trend_statements(months[:2])
     assert len(many) == len(few)
     rollup_reads = [s for s in many if "response_rollup" in s]
-    assert len(rollup_reads) == 1  # the tallies and the coverage together
+    assert len(rollup_reads) == 2  # the tallies, then the units they cover
 
 
 def test_month_rows_bound_their_days_whatever_order_responses_arrive_in(session: Session) -> None:

@@ -15,12 +15,13 @@ the core's
 
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from app.core import ikm
@@ -43,6 +44,7 @@ from app.services.scopes import Scope, unit_ids
 
 _r = response_rollup.c
 _m = response_rollup_month.c
+_DATES = postgresql.ARRAY(sa.Date)
 _DAY_SUMS = tuple(sa.func.sum(_r[c]) for c in ROLLUP_COUNTS)
 
 
@@ -333,7 +335,7 @@ def tallies(
         units = unit_ids(session=session, scope=scope)
     rows: dict[tuple[int, int], list[Any]] = {}
     for layer in _layers(periods):
-        source = _source(scope, [periods[i] for i in layer], units=units)
+        source = _source(session, scope, [periods[i] for i in layer], units=units)
         for (index, key), parts in _aggregate(session, source).items():
             rows[(layer[index], key)] = parts
     versions = _versions(session)
@@ -364,7 +366,7 @@ def reach(
         units = unit_ids(session=session, scope=pooled)
     found = [Reach(0, 0, 0) for _ in periods]
     for layer in _layers(periods):
-        c = _source(pooled, [periods[i] for i in layer], units=units).c
+        c = _source(session, pooled, [periods[i] for i in layer], units=units).c
         own = sa.case((c.unit_id == scope.unit.id, 1), else_=0)
         stmt = sa.select(
             c.idx, own, sa.func.count(sa.distinct(c.unit_id)), sa.func.sum(c.responses)
@@ -385,11 +387,10 @@ def tallies_and_reach(
     periods: Sequence[Period],
     units: Sequence[int] | None = None,
 ) -> list[tuple[Found, Reach]]:
-    """:func:`tallies` and :func:`reach` of each period. A pooled scope reads both in one
-    pass over its rollup rows (each period's units counted beside its sums); a period whose
-    rows hold several form versions, where a unit may count once per version, has its units
-    counted again on their own. ``units``: the scope's :func:`unit_ids` when the caller has
-    them."""
+    """:func:`tallies` and :func:`reach` of each period. A pooled scope reads both from the
+    same rollup rows: the sums with the unit's own responses beside them, then the units
+    with rows counted by :func:`_units`. ``units``: the scope's :func:`unit_ids` when the
+    caller has them."""
     if not scope.include_children:  # the reach is of the pooled scope, a wider one
         return list(
             zip(
@@ -403,19 +404,15 @@ def tallies_and_reach(
     rows: dict[int, list[Any]] = {}
     reaches = [Reach(0, 0, 0) for _ in periods]
     for layer in _layers(periods):
-        source = _source(scope, [periods[i] for i in layer], units=units)
-        for (index, _), parts in _aggregate(session, source, reach=True, own=scope.unit.id).items():
+        source = _source(session, scope, [periods[i] for i in layer], units=units)
+        below_units = _units(session, source, own=scope.unit.id)
+        for (index, key), parts in _aggregate(session, source, own=scope.unit.id).items():
             at = layer[index]
-            rows[at] = [part[:-2] for part in parts]
+            rows[at] = [part[:-1] for part in parts]
             own = sum(int(part[-1]) for part in parts)
             below = sum(int(part[3]) for part in parts) - own  # part[3]: responses
-            reaches[at] = Reach(own, int(parts[0][-2]), below)
+            reaches[at] = Reach(own, below_units.get((index, key), 0), below)
     versions = _versions(session)
-    recount = [index for index, parts in rows.items() if len(parts) > 1]
-    if recount:
-        exact = reach(session=session, scope=scope, periods=[periods[i] for i in recount])
-        for index, found in zip(recount, exact, strict=True):
-            reaches[index] = found
     return [
         (_found(versions, rows.get(index, [])), reaches[index]) for index in range(len(periods))
     ]
@@ -423,7 +420,7 @@ def tallies_and_reach(
 
 def responses_by_unit(*, session: Session, scope: Scope) -> dict[int, int]:
     """How many responses each unit of the scope holds itself (units without any are absent)."""
-    source = _source(scope, [scope.period], units=unit_ids(session=session, scope=scope))
+    source = _source(session, scope, [scope.period], units=unit_ids(session=session, scope=scope))
     stmt = sa.select(source.c.unit_id, sa.func.sum(source.c.responses)).group_by(source.c.unit_id)
     return {unit_id: int(n) for unit_id, n in session.execute(stmt).all() if n}
 
@@ -443,7 +440,7 @@ def responses_per_day(*, session: Session, scope: Scope) -> dict[date, int]:
 
 def form_versions(*, session: Session, scope: Scope) -> list[FormVersion]:
     """The form versions answered in the scope, oldest first."""
-    source = _source(scope, [scope.period], units=unit_ids(session=session, scope=scope))
+    source = _source(session, scope, [scope.period], units=unit_ids(session=session, scope=scope))
     used = sa.select(source.c.form_version_id).distinct()
     return list(
         session.exec(
@@ -465,54 +462,24 @@ def tallies_by_branch(
     *, session: Session, parent: Unit, periods: Sequence[Period], include_flagged: bool = False
 ) -> list[dict[int, Branch]]:
     """For each period, the :class:`Branch` of each direct child of ``parent`` pooled with
-    its own subtree, keyed by child id (children without responses are absent), in one
-    GROUP BY (a provincial table has hundreds of units). A branch whose responses mix element
-    sets gets the Conflict that says so instead of a tally: it must not sink the whole
-    ranking. A branch whose rows hold several form versions has its units counted again on
-    their own (counted beside each version's sums, a unit may count twice)."""
+    its own subtree, keyed by child id (children without responses are absent), from two
+    grouped queries (a provincial table has hundreds of units). A branch whose responses mix
+    element sets gets the Conflict that says so instead of a tally: it must not sink the
+    whole ranking."""
     branch = branch_cte(parent)
-    rows: dict[tuple[int, int], list[Any]] = defaultdict(list)
-    for layer in _layers(periods):
-        source = _source(
-            None, [periods[i] for i in layer], branch=branch, include_flagged=include_flagged
-        )
-        for (index, top), parts in _aggregate(session, source, reach=True).items():
-            rows[(layer[index], top)] = parts
     versions = _versions(session)
     found: list[dict[int, Branch]] = [{} for _ in periods]
-    recount: set[int] = set()
-    for (index, top), parts in rows.items():
-        if len(parts) > 1:
-            recount.add(index)
-        found[index][top] = Branch(_found(versions, [p[:-2] for p in parts]), int(parts[0][-2]))
-    if recount:
-        at = sorted(recount)
-        exact = units_with_responses_by_branch(
-            session=session,
-            parent=parent,
-            periods=[periods[i] for i in at],
+    for layer in _layers(periods):
+        source = _source(
+            session,
+            None,
+            [periods[i] for i in layer],
+            branch=branch,
             include_flagged=include_flagged,
         )
-        for index, counts in zip(at, exact, strict=True):
-            for top, count in counts.items():
-                found[index][top] = replace(found[index][top], units=count)
-    return found
-
-
-def units_with_responses_by_branch(
-    *, session: Session, parent: Unit, periods: Sequence[Period], include_flagged: bool = False
-) -> list[dict[int, int]]:
-    """For each period, how many units of each direct child's subtree have responses (the
-    branches of :func:`tallies_by_branch`), in one grouped query."""
-    branch = branch_cte(parent)
-    found: list[dict[int, int]] = [{} for _ in periods]
-    for layer in _layers(periods):
-        c = _source(
-            None, [periods[i] for i in layer], branch=branch, include_flagged=include_flagged
-        ).c
-        stmt = sa.select(c.idx, c.key, sa.func.count(sa.distinct(c.unit_id))).group_by(c.idx, c.key)
-        for index, top, count in session.execute(stmt).all():
-            found[layer[index]][top] = int(count)
+        counted = _units(session, source)
+        for (index, top), parts in _aggregate(session, source).items():
+            found[layer[index]][top] = Branch(_found(versions, parts), counted.get((index, top), 0))
     return found
 
 
@@ -530,23 +497,17 @@ def branch_cte(parent: Unit) -> sa.CTE:
 
 
 def _aggregate(
-    session: Session, source: sa.Subquery, *, reach: bool = False, own: int | None = None
+    session: Session, source: sa.Subquery, *, own: int | None = None
 ) -> dict[tuple[int, int], list[Any]]:
     """Rows of (form_version_id, first date, last date, *ROLLUP_COUNTS) for each (period
-    index, key) of a source: the shape :func:`pool` takes. With ``reach`` each row also ends
-    with how many units other than ``own`` (None: any unit) it holds and the responses of
-    ``own`` itself, from the same pass over the rollup rows."""
+    index, key) of a source: the shape :func:`pool` takes. With ``own`` each row also ends
+    with the responses of that unit itself, from the same pass over the rollup rows."""
     c = source.c
-    counts: list[sa.ColumnElement[Any]] = []
-    if reach:
-        # Beside the sums rather than in a second statement: the rows are read once. (Summed
-        # per unit first and then counted, the 32 sums' states took 60 MB at 16,000 units x
-        # quarters, and twice the time.)
-        is_own = c.unit_id == own if own is not None else sa.false()
-        counts = [
-            sa.func.count(sa.distinct(sa.case((sa.not_(is_own), c.unit_id)))),
-            sa.func.coalesce(sa.func.sum(sa.case((is_own, c.responses))), 0),
-        ]
+    own_responses = (
+        [sa.func.coalesce(sa.func.sum(sa.case((c.unit_id == own, c.responses))), 0)]
+        if own is not None
+        else []
+    )
     stmt = sa.select(
         c.idx,
         c.key,
@@ -554,7 +515,7 @@ def _aggregate(
         sa.func.min(c.first),
         sa.func.max(c.last),
         *(sa.func.sum(c[name]) for name in ROLLUP_COUNTS),
-        *counts,
+        *own_responses,
     ).group_by(c.idx, c.key, c.form_version_id)
     rows: dict[tuple[int, int], list[Any]] = defaultdict(list)
     for index, key, *rest in session.execute(stmt).all():
@@ -562,7 +523,24 @@ def _aggregate(
     return rows
 
 
+def _units(
+    session: Session, source: sa.Subquery, *, own: int | None = None
+) -> dict[tuple[int, int], int]:
+    """How many units (other than ``own``) have rows in each (period index, key) of a
+    source, each unit once whatever its form versions. The (index, key, unit) triples are
+    made distinct first, which PostgreSQL hashes: a count(DISTINCT) beside the sums sorted
+    every wide row (at a province, on disk) and took longer than the sums themselves."""
+    c = source.c
+    triples = sa.select(c.idx, c.key, c.unit_id).distinct()
+    if own is not None:
+        triples = triples.where(c.unit_id != own)
+    t = triples.subquery("triples")
+    stmt = sa.select(t.c.idx, t.c.key, sa.func.count()).group_by(t.c.idx, t.c.key)
+    return {(int(index), int(key)): int(n) for index, key, n in session.execute(stmt).all()}
+
+
 def _source(
+    session: Session,
     scope: Scope | None,
     periods: Sequence[Period],
     *,
@@ -580,21 +558,21 @@ def _source(
     month_pieces = [(i, s.months) for i, s in enumerate(splits) if s.months is not None]
     day_pieces = [(i, days) for i, s in enumerate(splits) for days in s.days]
     arms = []
-    for table, day, first, last, pieces in (
-        (response_rollup_month, _m.month_date, _m.first_date, _m.last_date, month_pieces),
-        (response_rollup, _r.local_date, _r.local_date, _r.local_date, day_pieces),
+    for table, day, first, last, pieces, after in (
+        (
+            response_rollup_month,
+            _m.month_date,
+            _m.first_date,
+            _m.last_date,
+            month_pieces,
+            _next_month,
+        ),
+        (response_rollup, _r.local_date, _r.local_date, _r.local_date, day_pieces, _next_day),
     ):
         if not pieces:
             continue
         t = table.c
         key: sa.ColumnElement[Any]
-        within = [day.between(low, high) for _, (low, high) in pieces]
-        indexes = {index for index, _ in pieces}
-        idx: sa.ColumnElement[Any] = (
-            sa.literal(pieces[0][0])
-            if len(indexes) == 1
-            else sa.case(*((w, index) for w, (index, _) in zip(within, pieces, strict=True)))
-        )
         if scope is not None:
             where = scope.conditions(
                 t,
@@ -610,9 +588,10 @@ def _source(
             where = [] if include_flagged else [t.flagged.is_(False)]
             key = branch.c.top
             source = table.join(branch, branch.c.id == t.unit_id)
+        spans = _spans([span for _, span in pieces], after)
         arms.append(
             sa.select(
-                idx.label("idx"),
+                _period_index(session, day, pieces, after).label("idx"),
                 key.label("key"),
                 t.unit_id,
                 t.form_version_id,
@@ -621,9 +600,49 @@ def _source(
                 *(t[name] for name in ROLLUP_COUNTS),
             )
             .select_from(source)
-            .where(*where, sa.or_(*within))
+            .where(*where, sa.or_(*(day.between(low, high) for low, high in spans)))
         )
     return (arms[0] if len(arms) == 1 else sa.union_all(*arms)).subquery("source")
+
+
+def _next_day(day: date) -> date:
+    return day + timedelta(days=1)
+
+
+def _spans(
+    pieces: Sequence[tuple[date, date]], after: Callable[[date], date]
+) -> list[tuple[date, date]]:
+    """Inclusive ranges of days (or months) with the ones that touch joined: a trend's
+    periods become one range, one comparison per row instead of one per period."""
+    spans: list[tuple[date, date]] = []
+    for low, high in sorted(pieces):
+        if spans and after(spans[-1][1]) >= low:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], high))
+        else:
+            spans.append((low, high))
+    return spans
+
+
+def _period_index(
+    session: Session,
+    day: sa.ColumnElement[Any],
+    pieces: Sequence[tuple[int, tuple[date, date]]],
+    after: Callable[[date], date],
+) -> sa.ColumnElement[Any]:
+    """SQL for the position of the period a row's day (or month) falls in, given each
+    period's inclusive ranges. On PostgreSQL a binary search, ``width_bucket`` over the
+    ranges' bounds, whose bucket numbers a simple CASE turns into positions: a CASE of one
+    comparison per period took longer than summing the rows it sorted (8 quarters, 48,000
+    month rows). SQLite has no width_bucket: a CASE there."""
+    if len({index for index, _ in pieces}) == 1:
+        return sa.literal(pieces[0][0])
+    if not is_postgresql(session):
+        return sa.case(*((day.between(low, high), index) for index, (low, high) in pieces))
+    bounds = sorted({bound for _, (low, high) in pieces for bound in (low, after(high))})
+    # Bucket b holds the days from bounds[b - 1] up to bounds[b]; gaps get no position (the
+    # WHERE leaves their rows out). A simple CASE computes the bucket once per row.
+    positions = {bounds.index(low) + 1: index for index, (low, _) in pieces}
+    return sa.case(positions, value=sa.func.width_bucket(day, sa.literal(bounds, type_=_DATES)))
 
 
 def _versions(session: Session) -> dict[int, FormVersion]:
