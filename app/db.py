@@ -2,13 +2,15 @@
 concurrent writers queue instead of failing; PostgreSQL needs nothing special."""
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import psycopg
 import sqlalchemy as sa
+from psycopg.adapt import Dumper
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -23,6 +25,35 @@ WRITE = {"skm_write": True}
 # The PostgreSQL advisory lock key that serialises schema migrations (any fixed 64-bit number;
 # this one spells "skm" in ASCII).
 MIGRATION_LOCK = 0x736B6D
+
+
+class _IdsText(str):
+    """Integer ids in PostgreSQL's array text form, ``{1,2,3}``: see :func:`id_array`."""
+
+
+class _IdsTextDumper(Dumper):
+    oid = psycopg.postgres.types["int4"].array_oid
+
+    def dump(self, obj: Any) -> bytes:
+        return str(obj).encode()
+
+
+psycopg.adapters.register_dumper(_IdsText, _IdsTextDumper)
+
+
+class _IdArray(sa.types.UserDefinedType[Any]):
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "INTEGER[]"
+
+
+def id_array(ids: Sequence[int]) -> sa.BindParameter[Any]:
+    """Integer ids as one PostgreSQL ``integer[]`` parameter, sent in the array's text form.
+    The driver took 1.5 ms to send a province's two thousand ids as a list, on each of a
+    reader's statements; as text, 0.3 ms. The server reads it at bind time, so the planner
+    sees a constant array (which it hashes: no scan of it per row)."""
+    return sa.bindparam(None, _IdsText("{" + ",".join(str(int(i)) for i in ids) + "}"), _IdArray())
 
 
 def create_db_engine(

@@ -462,27 +462,36 @@ response_rollup = sa.Table(
     sa.PrimaryKeyConstraint(*ROLLUP_KEYS_FULL, "shard"),
 )
 
-# --- response_rollup_month: the same sums per unit and local month, for whole months ---
-# A province's semester is a few rows per unit here instead of one per day, service, counter
-# and channel; service, counter and channel are left out because only a single unit's own
-# scopes filter on them (those read the per-day table). first_date and last_date bound the
-# days the row holds (a message about mixed forms names them). Kept with the per-day rows.
+# --- response_rollup_month and response_rollup_quarter: the same sums per unit and local
+# month (quarter), for whole months (quarters) ---
+# A province's semester is two rows per unit in the quarter table instead of one per day,
+# service, counter and channel; service, counter and channel are left out because only a
+# single unit's own scopes filter on them (those read the per-day table). first_date and
+# last_date bound the days the row holds (a message about mixed forms names them). Kept with
+# the per-day rows, in the same transaction.
 
 ROLLUP_MONTH_KEYS = ("unit_id", "month_date", "form_version_id", "flagged")
+ROLLUP_QUARTER_KEYS = ("unit_id", "quarter_date", "form_version_id", "flagged")
 
-response_rollup_month = sa.Table(
-    "response_rollup_month",
-    SQLModel.metadata,
-    sa.Column("unit_id", sa.Integer, sa.ForeignKey("unit.id"), nullable=False),
-    sa.Column("month_date", sa.Date, nullable=False),  # the month's first day
-    sa.Column("form_version_id", sa.Integer, sa.ForeignKey("form_version.id"), nullable=False),
-    sa.Column("flagged", sa.Boolean, nullable=False),
-    sa.Column("first_date", sa.Date, nullable=False),
-    sa.Column("last_date", sa.Date, nullable=False),
-    sa.Column("shard", sa.SmallInteger, nullable=False, server_default="0"),  # as per day
-    *(sa.Column(name, sa.BigInteger, nullable=False) for name in ROLLUP_COUNTS),
-    sa.PrimaryKeyConstraint(*ROLLUP_MONTH_KEYS, "shard"),
-)
+
+def _coarse_rollup(name: str, keys: tuple[str, ...]) -> sa.Table:
+    return sa.Table(
+        name,
+        SQLModel.metadata,
+        sa.Column("unit_id", sa.Integer, sa.ForeignKey("unit.id"), nullable=False),
+        sa.Column(keys[1], sa.Date, nullable=False),  # the month's (quarter's) first day
+        sa.Column("form_version_id", sa.Integer, sa.ForeignKey("form_version.id"), nullable=False),
+        sa.Column("flagged", sa.Boolean, nullable=False),
+        sa.Column("first_date", sa.Date, nullable=False),
+        sa.Column("last_date", sa.Date, nullable=False),
+        sa.Column("shard", sa.SmallInteger, nullable=False, server_default="0"),  # as per day
+        *(sa.Column(count, sa.BigInteger, nullable=False) for count in ROLLUP_COUNTS),
+        sa.PrimaryKeyConstraint(*keys, "shard"),
+    )
+
+
+response_rollup_month = _coarse_rollup("response_rollup_month", ROLLUP_MONTH_KEYS)
+response_rollup_quarter = _coarse_rollup("response_rollup_quarter", ROLLUP_QUARTER_KEYS)
 
 
 # --- rate_limit: hits per key in fixed windows, shared by every worker ---

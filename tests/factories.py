@@ -53,8 +53,12 @@ def rollup_sums(session: Session, unit_ids: Sequence[int | None] | None = None) 
     return rollups.day_totals(session=session, unit_ids=unit_ids)
 
 
-def month_sums(session: Session, unit_ids: Sequence[int | None]) -> list[Any]:
-    return rollups.month_totals(session=session, unit_ids=unit_ids)
+def coarse_sums(session: Session, unit_ids: Sequence[int | None]) -> list[Any]:
+    """The month rollup's totals, then the quarter rollup's (see ``rollups.month_totals``)."""
+    return [
+        *rollups.month_totals(session=session, unit_ids=unit_ids),
+        *rollups.quarter_totals(session=session, unit_ids=unit_ids),
+    ]
 
 
 def reordered_version(session: Session) -> FormVersion:

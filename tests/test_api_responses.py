@@ -24,8 +24,8 @@ from tests.conftest import StatementLog
 from tests.factories import (
     CODES,
     bearer,
+    coarse_sums,
     make_unit,
-    month_sums,
     reordered_version,
     response,
     rollup_sums,
@@ -600,7 +600,7 @@ async def test_a_new_version_of_the_units_form_is_used_from_the_next_response(
 async def test_one_response_post_runs_few_cached_statements(
     client: httpx.AsyncClient, session: Session, admin: str, statement_log: StatementLog
 ) -> None:
-    """The cost of an ingest: the key, the unit with its form, the insert and the two rollups,
+    """The cost of an ingest: the key, the unit with its form, the insert and the three rollups,
     each statement compiled once (no "[generated in" after the first request), no re-reads."""
     unit = make_unit(session)
     first = await client.post("/api/v1/responses", json=_batch(unit, ["a"]), headers=bearer(admin))
@@ -610,7 +610,7 @@ async def test_one_response_post_runs_few_cached_statements(
             "/api/v1/responses", json=_batch(unit, ["b"]), headers=bearer(admin)
         )
     assert second.status_code == 201
-    assert len(statements) == 5, [s.sql for s in statements]
+    assert len(statements) == 6, [s.sql for s in statements]
     assert [s.sql for s in statements if not s.cached] == []
 
 
@@ -618,9 +618,9 @@ async def test_one_response_post_runs_few_cached_statements(
 
 
 def _rollups_match_a_rebuild(session: Session, unit_ids: list[int | None]) -> bool:
-    kept = rollup_sums(session, unit_ids), month_sums(session, unit_ids)
+    kept = rollup_sums(session, unit_ids), coarse_sums(session, unit_ids)
     rollups.rebuild(session=session, unit_ids=[i for i in unit_ids if i], commit=False)
-    return kept == (rollup_sums(session, unit_ids), month_sums(session, unit_ids)) != ([], [])
+    return kept == (rollup_sums(session, unit_ids), coarse_sums(session, unit_ids)) != ([], [])
 
 
 def _posts(database: Database, *posts: tuple[str, dict[str, Any]]) -> list[responses_api._Post]:

@@ -28,9 +28,9 @@ from app.models import (
     response_rollup,
     response_rollup_month,
 )
-from app.services import intake, questionnaires
+from app.services import intake, questionnaires, rollups
 from tests.conftest import fresh_database
-from tests.factories import make_unit, month_sums, response, rollup_sums
+from tests.factories import coarse_sums, make_unit, response, rollup_sums
 
 
 def _tables(url: str) -> set[str]:
@@ -55,6 +55,7 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
             "population",
             "response_rollup",
             "response_rollup_month",
+            "response_rollup_quarter",
             "rate_limit",
             "api_key",
             "unit_report_setting",
@@ -83,7 +84,8 @@ def test_upgrade_check_downgrade_round_trip(tmp_path: Path) -> None:
 
 def test_rollup_shards_downgrade_into_one_row_per_key(tmp_path: Path) -> None:
     """Downgrading past the rollup shards keeps every key's sums (and a month's day bounds),
-    in one row per key of each rollup table."""
+    in one row per key of each rollup table; upgrading again fills the quarter rows from the
+    month rows with the same totals as intake wrote."""
     with fresh_database(tmp_path) as url:
         upgrade_schema(url)
         engine = create_db_engine(url, poolclass=sa.pool.NullPool)
@@ -97,7 +99,8 @@ def test_rollup_shards_downgrade_into_one_row_per_key(tmp_path: Path) -> None:
                     intake.record_responses(
                         session=session, unit=unit, items=[response(answers, when)], channel="api"
                     )
-                days, months = rollup_sums(session), month_sums(session, [unit.id])
+                days, coarse = rollup_sums(session), coarse_sums(session, [unit.id])
+                months = rollups.month_totals(session=session, unit_ids=[unit.id])
                 shards = session.execute(sa.text("SELECT count(*) FROM response_rollup_month"))
                 assert shards.scalar_one() > 1  # 40 random picks of 16 shards
             downgrade_schema(url, "6478ab39df61")
@@ -118,7 +121,7 @@ def test_rollup_shards_downgrade_into_one_row_per_key(tmp_path: Path) -> None:
             assert [tuple(r) for r in month_rows] == months
             upgrade_schema(url)
             with Session(engine) as session:
-                assert (rollup_sums(session), month_sums(session, [unit.id])) == (days, months)
+                assert (rollup_sums(session), coarse_sums(session, [unit.id])) == (days, coarse)
         finally:
             engine.dispose()
 

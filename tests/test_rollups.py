@@ -28,13 +28,14 @@ from app.models import (
     ServiceCreate,
     response_rollup,
     response_rollup_month,
+    response_rollup_quarter,
 )
 from app.services import datafix, intake, org, questionnaires, results, rollups, scopes
 from tests.conftest import StatementLog
 from tests.factories import (
     CODES,
+    coarse_sums,
     make_unit,
-    month_sums,
     reordered_version,
     response,
     rollup_sums,
@@ -323,37 +324,62 @@ def test_the_rollup_upsert_is_compiled_once(session: Session, statement_log: Sta
 
 
 @pytest.mark.parametrize(
-    ("text", "months", "days"),
+    ("text", "quarters", "months", "days"),
     [
-        ("2025-S1", (date(2025, 1, 1), date(2025, 6, 1)), ()),
-        ("2025-02", (date(2025, 2, 1), date(2025, 2, 1)), ()),
+        ("2025-S1", (date(2025, 1, 1), date(2025, 4, 1)), (), ()),
+        ("2025-Q3", (date(2025, 7, 1), date(2025, 7, 1)), (), ()),
+        ("2025-02", None, ((date(2025, 2, 1), date(2025, 2, 1)),), ()),
         (
             "2025-01-15..2025-03-10",
-            (date(2025, 2, 1), date(2025, 2, 1)),
+            None,
+            ((date(2025, 2, 1), date(2025, 2, 1)),),
             ((date(2025, 1, 15), date(2025, 1, 31)), (date(2025, 3, 1), date(2025, 3, 10))),
         ),
         (
             "2024-02-01..2024-03-30",
-            (date(2024, 2, 1), date(2024, 2, 1)),
+            None,
+            ((date(2024, 2, 1), date(2024, 2, 1)),),
             ((date(2024, 3, 1), date(2024, 3, 30)),),
         ),
         (
             "2024-01-31..2024-02-29",
-            (date(2024, 2, 1), date(2024, 2, 1)),
+            None,
+            ((date(2024, 2, 1), date(2024, 2, 1)),),
             ((date(2024, 1, 31), date(2024, 1, 31)),),
         ),
-        ("2025-03-02..2025-03-31", None, ((date(2025, 3, 2), date(2025, 3, 31)),)),
-        ("2025-01-20..2025-02-10", None, ((date(2025, 1, 20), date(2025, 2, 10)),)),
+        (
+            "2025-02-10..2025-11-20",
+            (date(2025, 4, 1), date(2025, 7, 1)),
+            ((date(2025, 3, 1), date(2025, 3, 1)), (date(2025, 10, 1), date(2025, 10, 1))),
+            ((date(2025, 2, 10), date(2025, 2, 28)), (date(2025, 11, 1), date(2025, 11, 20))),
+        ),
+        (
+            "2024-11-01..2025-06-30",
+            (date(2025, 1, 1), date(2025, 4, 1)),
+            ((date(2024, 11, 1), date(2024, 12, 1)),),
+            (),
+        ),
+        (
+            "2025-03-01..2025-04-30",
+            None,
+            ((date(2025, 3, 1), date(2025, 4, 1)),),
+            (),
+        ),
+        ("2025-03-02..2025-03-31", None, (), ((date(2025, 3, 2), date(2025, 3, 31)),)),
+        ("2025-01-20..2025-02-10", None, (), ((date(2025, 1, 20), date(2025, 2, 10)),)),
     ],
 )
-def test_split_reads_whole_months_per_month_and_the_edges_per_day(
-    text: str, months: tuple[date, date] | None, days: tuple[tuple[date, date], ...]
+def test_split_reads_whole_quarters_then_months_per_row_and_the_edges_per_day(
+    text: str,
+    quarters: tuple[date, date] | None,
+    months: tuple[tuple[date, date], ...],
+    days: tuple[tuple[date, date], ...],
 ) -> None:
-    assert rollups.split(parse_period(text)) == rollups.Split(months, days)
+    assert rollups.split(parse_period(text)) == rollups.Split(quarters, months, days)
 
 
 FIRST = date(2025, 1, 1)
-SPAN = 150  # days of responses: five months, so periods have whole months and edges
+SPAN = 240  # days of responses: eight months, so periods have whole quarters, months and edges
 
 
 @st.composite
@@ -378,7 +404,7 @@ def placed_submission(draw: st.DrawFn) -> tuple[Row, str, int, int, int, bool, i
 
 def _period(draw: st.DrawFn) -> Period:
     first = draw(st.integers(-10, SPAN + 10))
-    length = draw(st.integers(0, 120))
+    length = draw(st.integers(0, 240))
     start = FIRST + timedelta(days=first)
     return parse_period(f"{start}..{start + timedelta(days=length)}")
 
@@ -494,7 +520,7 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
             ]
 
     agree()
-    kept = month_sums(session, [u.id for u in units])
+    kept = coarse_sums(session, [u.id for u in units])
     # A corrected zone re-dates the child's responses near midnight, some into another month.
     session.refresh(child)
     child.time_zone = "Asia/Jayapura"
@@ -502,9 +528,9 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
     session.commit()
     datafix.redate(session=session, units=[child])
     agree()
-    redated = month_sums(session, [u.id for u in units])
+    redated = coarse_sums(session, [u.id for u in units])
     rollups.rebuild(session=session, unit_ids=[u.id for u in units if u.id is not None])
-    assert month_sums(session, [u.id for u in units]) == redated
+    assert coarse_sums(session, [u.id for u in units]) == redated
     agree()
     if not any(hour >= 22 for *_, hour, _, _ in items):
         assert redated == kept
@@ -557,7 +583,7 @@ def test_month_rows_bound_their_days_whatever_order_responses_arrive_in(session:
         intake.record_responses(
             session=session, unit=unit, channel="paper", items=[response((4,) * 9, when)]
         )
-    added = month_sums(session, [unit.id])
+    added = coarse_sums(session, [unit.id])
     m = response_rollup_month.c
     bounds = sa.select(sa.func.min(m.first_date), sa.func.max(m.last_date)).where(
         m.unit_id == unit.id
@@ -565,7 +591,7 @@ def test_month_rows_bound_their_days_whatever_order_responses_arrive_in(session:
     assert session.execute(bounds).one() == (date(2025, 5, 3), date(2025, 5, 28))
     assert unit.id is not None
     rollups.rebuild(session=session, unit_ids=[unit.id])
-    assert month_sums(session, [unit.id]) == added
+    assert coarse_sums(session, [unit.id]) == added
 
 
 def test_shards_sum_to_the_tally_and_a_rebuild_leaves_one_row(session: Session) -> None:
@@ -585,15 +611,15 @@ def test_shards_sum_to_the_tally_and_a_rebuild_leaves_one_row(session: Session) 
     assert set(shards) <= set(range(ROLLUP_SHARDS))
     scope = scopes.Scope(unit=unit, period=parse_period("2026-03"))
     assert rollups.tally(session=session, scope=scope) == ikm.Tally.of(CODES, rows)
-    sums, months = rollup_sums(session, [unit.id]), month_sums(session, [unit.id])
+    sums, months = rollup_sums(session, [unit.id]), coarse_sums(session, [unit.id])
     assert [s[len(ROLLUP_KEYS_FULL)] for s in sums] == [40]  # the responses column
     m = response_rollup_month.c
     month_shards = session.execute(sa.select(m.shard).where(m.unit_id == unit.id)).scalars()
     assert sorted(month_shards) == sorted(shards)  # a call's day and month rows: one shard
 
     rollups.rebuild(session=session, unit_ids=[unit.id or 0])
-    for shard in (r.shard, m.shard):
+    for shard in (r.shard, m.shard, response_rollup_quarter.c.shard):
         found = session.execute(sa.select(shard).where(shard.table.c.unit_id == unit.id))
         assert found.scalars().all() == [0]
-    assert (rollup_sums(session, [unit.id]), month_sums(session, [unit.id])) == (sums, months)
+    assert (rollup_sums(session, [unit.id]), coarse_sums(session, [unit.id])) == (sums, months)
     assert rollups.tally(session=session, scope=scope) == ikm.Tally.of(CODES, rows)

@@ -699,7 +699,7 @@ async def test_browser_id_is_neither_stored_nor_logged(
     assert browser not in caplog.text
 
 
-@pytest.mark.parametrize(("own_service", "expected"), [(False, 7), (True, 6)])
+@pytest.mark.parametrize(("own_service", "expected"), [(False, 8), (True, 7)])
 async def test_citizen_post_runs_few_cached_statements(
     client: httpx.AsyncClient,
     session: Session,
@@ -709,7 +709,7 @@ async def test_citizen_post_runs_few_cached_statements(
 ) -> None:
     """One transaction: the counter with its unit, the newest version of its form and its
     own service; the unit's services only when the counter has none of its own; the
-    rate-limit hits and their sums, the insert and the two rollups; nothing compiled anew,
+    rate-limit hits and their sums, the insert and the three rollups; nothing compiled anew,
     nothing re-read."""
     counter = _counter(session)
     if own_service:

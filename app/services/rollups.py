@@ -1,14 +1,15 @@
-"""The rollups: the only module that writes or reads the ``response_rollup`` (per day) and
-``response_rollup_month`` (per month) tables.
+"""The rollups: the only module that writes or reads the ``response_rollup`` (per day),
+``response_rollup_month`` (per month) and ``response_rollup_quarter`` (per quarter) tables.
 
 Each per-day row holds, for one unit, local day, service, counter, form version, channel and
-flag, the sums and counts an IKM needs (``ikm.Tally``); each month row holds the same sums for
-one unit, local month, form version and flag. Submissions add to both in their own
-transaction; :func:`rebuild` recomputes both from the responses; the readers turn their sums
-into tallies. A period is read from the month rows for its whole months and from the per-day
-rows for its ragged edges (and for a service or counter, which only the per-day rows know), so
-every figure is the same as from the raw responses. A key's sums may be spread over a few rows
-of either table (shards, see :func:`add`), which every reader sums. The per-row arithmetic is
+flag, the sums and counts an IKM needs (``ikm.Tally``); each month (quarter) row holds the
+same sums for one unit, local month (quarter), form version and flag. Submissions add to all
+three in their own transaction; :func:`rebuild` recomputes them from the responses; the
+readers turn their sums into tallies. A period is read from the quarter rows for its whole
+quarters, the month rows for the whole months around them and the per-day rows for its
+ragged edges (and for a service or counter, which only the per-day rows know), so every
+figure is the same as from the raw responses. A key's sums may be spread over a few rows of
+any table (shards, see :func:`add`), which every reader sums. The per-row arithmetic is
 the core's
 (``ikm.Tally.of``); in SQL it is written once, in :func:`tally_aggregates`.
 """
@@ -33,17 +34,20 @@ from app.models import (
     ROLLUP_COUNTS,
     ROLLUP_KEYS_FULL,
     ROLLUP_MONTH_KEYS,
+    ROLLUP_QUARTER_KEYS,
     ROLLUP_SHARDS,
     FormVersion,
     Response,
     Unit,
     response_rollup,
     response_rollup_month,
+    response_rollup_quarter,
 )
 from app.services.scopes import Scope, unit_ids
 
 _r = response_rollup.c
 _m = response_rollup_month.c
+_q = response_rollup_quarter.c
 _DATES = postgresql.ARRAY(sa.Date)
 _DAY_SUMS = tuple(sa.func.sum(_r[c]) for c in ROLLUP_COUNTS)
 
@@ -103,29 +107,60 @@ def add(
     # compiled afresh for each batch, and a large one (an import spanning thousands of days
     # and counters) took seconds.
     session.execute(_add_statement(session), values)
-    months: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for value in values:
-        day = value["local_date"]
-        at = (value["unit_id"], day.replace(day=1), value["form_version_id"], value["flagged"])
-        month = months.get(at)
-        if month is None:
-            months[at] = {
-                **dict(zip(ROLLUP_MONTH_KEYS, at, strict=True)),
-                "shard": shard,
-                "first_date": day,
-                "last_date": day,
-                **{c: value[c] for c in ROLLUP_COUNTS},
+    months = _coarser(
+        values,
+        ROLLUP_MONTH_KEYS,
+        lambda v: (
+            v["unit_id"],
+            v["local_date"].replace(day=1),
+            v["form_version_id"],
+            v["flagged"],
+        ),
+        lambda v: (v["local_date"], v["local_date"]),
+    )
+    quarters = _coarser(
+        months,
+        ROLLUP_QUARTER_KEYS,
+        lambda v: (v["unit_id"], _quarter_of(v["month_date"]), v["form_version_id"], v["flagged"]),
+        lambda v: (v["first_date"], v["last_date"]),
+    )
+    # After every per-day row, in key order: the same lock order in every transaction.
+    session.execute(_month_statement(session), months)
+    session.execute(_quarter_statement(session), quarters)
+
+
+def _coarser(
+    rows: Sequence[dict[str, Any]],
+    keys: tuple[str, ...],
+    key_of: Callable[[dict[str, Any]], tuple[Any, ...]],
+    days_of: Callable[[dict[str, Any]], tuple[date, date]],
+) -> list[dict[str, Any]]:
+    """Rollup rows (per day or month) taken together per coarser key (month or quarter): the
+    sums added, the first and last day widened; in key order."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    for row in rows:
+        at = key_of(row)
+        first, last = days_of(row)
+        coarse = found.get(at)
+        if coarse is None:
+            found[at] = {
+                **dict(zip(keys, at, strict=True)),
+                "shard": row["shard"],
+                "first_date": first,
+                "last_date": last,
+                **{c: row[c] for c in ROLLUP_COUNTS},
             }
             continue
-        month["first_date"] = min(month["first_date"], day)
-        month["last_date"] = max(month["last_date"], day)
+        coarse["first_date"] = min(coarse["first_date"], first)
+        coarse["last_date"] = max(coarse["last_date"], last)
         for c in ROLLUP_COUNTS:
-            month[c] += value[c]
-    # After every per-day row, in key order: the same lock order in every transaction.
-    session.execute(
-        _month_statement(session),
-        [months[at] for at in sorted(months, key=str)],
-    )
+            coarse[c] += row[c]
+    return [found[at] for at in sorted(found, key=str)]
+
+
+def _quarter_of(day: date) -> date:
+    """The first day of a date's quarter."""
+    return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
 
 
 @per_dialect
@@ -139,17 +174,27 @@ def _add_statement(dialect: str) -> Any:
 
 @per_dialect
 def _month_statement(dialect: str) -> Any:
-    stmt = upsert_for(dialect, response_rollup_month)
+    return _widening_upsert(dialect, response_rollup_month, ROLLUP_MONTH_KEYS)
+
+
+@per_dialect
+def _quarter_statement(dialect: str) -> Any:
+    return _widening_upsert(dialect, response_rollup_quarter, ROLLUP_QUARTER_KEYS)
+
+
+def _widening_upsert(dialect: str, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    """A month's or quarter's upsert: the sums added, the first and last day widened."""
+    stmt = upsert_for(dialect, table)
     # SQLite's two-argument min/max are PostgreSQL's least/greatest.
     least, greatest = (
         (sa.func.least, sa.func.greatest) if dialect == "postgresql" else (sa.func.min, sa.func.max)
     )
     return stmt.on_conflict_do_update(
-        index_elements=[*ROLLUP_MONTH_KEYS, "shard"],
+        index_elements=[*keys, "shard"],
         set_={
-            **{c: _m[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
-            "first_date": least(_m.first_date, stmt.excluded.first_date),
-            "last_date": greatest(_m.last_date, stmt.excluded.last_date),
+            **{c: table.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
+            "first_date": least(table.c.first_date, stmt.excluded.first_date),
+            "last_date": greatest(table.c.last_date, stmt.excluded.last_date),
         },
     )
 
@@ -182,10 +227,11 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: 
         session.execute(sa.text("LOCK TABLE response IN SHARE MODE"))
         session.execute(sa.text("LOCK TABLE response_rollup IN EXCLUSIVE MODE"))
         session.execute(sa.text("LOCK TABLE response_rollup_month IN EXCLUSIVE MODE"))
+        session.execute(sa.text("LOCK TABLE response_rollup_quarter IN EXCLUSIVE MODE"))
     table: sa.Table = Response.__table__  # type: ignore[attr-defined]
     only = list(unit_ids) if unit_ids is not None else None
     # One row per key again, shard 0 (the column's default).
-    for rollup in (response_rollup, response_rollup_month):
+    for rollup in (response_rollup, response_rollup_month, response_rollup_quarter):
         delete = rollup.delete()
         if only is not None:
             delete = delete.where(rollup.c.unit_id.in_(only))
@@ -210,19 +256,33 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: 
         session.execute(
             response_rollup.insert().from_select([*ROLLUP_KEYS_FULL, *ROLLUP_COUNTS], select_stmt)
         )
-    # The month rows from the per-day rows just written: far fewer rows than the responses.
+    # The month rows from the per-day rows just written (far fewer rows than the
+    # responses), then the quarter rows from the month rows.
     month = _month_of(session, _r.local_date)
     keys = [_r.unit_id, month, _r.form_version_id, _r.flagged]
     months = sa.select(
         *keys, sa.func.min(_r.local_date), sa.func.max(_r.local_date), *_DAY_SUMS
     ).group_by(*keys)
+    quarter = _quarter_of_sql(session, _m.month_date)
+    keys = [_m.unit_id, quarter, _m.form_version_id, _m.flagged]
+    quarters = sa.select(
+        *keys,
+        sa.func.min(_m.first_date),
+        sa.func.max(_m.last_date),
+        *(sa.func.sum(_m[c]) for c in ROLLUP_COUNTS),
+    ).group_by(*keys)
     if only is not None:
         months = months.where(_r.unit_id.in_(only))
-    session.execute(
-        response_rollup_month.insert().from_select(
-            [*ROLLUP_MONTH_KEYS, "first_date", "last_date", *ROLLUP_COUNTS], months
+        quarters = quarters.where(_m.unit_id.in_(only))
+    for table, keyed, select_rows in (
+        (response_rollup_month, ROLLUP_MONTH_KEYS, months),
+        (response_rollup_quarter, ROLLUP_QUARTER_KEYS, quarters),
+    ):
+        session.execute(
+            table.insert().from_select(
+                [*keyed, "first_date", "last_date", *ROLLUP_COUNTS], select_rows
+            )
         )
-    )
     if commit:
         session.commit()
     count = sa.select(sa.func.count()).select_from(response_rollup)
@@ -250,16 +310,32 @@ def month_totals(
 ) -> list[tuple[Any, ...]]:
     """The per-month rollup per key, its shards taken together (first and last day, sums),
     in key order: see :func:`day_totals`."""
-    m = response_rollup_month.c
-    keys = [m[key] for key in ROLLUP_MONTH_KEYS]
+    return _coarse_totals(session, response_rollup_month, ROLLUP_MONTH_KEYS, unit_ids)
+
+
+def quarter_totals(
+    *, session: Session, unit_ids: Sequence[int | None] | None = None
+) -> list[tuple[Any, ...]]:
+    """The per-quarter rollup per key, as :func:`month_totals`."""
+    return _coarse_totals(session, response_rollup_quarter, ROLLUP_QUARTER_KEYS, unit_ids)
+
+
+def _coarse_totals(
+    session: Session,
+    table: sa.Table,
+    keyed: tuple[str, ...],
+    unit_ids: Sequence[int | None] | None,
+) -> list[tuple[Any, ...]]:
+    t = table.c
+    keys = [t[key] for key in keyed]
     stmt = sa.select(
         *keys,
-        sa.func.min(m.first_date),
-        sa.func.max(m.last_date),
-        *(sa.func.sum(m[c]) for c in ROLLUP_COUNTS),
+        sa.func.min(t.first_date),
+        sa.func.max(t.last_date),
+        *(sa.func.sum(t[c]) for c in ROLLUP_COUNTS),
     ).group_by(*keys)
     if unit_ids is not None:
-        stmt = stmt.where(m.unit_id.in_(unit_ids))
+        stmt = stmt.where(t.unit_id.in_(unit_ids))
     return [tuple(row) for row in session.execute(stmt.order_by(*keys)).all()]
 
 
@@ -268,6 +344,14 @@ def _month_of(session: Session, day: sa.ColumnElement[Any]) -> sa.ColumnElement[
     if is_postgresql(session):
         return sa.cast(sa.func.date_trunc("month", day), sa.Date)
     return sa.func.date(day, "start of month")
+
+
+def _quarter_of_sql(session: Session, month: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """SQL for the first day of the quarter of a month's first day."""
+    if is_postgresql(session):
+        return sa.cast(sa.func.date_trunc("quarter", month), sa.Date)
+    back = (sa.cast(sa.func.strftime("%m", month), sa.Integer) - 1) % 3
+    return sa.func.date(month, "-" + sa.cast(back, sa.Text) + " months")
 
 
 # --- reading: tallies of a scope ---
@@ -288,29 +372,51 @@ there is none (its responses mix element sets); or None without responses."""
 
 @dataclass(frozen=True)
 class Split:
-    """How a period is read: its whole months from the month rows, the rest per day."""
+    """How a period is read: its whole quarters from the quarter rows, the whole months
+    around them from the month rows, the rest per day."""
 
-    months: tuple[date, date] | None  # first days of its first and last whole month
+    quarters: tuple[date, date] | None  # first days of its first and last whole quarter
+    months: tuple[tuple[date, date], ...]  # first days of each run's first and last month
     days: tuple[tuple[date, date], ...]  # the ragged edges, inclusive day ranges
 
 
 def split(period: Period) -> Split:
-    """A period as its whole months and the days around them (at most two ranges)."""
+    """A period as its whole quarters, the whole months around them (at most two runs) and
+    the days around those (at most two ranges)."""
     first = period.start if period.start.day == 1 else _next_month(period.start)
-    after = period.end + timedelta(days=1)  # the first day after its last whole month
-    after = after.replace(day=1)
+    after = (period.end + timedelta(days=1)).replace(day=1)  # after its last whole month
     if first >= after:  # no whole month inside
-        return Split(None, ((period.start, period.end),))
+        return Split(None, (), ((period.start, period.end),))
     days = []
     if period.start < first:
         days.append((period.start, first - timedelta(days=1)))
     if after <= period.end:
         days.append((after, period.end))
-    return Split((first, (after - timedelta(days=1)).replace(day=1)), tuple(days))
+    quarter = first if _quarter_of(first) == first else _next_quarter(_quarter_of(first))
+    quarters_after = _quarter_of(after)  # after its last whole quarter
+    if quarter >= quarters_after:  # no whole quarter inside
+        return Split(None, ((first, _previous_month(after)),), tuple(days))
+    months = []
+    if first < quarter:
+        months.append((first, _previous_month(quarter)))
+    if quarters_after < after:
+        months.append((quarters_after, _previous_month(after)))
+    quarters = (quarter, _quarter_of(quarters_after - timedelta(days=1)))
+    return Split(quarters, tuple(months), tuple(days))
 
 
 def _next_month(day: date) -> date:
     return (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def _previous_month(first: date) -> date:
+    """The first day of the month before a month's first day."""
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def _next_quarter(first: date) -> date:
+    """The first day of the quarter after a quarter's first day."""
+    return _next_month(_next_month(_next_month(first)))
 
 
 def tally(*, session: Session, scope: Scope) -> ikm.Tally | None:
@@ -549,16 +655,26 @@ def _source(
     include_flagged: bool = False,
 ) -> sa.Subquery:
     """The rollup rows of non-overlapping periods: (idx, key, unit_id, form_version_id,
-    first, last, *ROLLUP_COUNTS), idx the period's position. Whole months come from the month
-    rows, the days around them (and all of a service's or counter's, which the month rows do
-    not keep) from the per-day rows. The rows are a ``scope``'s (whose ``unit_ids`` are
+    first, last, *ROLLUP_COUNTS), idx the period's position. Whole quarters come from the
+    quarter rows, whole months around them from the month rows, the days around those (and
+    all of a service's or counter's, which the coarser rows do not keep) from the per-day
+    rows. The rows are a ``scope``'s (whose ``unit_ids`` are
     ``units``), keyed 0; or every descendant's of a ``branch_cte``, keyed by the branch."""
     day_only = scope is not None and (scope.service is not None or scope.counter is not None)
-    splits = [Split(None, ((p.start, p.end),)) if day_only else split(p) for p in periods]
-    month_pieces = [(i, s.months) for i, s in enumerate(splits) if s.months is not None]
+    splits = [Split(None, (), ((p.start, p.end),)) if day_only else split(p) for p in periods]
+    quarter_pieces = [(i, s.quarters) for i, s in enumerate(splits) if s.quarters is not None]
+    month_pieces = [(i, months) for i, s in enumerate(splits) for months in s.months]
     day_pieces = [(i, days) for i, s in enumerate(splits) for days in s.days]
     arms = []
     for table, day, first, last, pieces, after in (
+        (
+            response_rollup_quarter,
+            _q.quarter_date,
+            _q.first_date,
+            _q.last_date,
+            quarter_pieces,
+            _next_quarter,
+        ),
         (
             response_rollup_month,
             _m.month_date,

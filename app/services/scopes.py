@@ -9,15 +9,12 @@ from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, select
 
 from app.core.periods import Period
-from app.db import is_postgresql
+from app.db import id_array, is_postgresql
 from app.models import Counter, Service, Unit
 from app.services.org import UnitNode, get_counter, get_service, subtree_ids, subtree_nodes
-
-_IDS = postgresql.ARRAY(sa.Integer)
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,7 @@ class Scope:
         the caller has read them (PostgreSQL only: one array parameter)."""
         # One unit is an equality, so an index on (unit_id, local_date, ...) also gives order.
         selected = (
-            table.unit_id == sa.any_(sa.bindparam(None, list(units), type_=_IDS))
+            table.unit_id == sa.any_(id_array(units))
             if units is not None and self.include_children
             else table.unit_id.in_(sa.select(self._subtree.c.id))
             if self.include_children
