@@ -108,6 +108,14 @@ def _cases(engine: sa.Engine, http: bool) -> dict[str, Case]:
                 "GROUP BY form_version_id"
             )
         ).all(),
+        "floor: SUM quarter rows, province S1": lambda s: s.execute(
+            sa.text(
+                f"SELECT form_version_id, sum(responses), {day_sums} "
+                "FROM response_rollup_quarter "
+                "WHERE quarter_date BETWEEN '2025-01-01' AND '2025-04-01' AND NOT flagged "
+                "GROUP BY form_version_id"
+            )
+        ).all(),
         "unit-year (busiest unit, 2025)": scope_case(leaf_code, year),
         "unit service-year (per-day rows)": scope_case(leaf_code, year, service=True),
         "OPD-year (100 units, 2025)": scope_case("opd-00", year),

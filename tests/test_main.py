@@ -111,6 +111,20 @@ def test_a_postgresql_pool_is_fixed_at_its_setting_with_no_overflow(
     assert (pool.size(), pool._max_overflow) == (7, 0)
 
 
+def test_connections_are_set_up_for_the_apps_short_statements(
+    private_database: Database,
+) -> None:
+    """PostgreSQL: no JIT compilation (it took 30-800 ms before a province's rollup read of
+    tens of ms). SQLite: the write-ahead log and full syncs that make an acknowledgement
+    durable."""
+    with private_database.engine.connect() as connection:
+        if private_database.engine.dialect.name == "postgresql":
+            assert connection.exec_driver_sql("SHOW jit").scalar_one() == "off"
+        else:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+
+
 def test_a_session_without_snapshot_runs_each_read_on_its_own(
     private_database: Database,
 ) -> None:

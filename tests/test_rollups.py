@@ -512,6 +512,7 @@ def test_readers_equal_the_raw_rows_after_adding_redating_and_rebuilding(
                 parent=root,
                 periods=trend,
                 include_flagged=scope.include_flagged,
+                units=[u.id for u in units[1:] if u.id is not None],
             )
             below = replace(scope, unit=child, include_children=True, service=None, counter=None)
             assert child.id is not None  # stored

@@ -9,7 +9,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -165,10 +165,9 @@ def subtree_with_depth(session: Session, unit: Unit) -> list[tuple[Unit, int]]:
     return preorder([unit], session.exec(select(Unit).where(col(Unit.id).in_(ids))).all())
 
 
-@dataclass(frozen=True)
-class UnitNode:
+class UnitNode(NamedTuple):
     """A unit's place in the tree, without the rest of it: a province's two thousand read
-    in a few milliseconds where whole units take tens."""
+    in a few milliseconds where whole units take tens (a tuple: made at C speed)."""
 
     id: int | None
     parent_id: int | None
@@ -184,7 +183,7 @@ def subtree_nodes(*, session: Session, unit: Unit) -> list[UnitNode]:
         )
     ).all()
     root = UnitNode(unit.id, unit.parent_id, unit.code)
-    return [node for node, _ in preorder([root], (UnitNode(*row) for row in rows))]
+    return [node for node, _ in preorder([root], map(UnitNode._make, rows))]
 
 
 class _Node(Protocol):
@@ -215,7 +214,9 @@ def preorder(roots: Sequence[NodeT], units: Iterable[NodeT]) -> list[tuple[NodeT
             continue
         seen.add(unit.id)
         ordered.append((unit, depth))
-        stack.extend((child, depth + 1) for child in reversed(below[unit.id]))
+        children = below.get(unit.id)
+        if children:  # most units are leaves: nothing to look up or extend for them
+            stack.extend([(child, depth + 1) for child in reversed(children)])
     return ordered
 
 

@@ -236,8 +236,14 @@ def _rankings(
     empty: _EmptyTallies,
 ) -> list[list[tuple[Unit, ikm.IkmResult]]]:
     """:func:`ranking` in each of the periods, from the same few queries."""
+    # The parent's subtree walked parents first: each child's units follow it.
+    below = subtree_nodes(session=session, unit=parent)[1:]
     tallies = rollups.tallies_by_branch(
-        session=session, parent=parent, periods=periods, include_flagged=include_flagged
+        session=session,
+        parent=parent,
+        periods=periods,
+        include_flagged=include_flagged,
+        units=[node.id for node in below if node.id is not None],
     )
     # Each child is pooled with its subtree, so its sample is judged against their populations.
     branch = rollups.branch_cte(parent)
@@ -252,10 +258,9 @@ def _rankings(
         ).all()
     }
     kids = children(session=session, unit=parent)
-    # The parent's subtree walked parents first: each child's units follow it.
     codes: dict[int | None, list[str]] = defaultdict(list)
     top: int | None = None
-    for node in subtree_nodes(session=session, unit=parent)[1:]:
+    for node in below:
         if node.parent_id == parent.id:
             top = node.id
         codes[top].append(node.code)

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from app.core import ikm
 from app.core.periods import Period
-from app.db import is_postgresql, per_dialect, upsert_for
+from app.db import id_array, is_postgresql, per_dialect, upsert_for
 from app.errors import Conflict
 from app.models import (
     ANSWER_COLUMNS,
@@ -565,13 +565,20 @@ class Branch:
 
 
 def tallies_by_branch(
-    *, session: Session, parent: Unit, periods: Sequence[Period], include_flagged: bool = False
+    *,
+    session: Session,
+    parent: Unit,
+    periods: Sequence[Period],
+    include_flagged: bool = False,
+    units: Sequence[int] | None = None,
 ) -> list[dict[int, Branch]]:
     """For each period, the :class:`Branch` of each direct child of ``parent`` pooled with
     its own subtree, keyed by child id (children without responses are absent), from two
     grouped queries (a provincial table has hundreds of units). A branch whose responses mix
     element sets gets the Conflict that says so instead of a tally: it must not sink the
-    whole ranking."""
+    whole ranking. ``units``: the ids below ``parent`` when the caller has read them (on
+    PostgreSQL each unit's rollup rows are then read as a range of the primary key, where
+    the join alone read every unit's rows of the table)."""
     branch = branch_cte(parent)
     versions = _versions(session)
     found: list[dict[int, Branch]] = [{} for _ in periods]
@@ -582,6 +589,7 @@ def tallies_by_branch(
             [periods[i] for i in layer],
             branch=branch,
             include_flagged=include_flagged,
+            units=units,
         )
         counted = _units(session, source)
         for (index, top), parts in _aggregate(session, source).items():
@@ -659,13 +667,14 @@ def _source(
     quarter rows, whole months around them from the month rows, the days around those (and
     all of a service's or counter's, which the coarser rows do not keep) from the per-day
     rows. The rows are a ``scope``'s (whose ``unit_ids`` are
-    ``units``), keyed 0; or every descendant's of a ``branch_cte``, keyed by the branch."""
+    ``units``), keyed 0; or every descendant's of a ``branch_cte`` (among ``units``, when
+    given), keyed by the branch."""
     day_only = scope is not None and (scope.service is not None or scope.counter is not None)
     splits = [Split(None, (), ((p.start, p.end),)) if day_only else split(p) for p in periods]
     quarter_pieces = [(i, s.quarters) for i, s in enumerate(splits) if s.quarters is not None]
     month_pieces = [(i, months) for i, s in enumerate(splits) for months in s.months]
     day_pieces = [(i, days) for i, s in enumerate(splits) for days in s.days]
-    arms = []
+    arms: list[sa.Select[Any]] = []
     for table, day, first, last, pieces, after in (
         (
             response_rollup_quarter,
@@ -702,12 +711,16 @@ def _source(
         else:
             assert branch is not None
             where = [] if include_flagged else [t.flagged.is_(False)]
+            if units is not None and is_postgresql(session):
+                where.append(t.unit_id == sa.any_(id_array(units)))
             key = branch.c.top
             source = table.join(branch, branch.c.id == t.unit_id)
-        spans = _spans([span for _, span in pieces], after)
-        arms.append(
+        index = _period_index(session, day, pieces, after)
+        # An arm per range of days rather than an OR of them: each is a range of the primary
+        # key (unit, day) per unit, where an OR was a filter over all of a unit's rows.
+        arms.extend(
             sa.select(
-                _period_index(session, day, pieces, after).label("idx"),
+                index.label("idx"),
                 key.label("key"),
                 t.unit_id,
                 t.form_version_id,
@@ -716,7 +729,8 @@ def _source(
                 *(t[name] for name in ROLLUP_COUNTS),
             )
             .select_from(source)
-            .where(*where, sa.or_(*(day.between(low, high) for low, high in spans)))
+            .where(*where, day.between(low, high))
+            for low, high in _spans([span for _, span in pieces], after)
         )
     return (arms[0] if len(arms) == 1 else sa.union_all(*arms)).subquery("source")
 
