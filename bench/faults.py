@@ -270,8 +270,12 @@ def prepare(url: str) -> tuple[str, str, list[str], str]:
 
 
 def rollup_totals(session: Session) -> tuple[list[tuple[Any, ...]], ...]:
-    """Both rollups' sums per key, shards added up: what readers see and a rebuild writes."""
-    return rollups.day_totals(session=session), rollups.month_totals(session=session)
+    """Each rollup's sums per key, shards added up: what readers see and a rebuild writes."""
+    return (
+        rollups.day_totals(session=session),
+        rollups.month_totals(session=session),
+        rollups.quarter_totals(session=session),
+    )
 
 
 @dataclass
