@@ -22,7 +22,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlmodel import Session, col, select
 
 from app.core import ikm
@@ -48,7 +47,6 @@ from app.services.scopes import Scope, unit_ids
 _r = response_rollup.c
 _m = response_rollup_month.c
 _q = response_rollup_quarter.c
-_DATES = postgresql.ARRAY(sa.Date)
 _DAY_SUMS = tuple(sa.func.sum(_r[c]) for c in ROLLUP_COUNTS)
 
 
@@ -715,7 +713,7 @@ def _source(
                 where.append(t.unit_id == sa.any_(id_array(units)))
             key = branch.c.top
             source = table.join(branch, branch.c.id == t.unit_id)
-        index = _period_index(session, day, pieces, after)
+        index = _period_index(day, pieces)
         # An arm per range of days rather than an OR of them: each is a range of the primary
         # key (unit, day) per unit, where an OR was a filter over all of a unit's rows.
         arms.extend(
@@ -754,25 +752,13 @@ def _spans(
 
 
 def _period_index(
-    session: Session,
-    day: sa.ColumnElement[Any],
-    pieces: Sequence[tuple[int, tuple[date, date]]],
-    after: Callable[[date], date],
+    day: sa.ColumnElement[Any], pieces: Sequence[tuple[int, tuple[date, date]]]
 ) -> sa.ColumnElement[Any]:
     """SQL for the position of the period a row's day (or month) falls in, given each
-    period's inclusive ranges. On PostgreSQL a binary search, ``width_bucket`` over the
-    ranges' bounds, whose bucket numbers a simple CASE turns into positions: a CASE of one
-    comparison per period took longer than summing the rows it sorted (8 quarters, 48,000
-    month rows). SQLite has no width_bucket: a CASE there."""
+    period's inclusive ranges."""
     if len({index for index, _ in pieces}) == 1:
         return sa.literal(pieces[0][0])
-    if not is_postgresql(session):
-        return sa.case(*((day.between(low, high), index) for index, (low, high) in pieces))
-    bounds = sorted({bound for _, (low, high) in pieces for bound in (low, after(high))})
-    # Bucket b holds the days from bounds[b - 1] up to bounds[b]; gaps get no position (the
-    # WHERE leaves their rows out). A simple CASE computes the bucket once per row.
-    positions = {bounds.index(low) + 1: index for index, (low, _) in pieces}
-    return sa.case(positions, value=sa.func.width_bucket(day, sa.literal(bounds, type_=_DATES)))
+    return sa.case(*((day.between(low, high), index) for index, (low, high) in pieces))
 
 
 def _versions(session: Session) -> dict[int, FormVersion]:
