@@ -47,7 +47,6 @@ from app.services.scopes import Scope, unit_ids
 _r = response_rollup.c
 _m = response_rollup_month.c
 _q = response_rollup_quarter.c
-_DAY_SUMS = tuple(sa.func.sum(_r[c]) for c in ROLLUP_COUNTS)
 
 
 def _counts(tally: ikm.Tally) -> dict[str, int]:
@@ -257,18 +256,19 @@ def rebuild(*, session: Session, unit_ids: Iterable[int] | None = None, commit: 
     # The month rows from the per-day rows just written (far fewer rows than the
     # responses), then the quarter rows from the month rows.
     month = _month_of(session, _r.local_date)
-    keys = [_r.unit_id, month, _r.form_version_id, _r.flagged]
-    months = sa.select(
-        *keys, sa.func.min(_r.local_date), sa.func.max(_r.local_date), *_DAY_SUMS
-    ).group_by(*keys)
+    months = _together(
+        response_rollup,
+        [_r.unit_id, month, _r.form_version_id, _r.flagged],
+        _r.local_date,
+        _r.local_date,
+    )
     quarter = _quarter_of_sql(session, _m.month_date)
-    keys = [_m.unit_id, quarter, _m.form_version_id, _m.flagged]
-    quarters = sa.select(
-        *keys,
-        sa.func.min(_m.first_date),
-        sa.func.max(_m.last_date),
-        *(sa.func.sum(_m[c]) for c in ROLLUP_COUNTS),
-    ).group_by(*keys)
+    quarters = _together(
+        response_rollup_month,
+        [_m.unit_id, quarter, _m.form_version_id, _m.flagged],
+        _m.first_date,
+        _m.last_date,
+    )
     if only is not None:
         months = months.where(_r.unit_id.in_(only))
         quarters = quarters.where(_m.unit_id.in_(only))
@@ -326,15 +326,26 @@ def _coarse_totals(
 ) -> list[tuple[Any, ...]]:
     t = table.c
     keys = [t[key] for key in keyed]
-    stmt = sa.select(
-        *keys,
-        sa.func.min(t.first_date),
-        sa.func.max(t.last_date),
-        *(sa.func.sum(t[c]) for c in ROLLUP_COUNTS),
-    ).group_by(*keys)
+    stmt = _together(table, keys, t.first_date, t.last_date)
     if unit_ids is not None:
         stmt = stmt.where(t.unit_id.in_(unit_ids))
     return [tuple(row) for row in session.execute(stmt.order_by(*keys)).all()]
+
+
+def _together(
+    table: sa.Table,
+    keys: Sequence[sa.ColumnElement[Any]],
+    first: sa.ColumnElement[Any],
+    last: sa.ColumnElement[Any],
+) -> sa.Select[Any]:
+    """Rollup rows taken together per key: (*keys, first day, last day, *ROLLUP_COUNTS),
+    the sums added. A month or quarter row of a rebuild, or a key's shards together."""
+    return sa.select(
+        *keys,
+        sa.func.min(first),
+        sa.func.max(last),
+        *(sa.func.sum(table.c[c]) for c in ROLLUP_COUNTS),
+    ).group_by(*keys)
 
 
 def _month_of(session: Session, day: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
