@@ -16,7 +16,7 @@ from app.api import responses as responses_api
 from app.config import get_settings
 from app.core import ikm
 from app.core.periods import parse_period
-from app.db import Database
+from app.db import Database, is_postgresql
 from app.errors import AppError
 from app.models import Response, ServiceCreate, Unit
 from app.services import apikeys, intake, org, results, rollups, scopes
@@ -600,8 +600,9 @@ async def test_a_new_version_of_the_units_form_is_used_from_the_next_response(
 async def test_one_response_post_runs_few_cached_statements(
     client: httpx.AsyncClient, session: Session, admin: str, statement_log: StatementLog
 ) -> None:
-    """The cost of an ingest: the key, the unit with its form, the insert and the three rollups,
-    each statement compiled once (no "[generated in" after the first request), no re-reads."""
+    """The cost of an ingest: the key, the unit with its form, the insert and the three rollups
+    (on PostgreSQL one statement), each statement compiled once (no "[generated in" after the
+    first request), no re-reads."""
     unit = make_unit(session)
     first = await client.post("/api/v1/responses", json=_batch(unit, ["a"]), headers=bearer(admin))
     assert first.status_code == 201
@@ -610,7 +611,7 @@ async def test_one_response_post_runs_few_cached_statements(
             "/api/v1/responses", json=_batch(unit, ["b"]), headers=bearer(admin)
         )
     assert second.status_code == 201
-    assert len(statements) == 6, [s.sql for s in statements]
+    assert len(statements) == (3 if is_postgresql(session) else 6), [s.sql for s in statements]
     assert [s.sql for s in statements if not s.cached] == []
 
 
@@ -666,7 +667,7 @@ async def test_posts_in_flight_are_stored_in_one_transaction_each_answered_as_al
     assert [status for status, _ in settled] == [201, 201, 422, 404, 403, 401, 201]
     assert [r["idempotency_key"] for r in settled[0][1]["responses"]] == ["a-1", "a-2"]
     assert settled[2][1] == "validation_error"
-    inserts = [s for s in statements if s.sql.lstrip().startswith("INSERT INTO response ")]
+    inserts = [s for s in statements if "INSERT INTO response (" in s.sql]
     assert len(inserts) == 1  # the four stored responses of three posts: one statement
     stored = {
         (r.unit_id, r.idempotency_key.rsplit(":", 1)[1], r.service_id is not None): r.id

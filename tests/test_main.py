@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psycopg
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
@@ -123,6 +124,26 @@ def test_connections_are_set_up_for_the_apps_short_statements(
         else:
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar_one() == "wal"
             assert connection.exec_driver_sql("PRAGMA synchronous").scalar_one() == 2  # FULL
+
+
+def test_the_driver_parses_the_long_intake_statement_once() -> None:
+    """psycopg caches its placeholder conversion only for statements of at most
+    MAX_CACHED_STATEMENT_LENGTH bytes; app.db raises that limit, because intake's statement
+    (the insert with the three rollup upserts) is longer and spent 0.3 ms per call being
+    parsed. A psycopg that renamed the limit would make this fail, not the app slow."""
+    import psycopg._queries as queries
+    from sqlalchemy.dialects import postgresql
+
+    pg = postgresql.dialect()  # type: ignore[no-untyped-call]
+    compiled = intake._counted_insert(9, arrays=False).compile(dialect=pg)
+    sql = str(compiled).encode()
+    assert len(sql) > 4096  # psycopg's own limit
+    assert len(sql) <= queries.MAX_CACHED_STATEMENT_LENGTH
+    params = dict.fromkeys(compiled.params, 1)
+    before = queries._query2pg.cache_info().hits
+    for _ in range(2):
+        queries.PostgresQuery(psycopg.adapt.Transformer()).convert(sql, params)
+    assert queries._query2pg.cache_info().hits > before
 
 
 def test_a_session_without_snapshot_runs_each_read_on_its_own(

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -257,8 +258,8 @@ def record_responses(
 
 
 def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[RecordResult]:
-    """Store prepared batches in the caller's transaction (it commits): one insert for all
-    their rows, one rollup update per form, a lookup only of keys stored before (retries).
+    """Store prepared batches in the caller's transaction (it commits): one insert per form,
+    which adds its rows to the rollups, and a lookup only of keys stored before (retries).
     A batch with ``strict_replay`` whose stored key has a different body raises
     :class:`Conflict`; the caller must then roll back, since the other batches' rows (and
     the rest of that batch's) are written by then."""
@@ -267,8 +268,14 @@ def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[Rec
         # Each batch's keys are distinct (prepare_responses); two batches sharing one would
         # both count its row as theirs.
         raise RepeatedKey("an idempotency key is in more than one of the batches")
-    # The insert names the rows it stored; only keys stored before (retries) are looked up.
-    ids: dict[str, int] = dict(_insert(session, rows)) if rows else {}
+    by_form: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+    for batch in batches:
+        by_form[batch.codes].extend(batch.rows)
+    # Each insert names the rows it stored; only keys stored before (retries) are looked up.
+    # In one order of forms: two workers' groups lock rollup rows in the same order.
+    ids: dict[str, int] = {}
+    for codes, form_rows in sorted(by_form.items()):
+        ids.update(_insert_counted(session, form_rows, codes))
     earlier = _stored(
         session, [r["idempotency_key"] for r in rows if r["idempotency_key"] not in ids]
     )
@@ -286,12 +293,6 @@ def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[Rec
                 f"{len(changed)} idempotency key(s) were used before with a different body, "
                 f"first {changed[0]!r}; nothing was stored"
             )
-    by_form: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
-    for batch in batches:
-        by_form[batch.codes].extend(r for r in batch.rows if r["idempotency_key"] in ids)
-    # In one order of forms: two workers' groups lock rollup rows in the same order.
-    for codes, inserted in sorted(by_form.items()):
-        rollups.add(session, inserted, codes)
     results = []
     for batch in batches:
         new = sum(r["idempotency_key"] in ids for r in batch.rows)
@@ -313,41 +314,56 @@ class RepeatedKey(ValueError):
     """Batches stored together share an idempotency key: store them one at a time."""
 
 
-def _insert(session: Session, rows: list[dict[str, Any]]) -> list[tuple[str, int]]:
-    """Insert response rows, a key stored before skipped (the unique index decides, so two
-    workers racing on one key store it once): (idempotency key, id) of each row stored."""
-    if len(rows) > 1 and is_postgresql(session):
-        columns = {column: [row.get(column) for row in rows] for column in _INSERTED}
-        stored = session.execute(_unnest_insert(session), columns)
-    else:
-        stored = session.execute(_insert_statement(session), rows)
-    return [(key, id_) for key, id_ in stored]
+def _insert_counted(
+    session: Session, rows: list[dict[str, Any]], codes: tuple[str, ...]
+) -> list[tuple[str, int]]:
+    """Insert response rows of one form, a key stored before skipped (the unique index
+    decides, so two workers racing on one key store it once), and add the rows stored to
+    the rollups: (idempotency key, id) of each row stored."""
+    if is_postgresql(session):
+        if len(rows) == 1:  # a value each (cheaper to send than arrays of one)
+            params = dict.fromkeys(_INSERTED) | rows[0]
+        else:  # one statement whatever the number of rows: an array per column
+            params = {column: [row.get(column) for row in rows] for column in _INSERTED}
+        params["shard"] = rollups.shard()
+        statement = _counted_insert(len(codes), arrays=len(rows) > 1)
+        return [(key, id_) for key, id_ in session.execute(statement, params)]
+    stored = [(key, id_) for key, id_ in session.execute(_insert_statement(session), rows)]
+    fresh = {key for key, _ in stored}
+    rollups.add(session, [r for r in rows if r["idempotency_key"] in fresh], codes)
+    return stored
 
 
 _INSERTED = tuple(c.name for c in Response.__table__.c if c.name != "id")  # type: ignore[attr-defined]
 
 
-@per_dialect
-def _unnest_insert(dialect: str) -> Any:
-    # Many rows on PostgreSQL: one statement of a column array each, whatever their number.
-    # A multi-row VALUES ("insertmanyvalues") has a placeholder per value: psycopg parses such
-    # a long query anew on every call (it caches queries of at most 50 parameters), which
-    # was an eighth of a worker's CPU under group commit; this one is parsed once, prepared.
+@cache
+def _counted_insert(k: int, *, arrays: bool) -> Any:
+    # Built once per form size (a statement object keeps its compiled form cached). Many rows
+    # come as a column array each rather than a multi-row VALUES ("insertmanyvalues"), which
+    # has a placeholder per value: psycopg parses such a long query anew on every call (it
+    # caches queries of at most 50 parameters); this one is parsed once, prepared.
     table = Response.__table__  # type: ignore[attr-defined]
     pg = postgresql.dialect()  # type: ignore[no-untyped-call]
 
-    def array_of(column: sa.Column[Any]) -> str:
+    def value_of(column: sa.Column[Any]) -> str:
         # Text without its length: a cast to varchar(n) would cut a longer value silently,
         # where the insert into the column refuses it.
         text = isinstance(getattr(column.type, "impl", column.type), sa.String)
         kind = "VARCHAR" if text else column.type.compile(pg)
-        return f"CAST(:{column.name} AS {kind}[])"
+        return f"CAST(:{column.name} AS {kind}{'[]' if arrays else ''})"
 
-    arrays = ", ".join(array_of(table.c[name]) for name in _INSERTED)
-    return sa.text(
-        f"INSERT INTO response ({', '.join(_INSERTED)}) SELECT * FROM unnest({arrays}) "  # noqa: S608 (column names and placeholders only)
-        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key, id"
+    values = ", ".join(value_of(table.c[name]) for name in _INSERTED)
+    source = f"SELECT * FROM unnest({values})" if arrays else f"SELECT {values}"  # noqa: S608 (placeholders only)
+    rows = sa.text(source).columns(*(table.c[name] for name in _INSERTED))
+    inserted = (
+        postgresql.insert(table)
+        .from_select(list(_INSERTED), rows)
+        .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        .returning(*(table.c[name] for name in ("id", *_INSERTED)))
+        .cte("inserted")
     )
+    return rollups.counted(inserted, k)
 
 
 @per_dialect
