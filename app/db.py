@@ -154,14 +154,15 @@ class Database:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._write_engine = engine.execution_options(**WRITE)
+        self._write_engine: sa.Engine = engine.execution_options(**WRITE)
         # PostgreSQL runs each statement of such a session as its own transaction: no BEGIN
-        # and ROLLBACK round trips (SQLite's BEGIN is in-process and costs nothing).
-        self._unpinned_engine = (
-            engine
-            if engine.dialect.name == "sqlite"
-            else engine.execution_options(isolation_level="AUTOCOMMIT")
-        )
+        # and COMMIT (or ROLLBACK) round trips. SQLite keeps its transactions: its BEGIN is
+        # in-process and costs nothing, and a writer must take the write lock up front.
+        if engine.dialect.name == "sqlite":
+            self._unpinned_engine, self._unpinned_write_engine = engine, self._write_engine
+        else:
+            self._unpinned_engine = engine.execution_options(isolation_level="AUTOCOMMIT")
+            self._unpinned_write_engine = self._unpinned_engine.execution_options(**WRITE)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -175,11 +176,16 @@ class Database:
 
     @contextmanager
     def session(self, *, write: bool = False, snapshot: bool = True) -> Iterator[Session]:
-        """A session; ``snapshot=False`` (reads only) lets each statement see the newest data
-        on its own instead of one snapshot for all: for a busy page whose few reads need not
-        agree with each other, it saves two round trips to PostgreSQL."""
-        engine = self.engine if snapshot else self._unpinned_engine
-        with Session(self._write_engine if write else engine) as session:
+        """A session; ``snapshot=False`` lets each statement see the newest data on its own
+        instead of one snapshot for all, and on PostgreSQL commit as it runs. For a busy
+        page whose few reads need not agree with each other, or a write that is a single
+        statement (a lone API response), it saves two round trips to PostgreSQL."""
+        engine: sa.Engine
+        if write:
+            engine = self._write_engine if snapshot else self._unpinned_write_engine
+        else:
+            engine = self.engine if snapshot else self._unpinned_engine
+        with Session(engine) as session:
             yield session
 
     def ping(self) -> None:

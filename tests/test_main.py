@@ -146,11 +146,13 @@ def test_the_driver_parses_the_long_intake_statement_once() -> None:
     assert queries._query2pg.cache_info().hits > before
 
 
-def test_a_session_without_snapshot_runs_each_read_on_its_own(
-    private_database: Database,
+@pytest.mark.parametrize("write", [False, True])
+def test_a_session_without_snapshot_runs_each_statement_on_its_own(
+    private_database: Database, write: bool
 ) -> None:
     """On PostgreSQL no transaction is left open between its statements (no BEGIN, no
-    ROLLBACK round trip); a plain session holds one until it ends. Both read the same."""
+    COMMIT or ROLLBACK round trip), for reads and for a write of one statement (a lone API
+    response); a plain session holds one until it ends. Both read the same."""
 
     def in_transaction(session: Session) -> bool:
         raw: Any = session.connection().connection.dbapi_connection
@@ -160,7 +162,7 @@ def test_a_session_without_snapshot_runs_each_read_on_its_own(
 
     seen: dict[object, object] = {}
     for snapshot in (True, False):
-        with private_database.session(snapshot=snapshot) as session:
+        with private_database.session(write=write, snapshot=snapshot) as session:
             seen[snapshot] = session.execute(sa.text("SELECT 41 + 1")).scalar_one()
             seen[snapshot, "open"] = in_transaction(session)
     expected_open = private_database.engine.dialect.name == "sqlite"  # SQLite's is free
@@ -175,10 +177,14 @@ def test_sqlite_write_session_takes_the_write_lock_up_front(tmp_path: Path) -> N
     with database.session() as reader, database.session() as other_reader:
         reader.connection()
         other_reader.connection()  # plain BEGIN: readers never block each other
-    with database.session(write=True) as first, database.session(write=True) as second:
-        first.connection()
-        with pytest.raises(sa.exc.OperationalError, match="database is locked"):
-            second.connection()
+    for snapshot in (True, False):  # the lone API response's session too
+        with (
+            database.session(write=True) as first,
+            database.session(write=True, snapshot=snapshot) as second,
+        ):
+            first.connection()
+            with pytest.raises(sa.exc.OperationalError, match="database is locked"):
+                second.connection()
     database.engine.dispose()
 
 
