@@ -4,6 +4,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -600,18 +601,25 @@ async def test_a_new_version_of_the_units_form_is_used_from_the_next_response(
 async def test_one_response_post_runs_few_cached_statements(
     client: httpx.AsyncClient, session: Session, admin: str, statement_log: StatementLog
 ) -> None:
-    """The cost of an ingest: the key, the unit with its form, the insert and the three rollups
-    (on PostgreSQL one statement), each statement compiled once (no "[generated in" after the
-    first request), no re-reads."""
+    """The cost of an ingest: the key with the unit and its form (one statement), the insert
+    and the three rollups (on PostgreSQL one statement), each statement compiled once (no
+    "[generated in" after the first request), no re-reads. The first use of a key also
+    notes it (an UPDATE), without reading the unit again."""
     unit = make_unit(session)
-    first = await client.post("/api/v1/responses", json=_batch(unit, ["a"]), headers=bearer(admin))
+    writes = 1 if is_postgresql(session) else 4
+    with statement_log.recording() as statements:
+        first = await client.post(
+            "/api/v1/responses", json=_batch(unit, ["a"]), headers=bearer(admin)
+        )
     assert first.status_code == 201
+    assert [s.sql.split()[0] for s in statements].count("UPDATE") == 1  # the key's use
+    assert len([s for s in statements if re.search(r"(FROM|JOIN) unit\b", s.sql)]) == 1
     with statement_log.recording() as statements:
         second = await client.post(
             "/api/v1/responses", json=_batch(unit, ["b"]), headers=bearer(admin)
         )
     assert second.status_code == 201
-    assert len(statements) == (3 if is_postgresql(session) else 6), [s.sql for s in statements]
+    assert len(statements) == 1 + writes, [s.sql for s in statements]
     assert [s.sql for s in statements if not s.cached] == []
 
 

@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictInt
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from app.api.deps import (
     PresentedKey,
@@ -249,11 +250,9 @@ def _store_batch(database: Database, authorization: str, body: ResponseBatch) ->
     # conflict writes nothing; noting the key's use commits on its own anyway.
     lone = len(body.responses) == 1
     with database.session(write=True, snapshot=not lone) as session:
-        key = apikeys.authenticate(
-            session=session, authorization=authorization, scope="responses:write"
-        )
+        key, units = _key_and_unit(session, authorization, body.unit)
         apikeys.record_use(session=session, key=key)
-        unit_code, prepared = _prepare(session, key, body, {})
+        unit_code, prepared = _prepare(session, key, body, units)
         (result,) = intake.store_prepared(session=session, batches=[prepared])
         session.commit()
     return _answer(unit_code, body, result)
@@ -305,6 +304,37 @@ def _answered(
 
 
 UnitWithForm = tuple[Unit, tuple[FormVersion, Form]]
+
+# The key and the unit with its form's newest version in one statement, the unit outer-joined
+# (None: no such unit): a lone post's first read, a round trip fewer than two.
+_KEY_AND_UNIT = apikeys.BY_PREFIX.add_columns(
+    Unit, *questionnaires.newest_of_unit_form()
+).outerjoin(Unit, col(Unit.code) == sa.bindparam("code"))
+
+
+def _key_and_unit(
+    session: Session, authorization: str, unit: str
+) -> tuple[ApiKey, dict[str, UnitWithForm | None]]:
+    """The post's key, checked as ``apikeys.authenticate`` does, and its unit as
+    :func:`_prepare` takes it (by code)."""
+    presented = apikeys.presented_key(authorization)
+    code = org.lookup_code(unit)
+    params = {
+        "prefix": apikeys.prefix_of(presented),
+        "code": code,
+        "default_form": questionnaires.default_form_code(),
+    }
+    row = session.execute(_KEY_AND_UNIT, params).first()
+    key = apikeys.verify(row[0] if row else None, presented, "responses:write")
+    assert row is not None  # a key was found
+    _, found, version_id, content_hash = row
+    if found is None:
+        return key, {code: None}
+    # Loaded as it is: noting the key's use (next) may roll the session back and commit,
+    # which would expire it and cost a read again.
+    session.expunge(found)
+    form = questionnaires.form_from_columns(session, found, version_id, content_hash)
+    return key, {code: (found, form)}
 
 
 def _prepare(

@@ -119,7 +119,13 @@ def presented_key(authorization: str | None) -> str:
     return presented
 
 
-_BY_PREFIX = select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))  # every request
+# The key by its prefix (bind ``prefix``: see :func:`prefix_of`): every API request reads it.
+BY_PREFIX = select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))
+
+
+def prefix_of(presented: str) -> str:
+    """The prefix a presented key is stored under."""
+    return presented.partition(".")[0]
 
 
 def authenticate(*, session: Session, authorization: str | None, scope: str) -> ApiKey:
@@ -127,8 +133,13 @@ def authenticate(*, session: Session, authorization: str | None, scope: str) -> 
     401 for a missing, unknown, revoked or expired key, 403 for a missing scope (``admin``
     holds every scope). Only reads."""
     presented = presented_key(authorization)
-    prefix = presented.partition(".")[0]
-    key = session.exec(_BY_PREFIX, params={"prefix": prefix}).first()
+    key = session.exec(BY_PREFIX, params={"prefix": prefix_of(presented)}).first()
+    return verify(key, presented, scope)
+
+
+def verify(key: ApiKey | None, presented: str, scope: str) -> ApiKey:
+    """:func:`authenticate` once the key stored under the presented key's prefix has been
+    read (None: none is), for a caller that reads it together with something else."""
     now = datetime.now(UTC)
     # Compare even when the prefix is unknown, so timing does not reveal which prefixes exist.
     stored = key.secret_hash if key else _hash("")
