@@ -4,13 +4,13 @@
 Each per-day row holds, for one unit, local day, service, counter, form version, channel and
 flag, the sums and counts an IKM needs (``ikm.Tally``); each month (quarter) row holds the
 same sums for one unit, local month (quarter), form version and flag. Submissions add to all
-three in their own transaction; :func:`rebuild` recomputes them from the responses; the
-readers turn their sums into tallies. A period is read from the quarter rows for its whole
-quarters, the month rows for the whole months around them and the per-day rows for its
-ragged edges (and for a service or counter, which only the per-day rows know), so every
-figure is the same as from the raw responses. A key's sums may be spread over a few rows of
-any table (shards, see :func:`add`), which every reader sums. The per-row arithmetic is
-the core's
+three in their own transaction (:func:`add`; on PostgreSQL the insert's own statement, see
+:func:`counted`); :func:`rebuild` recomputes them from the responses; the readers turn their
+sums into tallies. A period is read from the quarter rows for its whole quarters, the month
+rows for the whole months around them and the per-day rows for its ragged edges (and for a
+service or counter, which only the per-day rows know), so every figure is the same as from
+the raw responses. A key's sums may be spread over a few rows of any table (shards, see
+:func:`add`), which every reader sums. The per-row arithmetic is the core's
 (``ikm.Tally.of``); in SQL it is written once, in :func:`tally_aggregates`.
 """
 
