@@ -45,7 +45,7 @@ psycopg.adapters.register_dumper(_IdsText, _IdsTextDumper)
 # expression on every call, unless the statement is at most 4 KB long (then the result is
 # cached). The rollup statements are longer: intake's one statement (the insert and three
 # rollup upserts) spent 0.3 ms per call parsing itself, half its CPU. A larger limit lets
-# the cache (128 statements) hold them; tests/test_db.py checks that it does.
+# the cache (128 statements) hold them; tests/test_main.py checks that it does.
 psycopg._queries.MAX_CACHED_STATEMENT_LENGTH = 64 * 1024
 
 

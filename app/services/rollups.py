@@ -134,8 +134,10 @@ def counted(inserted: sa.CTE, k: int) -> sa.Select[Any]:
     elements. Selects (idempotency key, id) of each row stored; run it with a ``shard``.
 
     The sums are :func:`tally_aggregates`, as in a rebuild. Each upsert runs only after the
-    one before it has (its WHERE waits for the earlier one's count), so the rows are locked
-    in :func:`add`'s order: per day, per month, per quarter, each in key order.
+    one before it has (its WHERE waits for the earlier one's count), so a transaction locks
+    rollup rows as :func:`add` does: the per-day rows, then the months', then the quarters'
+    (PostgreSQL would otherwise run them in an order of its choosing), each table's in key
+    order: two submissions never wait for each other's rows in a cycle.
     """
     i = inserted.c
     sums = tally_aggregates(inserted, k)
