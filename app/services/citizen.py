@@ -22,6 +22,7 @@ from sqlmodel import Session, col, select
 
 from app.config import Settings
 from app.core.forms import Form
+from app.db import is_postgresql
 from app.errors import AppError, Gone, NotFound
 from app.models import SUGGESTION_MAX, Counter, FormVersion, RateLimit, Service, Unit
 from app.services import intake, org, questionnaires
@@ -446,7 +447,7 @@ def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: dat
     params: dict[str, Any] = {"window": window}
     for i, (bucket, shard, count) in enumerate(hits):
         params.update({f"bucket_{i}": bucket, f"shard_{i}": shard, f"hits_{i}": count})
-    if session.get_bind().dialect.name == "postgresql":
+    if is_postgresql(session):
         counted = dict(session.execute(_hit_and_count_statement(len(hits)), params).all())
     else:
         session.execute(_hit_statement(len(hits)), params)

@@ -222,17 +222,16 @@ def _quarter_of(day: date) -> date:
     return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
 
 
-@per_dialect
-def _add_statement(dialect: str) -> Any:
-    return _add_statement_for(dialect)
-
-
 def _add_statement_for(dialect: str) -> Any:
+    """The per-day upsert: the sums added."""
     stmt = upsert_for(dialect, response_rollup)
     return stmt.on_conflict_do_update(
         index_elements=[*ROLLUP_KEYS_FULL, "shard"],
         set_={c: response_rollup.c[c] + stmt.excluded[c] for c in ROLLUP_COUNTS},
     )
+
+
+_add_statement = per_dialect(_add_statement_for)
 
 
 @per_dialect
@@ -749,9 +748,8 @@ def _source(
     first, last, *ROLLUP_COUNTS), idx the period's position. Whole quarters come from the
     quarter rows, whole months around them from the month rows, the days around those (and
     all of a service's or counter's, which the coarser rows do not keep) from the per-day
-    rows. The rows are a ``scope``'s (whose ``unit_ids`` are
-    ``units``), keyed 0; or every descendant's of a ``branch_cte`` (among ``units``, when
-    given), keyed by the branch."""
+    rows. The rows are a ``scope``'s (whose ``unit_ids`` are ``units``), keyed 0; or every
+    descendant's of a ``branch_cte`` (among ``units``, when given), keyed by the branch."""
     day_only = scope is not None and (scope.service is not None or scope.counter is not None)
     splits = [Split(None, (), ((p.start, p.end),)) if day_only else split(p) for p in periods]
     quarter_pieces = [(i, s.quarters) for i, s in enumerate(splits) if s.quarters is not None]
