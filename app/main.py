@@ -1,11 +1,10 @@
 """The FastAPI application: health, OpenAPI and its /docs, the error envelope, security
-headers and an access log without citizens' addresses."""
+headers and an access log without citizens' addresses (app/access_log.py)."""
 
 import asyncio
 import contextlib
 import gc
 import logging
-import re
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,7 +21,7 @@ from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app import deps
+from app import access_log, deps
 from app.api import docs
 from app.api import router as api_router
 from app.citizen.routes import router as citizen_router
@@ -171,36 +170,6 @@ def _allowed_methods(request: Request) -> str:
     return ", ".join(allowed)
 
 
-class AccessLogPrivacy(logging.Filter):
-    """Uvicorn's access lines without the client's address and with survey tokens masked: the
-    survey page promises not to keep citizens' IP addresses, and a logged token would tie an
-    address and a time to a counter. Method, path and status stay."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        # uvicorn logs '%s - "%s %s HTTP/%s" %d' (HTTP, on uvicorn.access) and
-        # '%s - "WebSocket %s" ...' (on uvicorn.error), the client address first.
-        if (
-            isinstance(record.msg, str)
-            and record.msg.startswith('%s - "')
-            and isinstance(record.args, tuple)
-            and record.args
-        ):
-            _client, *rest = record.args
-            record.args = ("-", *(mask_survey_token(a) if isinstance(a, str) else a for a in rest))
-        return True
-
-
-def mask_survey_token(text: str) -> str:
-    return re.sub(r"/s/[^/?#\s]+", "/s/…", text)
-
-
-def _install_access_log_filter() -> None:
-    for name in ("uvicorn.access", "uvicorn.error"):
-        found = logging.getLogger(name)
-        if not any(isinstance(f, AccessLogPrivacy) for f in found.filters):
-            found.addFilter(AccessLogPrivacy())
-
-
 class BodyLimit:
     """Refuses request bodies over the limit with 413 in the error envelope, whether or not
     Content-Length is sent: a declared length is checked before the app runs, a chunked body
@@ -290,7 +259,7 @@ def create_app() -> FastAPI:
         # not a traceback through pydantic.
         logging.getLogger("uvicorn.error").error("error: %s", settings_problem(exc))
         raise SystemExit(1) from None
-    _install_access_log_filter()
+    access_log.install()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -312,6 +281,7 @@ def create_app() -> FastAPI:
             yield
         finally:
             gc.unfreeze()
+            access_log.flush()
             if task is not None:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

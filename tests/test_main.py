@@ -19,7 +19,6 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 from sqlmodel import Session
 from starlette.types import Message
-from uvicorn.logging import AccessFormatter
 
 from app import deps
 from app.config import get_settings
@@ -386,36 +385,6 @@ def test_create_app_refuses_a_short_production_secret_in_one_log_line(
             "run `skm secret` to make one",
         )
     ]
-
-
-def _uvicorn_access_line(client: str, path: str) -> str:
-    """An access record as uvicorn's HTTP protocol logs it, through the app's filter and
-    uvicorn's own access formatter."""
-    access = logging.getLogger("uvicorn.access")
-    record = access.makeRecord(
-        access.name,
-        logging.INFO,
-        __file__,
-        0,
-        '%s - "%s %s HTTP/%s" %d',
-        (client, "GET", path, "1.1", 200),
-        None,
-    )
-    assert access.filter(record)
-    return AccessFormatter('%(client_addr)s - "%(request_line)s" %(status_code)s').format(record)
-
-
-def test_access_log_keeps_no_client_address_and_no_survey_token() -> None:
-    create_app()  # installs the filter
-    assert _uvicorn_access_line("203.0.113.7:50312", "/s/Qx7_token-value?lang=en") == (
-        '- - "GET /s/…?lang=en HTTP/1.1" 200 OK'
-    )
-    assert _uvicorn_access_line("[2001:db8::1]:443", "/s/Qx7_token-value/terima-kasih") == (
-        '- - "GET /s/…/terima-kasih HTTP/1.1" 200 OK'
-    )
-    assert _uvicorn_access_line("203.0.113.7:50312", "/api/v1/ikm?unit=a&period=2026") == (
-        '- - "GET /api/v1/ikm?unit=a&period=2026 HTTP/1.1" 200 OK'
-    )
 
 
 def test_database_errors_do_not_echo_statement_parameters(db_url: str) -> None:
