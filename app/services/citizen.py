@@ -426,11 +426,37 @@ def rate_shards(limit: int) -> int:
     return max(1, min(RATE_SHARDS, limit // 64))
 
 
+TOO_MANY = "Terlalu banyak pengiriman dalam waktu singkat. Mohon coba lagi nanti."
+
+
 def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: datetime) -> None:
     """Count one hit per entry in its bucket's hourly window (in the database, so every
     worker sees it; a bucket named twice counts two) and refuse with 429 when any bucket is
     over its limit. The hits are part of the caller's transaction: they commit with the
-    submission, and a refused one is not counted."""
+    submission, and a refused one is not counted (the caller rolls back)."""
+    params, limit_of = _hits(limits, now)
+    if is_postgresql(session):
+        counted = dict(session.execute(_hit_and_count_statement(len(limit_of)), params).all())
+    else:
+        session.execute(_hit_statement(len(limit_of)), params)
+        buckets = {"buckets": list(limit_of), "window": params["window"]}
+        counted = dict(session.execute(_COUNTED, buckets).all())
+    if any(counted[bucket] > limit for bucket, limit in limit_of.items()):
+        raise SurveyRejected(TOO_MANY, status=429)
+
+
+def rate_gate(*, limits: list[tuple[str, int]], now: datetime) -> intake.Gate:
+    """PostgreSQL: :func:`hit_rate_limits` as a gate of the submission's insert, so that the
+    hits, their check and the insert are one statement. A closed gate means 429: nothing is
+    stored, and the caller rolls the hits back."""
+    params, limit_of = _hits(limits, now)
+    params.update(cap_buckets=list(limit_of), caps=list(limit_of.values()))
+    return intake.Gate(cte=_gate_statement(len(limit_of)), params=params)
+
+
+def _hits(limits: list[tuple[str, int]], now: datetime) -> tuple[dict[str, Any], dict[str, int]]:
+    """The parameters of :func:`_hit_statement` for these hits, and each bucket's limit (the
+    lowest it was named with), the buckets in the order of the statement's rows."""
     window = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     named: dict[str, int] = {}  # bucket: hits
     limit_of: dict[str, int] = {}
@@ -447,15 +473,7 @@ def hit_rate_limits(*, session: Session, limits: list[tuple[str, int]], now: dat
     params: dict[str, Any] = {"window": window}
     for i, (bucket, shard, count) in enumerate(hits):
         params.update({f"bucket_{i}": bucket, f"shard_{i}": shard, f"hits_{i}": count})
-    if is_postgresql(session):
-        counted = dict(session.execute(_hit_and_count_statement(len(hits)), params).all())
-    else:
-        session.execute(_hit_statement(len(hits)), params)
-        counted = dict(session.execute(_COUNTED, {"buckets": list(named), "window": window}).all())
-    if any(counted[bucket] > limit for bucket, limit in limit_of.items()):
-        raise SurveyRejected(
-            "Terlalu banyak pengiriman dalam waktu singkat. Mohon coba lagi nanti.", status=429
-        )
+    return params, {bucket: limit_of[bucket] for bucket, _, _ in hits}
 
 
 def counted_hits(*, session: Session, buckets: list[str], now: datetime) -> dict[str, int]:
@@ -498,6 +516,47 @@ def _hit_and_count_statement(rows: int) -> sa.TextClause:
         ") AS counted GROUP BY bucket"
     )
     return sa.text(sql).bindparams(sa.bindparam("window", type_=_rate.window_start.type))
+
+
+@cache
+def _gate_statement(rows: int) -> sa.CTE:
+    """PostgreSQL: the CTEs of :func:`rate_gate`: ``hit``, the upsert of
+    :func:`_hit_statement`, and ``gate``, one row saying whether every bucket's sum over its
+    shards is within its limit (``cap_buckets`` and ``caps``, two arrays). The sums are
+    those of :func:`_hit_and_count_statement`: the other shards as the table was before the
+    statement, the shards just written as the upsert returned them."""
+    window = sa.bindparam("window", type_=_rate.window_start.type)
+    hit = (
+        sa.text(f"{_hit_statement(rows).text} RETURNING bucket, shard, hits")
+        .bindparams(window)
+        .columns(sa.column("bucket", sa.String), sa.column("shard"), sa.column("hits"))
+        .cte("hit")
+    )
+    others = sa.select(_rate.bucket, _rate.hits).where(
+        _rate.window_start == window,
+        _rate.bucket.in_(sa.select(hit.c.bucket)),
+        sa.tuple_(_rate.bucket, _rate.shard).not_in(sa.select(hit.c.bucket, hit.c.shard)),
+    )
+    counted = sa.union_all(sa.select(hit.c.bucket, hit.c.hits), others).subquery("counted")
+    totals = (
+        sa.select(counted.c.bucket, sa.func.sum(counted.c.hits).label("total"))
+        .group_by(counted.c.bucket)
+        .subquery("totals")
+    )
+    caps = (
+        sa.text(
+            "SELECT * FROM unnest(CAST(:cap_buckets AS VARCHAR[]), CAST(:caps AS INTEGER[])) "
+            "AS cap (bucket, most)"
+        )
+        .columns(sa.column("bucket", sa.String), sa.column("most", sa.Integer))
+        .subquery("caps")
+    )
+    within = sa.func.bool_and(totals.c.total <= caps.c.most)
+    return (
+        sa.select(within.label("ok"))
+        .select_from(totals.join(caps, totals.c.bucket == caps.c.bucket))
+        .cte("gate")
+    )
 
 
 def clear_old_windows(*, session: Session, now: datetime) -> int:
@@ -683,7 +742,12 @@ def accept_screened(
     one statement, their responses in one insert. Raises ``SurveyRejected`` (429) when any
     limit would be passed: for several submissions, the caller rolls back and takes them one
     at a time, so that exactly those over a limit are refused (and not counted)."""
-    hit_rate_limits(session=session, limits=[b for one in screened for b in one.buckets], now=now)
+    limits_hit = [b for one in screened for b in one.buckets]
+    gate = None
+    if is_postgresql(session):  # the hits are counted and checked by the insert's statement
+        gate = rate_gate(limits=limits_hit, now=now)
+    else:
+        hit_rate_limits(session=session, limits=limits_hit, now=now)
     prepared = [
         _prepare(
             session,
@@ -696,7 +760,10 @@ def accept_screened(
         )
         for one in screened
     ]
-    results = intake.store_prepared(session=session, batches=prepared)
+    try:
+        results = intake.store_prepared(session=session, batches=prepared, gate=gate)
+    except intake.GateClosed:
+        raise SurveyRejected(TOO_MANY, status=429) from None
     session.commit()
     if secrets.randbelow(CLEANUP_ODDS) == 0:
         clear_old_windows(session=session, now=now)

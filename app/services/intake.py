@@ -257,12 +257,32 @@ def record_responses(
     return result
 
 
-def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[RecordResult]:
+@dataclass(frozen=True)
+class Gate:
+    """PostgreSQL: what an insert waits on, in its own statement. ``cte`` is a CTE of one row
+    whose ``ok`` says whether to store at all; it may write (a citizen submission's rate-limit
+    hits, counted and checked against their limits). Build it once per shape (it keys the
+    cached statement) and bind ``params`` per call."""
+
+    cte: sa.CTE
+    params: dict[str, Any]
+
+
+class GateClosed(Exception):
+    """A :class:`Gate` said no: nothing was stored. What the gate itself wrote stays in the
+    transaction, for the caller to roll back."""
+
+
+def store_prepared(
+    *, session: Session, batches: Sequence[Prepared], gate: Gate | None = None
+) -> list[RecordResult]:
     """Store prepared batches in the caller's transaction (it commits): one insert per form,
     which adds its rows to the rollups, and a lookup only of keys stored before (retries).
     A batch with ``strict_replay`` whose stored key has a different body raises
     :class:`Conflict`; the caller must then roll back, since the other batches' rows (and
-    the rest of that batch's) are written by then."""
+    the rest of that batch's) are written by then. A ``gate`` (PostgreSQL only) is part of
+    the first insert's statement; when it says no, :class:`GateClosed` is raised before
+    anything else is written."""
     rows = [row for batch in batches for row in batch.rows]
     if len({r["idempotency_key"] for r in rows}) < len(rows):
         # Each batch's keys are distinct (prepare_responses); two batches sharing one would
@@ -274,8 +294,8 @@ def store_prepared(*, session: Session, batches: Sequence[Prepared]) -> list[Rec
     # Each insert names the rows it stored; only keys stored before (retries) are looked up.
     # In one order of forms: two workers' groups lock rollup rows in the same order.
     ids: dict[str, int] = {}
-    for codes, form_rows in sorted(by_form.items()):
-        ids.update(_insert_counted(session, form_rows, codes))
+    for index, (codes, form_rows) in enumerate(sorted(by_form.items())):
+        ids.update(_insert_counted(session, form_rows, codes, gate if index == 0 else None))
     earlier = _stored(
         session, [r["idempotency_key"] for r in rows if r["idempotency_key"] not in ids]
     )
@@ -315,7 +335,7 @@ class RepeatedKey(ValueError):
 
 
 def _insert_counted(
-    session: Session, rows: list[dict[str, Any]], codes: tuple[str, ...]
+    session: Session, rows: list[dict[str, Any]], codes: tuple[str, ...], gate: Gate | None
 ) -> list[tuple[str, int]]:
     """Insert response rows of one form, a key stored before skipped (the unique index
     decides, so two workers racing on one key store it once), and add the rows stored to
@@ -326,8 +346,17 @@ def _insert_counted(
         else:  # one statement whatever the number of rows: an array per column
             params = {column: [row.get(column) for row in rows] for column in _INSERTED}
         params["shard"] = rollups.shard()
-        statement = _counted_insert(len(codes), arrays=len(rows) > 1)
-        return [(key, id_) for key, id_ in session.execute(statement, params)]
+        arrays = len(rows) > 1
+        if gate is None:
+            statement = _counted_insert(len(codes), arrays=arrays)
+            return [(key, id_) for key, id_ in session.execute(statement, params)]
+        statement = _counted_insert(len(codes), arrays=arrays, gate=gate.cte)
+        found = session.execute(statement, params | gate.params).all()
+        if not found[0].ok:
+            raise GateClosed()
+        return [(key, id_) for _, key, id_ in found if key is not None]
+    if gate is not None:
+        raise ValueError("a gate is part of a PostgreSQL statement")
     stored = [(key, id_) for key, id_ in session.execute(_insert_statement(session), rows)]
     fresh = {key for key, _ in stored}
     rollups.add(session, [r for r in rows if r["idempotency_key"] in fresh], codes)
@@ -338,8 +367,10 @@ _INSERTED = tuple(c.name for c in Response.__table__.c if c.name != "id")  # typ
 
 
 @cache
-def _counted_insert(k: int, *, arrays: bool) -> Any:
-    # Built once per form size (a statement object keeps its compiled form cached). Many rows
+def _counted_insert(k: int, *, arrays: bool, gate: sa.CTE | None = None) -> Any:
+    # Built once per form size and gate (a statement object keeps its compiled form cached).
+    # With a gate, the rows are inserted only if its ``ok`` is true, and each row selected
+    # says what it was: (ok, key, id), or (ok, None, None) when nothing was stored. Many rows
     # come as a column array each rather than a multi-row VALUES ("insertmanyvalues"), which
     # has a placeholder per value: psycopg parses such a long query anew on every call (it
     # caches queries of at most 50 parameters); this one is parsed once, prepared.
@@ -354,8 +385,16 @@ def _counted_insert(k: int, *, arrays: bool) -> Any:
         return f"CAST(:{column.name} AS {kind}{'[]' if arrays else ''})"
 
     values = ", ".join(value_of(table.c[name]) for name in _INSERTED)
-    source = f"SELECT * FROM unnest({values})" if arrays else f"SELECT {values}"  # noqa: S608 (placeholders only)
-    rows = sa.text(source).columns(*(table.c[name] for name in _INSERTED))
+    names = ", ".join(_INSERTED)  # named, so that a gate's select can name them
+    source = (
+        f"SELECT * FROM unnest({values}) AS given ({names})"  # noqa: S608 (placeholders only)
+        if arrays
+        else f"SELECT * FROM (VALUES ({values})) AS given ({names})"  # noqa: S608
+    )
+    rows: Any = sa.text(source).columns(*(table.c[name] for name in _INSERTED))
+    if gate is not None:
+        given = rows.subquery("given")
+        rows = sa.select(*given.c).where(sa.select(gate.c.ok).scalar_subquery())
     inserted = (
         postgresql.insert(table)
         .from_select(list(_INSERTED), rows)
@@ -363,7 +402,13 @@ def _counted_insert(k: int, *, arrays: bool) -> Any:
         .returning(*(table.c[name] for name in ("id", *_INSERTED)))
         .cte("inserted")
     )
-    return rollups.counted(inserted, k)
+    stored = rollups.counted(inserted, k)
+    if gate is None:
+        return stored
+    each = stored.subquery("stored")
+    return sa.select(gate.c.ok, each.c.idempotency_key, each.c.id).select_from(
+        gate.outerjoin(each, sa.true())
+    )
 
 
 @per_dialect
