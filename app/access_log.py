@@ -66,19 +66,19 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             thread.start()
 
     def emit(self, record: logging.LogRecord) -> None:
+        # Called by Handler.handle, which holds the handler's lock.
         try:
             line = self.format(record) + self.terminator
         except Exception:
             self.handleError(record)
             return
-        with self.lock:  # type: ignore[union-attr]  # Handler.createLock made it
-            self._pending.append(line)
-            self._size += len(line)
-            if self._size >= self.batch_chars or record.levelno >= logging.WARNING:
-                self._write()
+        self._pending.append(line)
+        self._size += len(line)
+        if self._size >= self.batch_chars or record.levelno >= logging.WARNING:
+            self._write()
 
     def flush(self) -> None:
-        with self.lock:  # type: ignore[union-attr]
+        with self.lock:  # type: ignore[union-attr]  # Handler.createLock made it
             self._write()
 
     def _write(self) -> None:
