@@ -10,6 +10,7 @@ lines, so two workers sharing a pipe never split one another's lines. What a har
 database, and error messages (on ``uvicorn.error``) are not buffered.
 """
 
+import contextlib
 import logging
 import re
 import threading
@@ -43,7 +44,7 @@ def mask_survey_token(text: str) -> str:
     return re.sub(r"/s/[^/?#\s]+", "/s/…", text)
 
 
-class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class BatchedStreamHandler(logging.StreamHandler[TextIO]):
     """A stream handler that writes its lines in batches (see the module's docstring): when
     ``batch_chars`` have gathered, when a record of WARNING or above comes, at ``flush()``
     (logging's shutdown calls it), and every ``interval`` seconds from a daemon thread."""
@@ -58,7 +59,8 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         super().__init__(stream)
         self.batch_chars = batch_chars
         self._pending: list[str] = []
-        self._size = 0
+        self._size = 0  # bytes, as the pipe counts them
+        self._closed = threading.Event()
         if interval is not None:
             thread = threading.Thread(
                 target=self._flush_every, args=(interval,), name="access-log", daemon=True
@@ -66,37 +68,41 @@ class BatchedStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             thread.start()
 
     def emit(self, record: logging.LogRecord) -> None:
-        # Called by Handler.handle, which holds the handler's lock.
+        # Called by Handler.handle, which holds the handler's lock. A failed write is handled
+        # as logging handles any (handleError), never raised into the request that logged.
         try:
             line = self.format(record) + self.terminator
+            size = len(line.encode())
+            if self._pending and self._size + size > self.batch_chars:
+                self._write()  # what is gathered first: no write grows past the batch
+            self._pending.append(line)
+            self._size += size
+            if self._size >= self.batch_chars or record.levelno >= logging.WARNING:
+                self._write()
         except Exception:
             self.handleError(record)
-            return
-        self._pending.append(line)
-        self._size += len(line)
-        if self._size >= self.batch_chars or record.levelno >= logging.WARNING:
-            self._write()
 
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]  # Handler.createLock made it
             self._write()
 
+    def close(self) -> None:
+        self._closed.set()  # the flushing thread ends
+        super().close()  # flushes what is gathered
+
     def _write(self) -> None:
         if self._pending:
-            text = "".join(self._pending)
-            self._pending.clear()
+            self.stream.write("".join(self._pending))
+            self._pending.clear()  # only once written: a failed write keeps them for the next
             self._size = 0
-            self.stream.write(text)
         if self.stream and hasattr(self.stream, "flush"):
             self.stream.flush()
 
     def _flush_every(self, interval: float) -> None:
-        stop = threading.Event()  # never set: the thread ends with the process
-        while not stop.wait(interval):
-            try:
+        while not self._closed.wait(interval):
+            # A broken or closed stream: tried again at the next interval, the lines kept.
+            with contextlib.suppress(OSError, ValueError):
                 self.flush()
-            except Exception:  # a closed stream at shutdown: nothing left to write to
-                return
 
 
 def install() -> None:

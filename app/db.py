@@ -158,7 +158,7 @@ class Database:
         # PostgreSQL runs each statement of an unpinned session as its own transaction: no
         # BEGIN and COMMIT (or ROLLBACK) round trips. SQLite keeps its transactions: its BEGIN
         # is in-process and costs nothing, and a writer must take the write lock up front.
-        self._unpinned = engine.dialect.name != "sqlite"
+        self._autocommit_unpinned = engine.dialect.name != "sqlite"
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -176,7 +176,7 @@ class Database:
         instead of one snapshot for all, and on PostgreSQL commit as it runs. For a busy
         page whose few reads need not agree with each other, or a write that is a single
         statement (a lone API response), it saves two round trips to PostgreSQL."""
-        if snapshot or not self._unpinned:
+        if snapshot or not self._autocommit_unpinned:
             with Session(self._write_engine if write else self.engine) as session:
                 yield session
             return

@@ -84,7 +84,8 @@ def main() -> None:
         for app_dir in (args.base, args.new):
             target = make_database(args.database_url)
             targets.append(target)
-            served.append((Server(app_dir.resolve(), target.url, 1), seed(target.url)))
+            seeded = seed(target.url)  # the schema first: the server refuses a database without
+            served.append((Server(app_dir.resolve(), target.url, 1), seeded))
         for server, _ in served:
             server.wait_ready()
         print(f"base: {args.base}\nnew:  {args.new}")

@@ -4,6 +4,7 @@ import io
 import logging
 import threading
 from collections.abc import Iterator
+from typing import TextIO
 
 import pytest
 from uvicorn.logging import AccessFormatter
@@ -64,39 +65,71 @@ def _record(message: str, level: int = logging.INFO) -> logging.LogRecord:
 def test_lines_are_written_together_in_whole_lines() -> None:
     stream = Writes()
     handler = BatchedStreamHandler(stream, batch_chars=100, interval=None)
-    lines = [f"GET /api/v1/responses {n:03d} 201" for n in range(10)]  # 30 characters each
+    lines = [f"GET /api/v1/responses {n:03d} 201" for n in range(10)]  # 30 bytes a line
     for line in lines[:3]:
-        handler.emit(_record(line))
-    assert stream.writes == []  # 93 characters gathered, under the batch
-    handler.emit(_record(lines[3]))
-    assert stream.writes == ["".join(f"{line}\n" for line in lines[:4])]
+        handler.handle(_record(line))
+    assert stream.writes == []  # 90 bytes gathered, under the batch
+    handler.handle(_record(lines[3]))  # would pass it: the three gathered go first
+    assert stream.writes == ["".join(f"{line}\n" for line in lines[:3])]
     for line in lines[4:]:
-        handler.emit(_record(line))
+        handler.handle(_record(line))
     handler.flush()  # logging's shutdown calls it: nothing gathered is lost
     assert "".join(stream.writes) == "".join(f"{line}\n" for line in lines)
     assert all(write.endswith("\n") for write in stream.writes)  # never half a line
-    assert len(stream.writes) == 3
+    assert [len(write) for write in stream.writes] == [90, 90, 90, 30]
 
 
 def test_a_warning_is_written_at_once_with_the_lines_before_it() -> None:
     stream = Writes()
     handler = BatchedStreamHandler(stream, interval=None)
-    handler.emit(_record("GET / 200"))
-    handler.emit(_record("something went wrong", logging.WARNING))
+    handler.handle(_record("GET / 200"))
+    handler.handle(_record("something went wrong", logging.WARNING))
     assert stream.writes == ["GET / 200\nsomething went wrong\n"]
 
 
 def test_gathered_lines_are_written_within_the_interval() -> None:
     stream = Writes()
     handler = BatchedStreamHandler(stream, interval=0.05)
-    handler.emit(_record("GET /healthz 200"))
+    handler.handle(_record("GET /healthz 200"))
     # The flushing thread writes it; the wait ends as soon as it has (bounded, not a timing).
     assert stream.written.wait(timeout=10)
+    handler.close()
     assert stream.writes == ["GET /healthz 200\n"]
 
 
+class Broken(Writes):
+    """A stream whose first write fails (a log reader gone, a full pipe)."""
+
+    def write(self, text: str) -> int:
+        if not self.writes:
+            self.writes.append("")
+            raise BrokenPipeError("the reader went away")
+        return super().write(text)
+
+
+def test_a_failed_write_is_not_raised_and_its_lines_are_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(logging, "raiseExceptions", False)  # handleError prints nothing
+    stream = Broken()
+    handler = BatchedStreamHandler(stream, interval=None)
+    handler.handle(_record("GET / 200", logging.WARNING))  # the request that logged goes on
+    handler.flush()
+    assert stream.writes == ["", "GET / 200\n"]
+
+
+def test_no_write_grows_past_the_batch() -> None:
+    stream = Writes()
+    handler = BatchedStreamHandler(stream, batch_chars=100, interval=None)
+    for _ in range(3):
+        handler.handle(_record("x" * 39))  # 40 bytes a line
+    handler.handle(_record("é" * 20))  # 41 bytes in 21 characters
+    handler.flush()
+    assert [len(w.encode()) for w in stream.writes] == [80, 81]
+
+
 @pytest.fixture
-def uvicorn_access_handler() -> Iterator[logging.StreamHandler]:  # type: ignore[type-arg]
+def uvicorn_access_handler() -> Iterator[logging.StreamHandler[TextIO]]:
     """uvicorn's default access handler on its logger, as its logging configuration sets it."""
     logger = logging.getLogger("uvicorn.access")
     kept = list(logger.handlers)
@@ -108,7 +141,7 @@ def uvicorn_access_handler() -> Iterator[logging.StreamHandler]:  # type: ignore
 
 
 def test_install_batches_uvicorns_access_handler_once(
-    uvicorn_access_handler: logging.StreamHandler,  # type: ignore[type-arg]
+    uvicorn_access_handler: logging.StreamHandler[TextIO],
 ) -> None:
     logger = logging.getLogger("uvicorn.access")
     access_log.install()

@@ -730,6 +730,30 @@ async def test_citizen_post_runs_few_cached_statements(
     assert [s.sql for s in found if not s.cached] == []
 
 
+async def test_counter_limit_sums_every_shard_and_a_refusal_counts_nothing(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    """The counter's hourly limit is spread over several rows: a submission is refused when
+    the sum over all of them would pass it, whichever shard its own hit lands on."""
+    counter = _counter(session)
+    limit = get_settings().rate_per_counter_hour
+    shards = citizen.rate_shards(limit)
+    assert shards > 1
+    window = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    for start in (window, window + timedelta(hours=1)):  # a test crossing the hour sees the same
+        for shard in range(shards):
+            hits = limit // shards + (shard < limit % shards)  # the limit, spread
+            bucket = f"counter:{counter.id}"
+            session.add(RateLimit(bucket=bucket, window_start=start, shard=shard, hits=hits))
+    session.commit()
+    before = _count(session)
+    response = await _post(client, counter, _answers(counter))
+    assert response.status_code == 429
+    assert _count(session) == before
+    summed = select(func.sum(RateLimit.hits)).where(RateLimit.bucket == f"counter:{counter.id}")
+    assert session.exec(summed).one() == 2 * limit  # both hours as preset: nothing counted
+
+
 def test_rate_limits_count_across_sessions_and_shards(private_database: Database) -> None:
     """Hits from separate sessions add up, over one row (a client's small limit, exact) or
     several (a counter's); the hit over the limit is refused and not counted."""

@@ -739,15 +739,20 @@ def accept_screened(
     *, session: Session, screened: list[Screened], limits: Limits, now: datetime
 ) -> list[Accepted]:
     """Count and store screened submissions in one transaction, committed: their hits in
-    one statement, their responses in one insert. Raises ``SurveyRejected`` (429) when any
-    limit would be passed: for several submissions, the caller rolls back and takes them one
-    at a time, so that exactly those over a limit are refused (and not counted)."""
-    limits_hit = [b for one in screened for b in one.buckets]
+    one statement and their responses in one insert (on PostgreSQL, one statement for both).
+    Raises ``SurveyRejected`` (429), the hits rolled back, when any limit would be passed:
+    for several submissions, the caller takes them one at a time, so that exactly those over
+    a limit are refused (and not counted)."""
+    buckets = [b for one in screened for b in one.buckets]
     gate = None
     if is_postgresql(session):  # the hits are counted and checked by the insert's statement
-        gate = rate_gate(limits=limits_hit, now=now)
+        gate = rate_gate(limits=buckets, now=now)
     else:
-        hit_rate_limits(session=session, limits=limits_hit, now=now)
+        try:
+            hit_rate_limits(session=session, limits=buckets, now=now)
+        except SurveyRejected:
+            session.rollback()  # the refused hits are not counted, whatever the caller does
+            raise
     prepared = [
         _prepare(
             session,
@@ -763,6 +768,7 @@ def accept_screened(
     try:
         results = intake.store_prepared(session=session, batches=prepared, gate=gate)
     except intake.GateClosed:
+        session.rollback()  # the refused hits are not counted, whatever the caller does
         raise SurveyRejected(TOO_MANY, status=429) from None
     session.commit()
     if secrets.randbelow(CLEANUP_ODDS) == 0:
