@@ -133,7 +133,7 @@ def uvicorn_access_handler() -> Iterator[logging.StreamHandler[TextIO]]:
     """uvicorn's default access handler on its logger, as its logging configuration sets it."""
     logger = logging.getLogger("uvicorn.access")
     kept = list(logger.handlers)
-    plain = logging.StreamHandler(io.StringIO())
+    plain: logging.StreamHandler[TextIO] = logging.StreamHandler(io.StringIO())
     plain.setFormatter(AccessFormatter("%(message)s"))
     logger.handlers = [plain]
     yield plain
