@@ -500,31 +500,11 @@ def _hit_statement(rows: int) -> sa.TextClause:
 
 
 @cache
-def _hit_and_count_statement(rows: int) -> sa.TextClause:
-    """PostgreSQL: :func:`_hit_statement` and the buckets' sums over their shards in one
-    statement, a round trip fewer on every submission. The sums read the table as it was
-    before the statement (a data-modifying CTE's rows are not seen), so a shard just written
-    is counted from what the upsert returned instead."""
-    upsert = _hit_statement(rows).text
-    sql = (
-        f"WITH hit AS ({upsert} RETURNING bucket, shard, hits) "  # noqa: S608 (placeholders only)
-        "SELECT bucket, sum(hits) FROM ("
-        "SELECT bucket, hits FROM hit UNION ALL "
-        "SELECT bucket, hits FROM rate_limit WHERE window_start = :window "
-        "AND bucket IN (SELECT bucket FROM hit) "
-        "AND (bucket, shard) NOT IN (SELECT bucket, shard FROM hit)"
-        ") AS counted GROUP BY bucket"
-    )
-    return sa.text(sql).bindparams(sa.bindparam("window", type_=_rate.window_start.type))
-
-
-@cache
-def _gate_statement(rows: int) -> sa.CTE:
-    """PostgreSQL: the CTEs of :func:`rate_gate`: ``hit``, the upsert of
-    :func:`_hit_statement`, and ``gate``, one row saying whether every bucket's sum over its
-    shards is within its limit (``cap_buckets`` and ``caps``, two arrays). The sums are
-    those of :func:`_hit_and_count_statement`: the other shards as the table was before the
-    statement, the shards just written as the upsert returned them."""
+def _hit_totals(rows: int) -> sa.Subquery:
+    """PostgreSQL: the upsert of :func:`_hit_statement` as the CTE ``hit`` and each bucket's
+    sum over its shards (``bucket``, ``total``). The sums read the table as it was before the
+    statement (a data-modifying CTE's rows are not seen), so a shard just written is counted
+    from what the upsert returned instead."""
     window = sa.bindparam("window", type_=_rate.window_start.type)
     hit = (
         sa.text(f"{_hit_statement(rows).text} RETURNING bucket, shard, hits")
@@ -538,11 +518,27 @@ def _gate_statement(rows: int) -> sa.CTE:
         sa.tuple_(_rate.bucket, _rate.shard).not_in(sa.select(hit.c.bucket, hit.c.shard)),
     )
     counted = sa.union_all(sa.select(hit.c.bucket, hit.c.hits), others).subquery("counted")
-    totals = (
+    return (
         sa.select(counted.c.bucket, sa.func.sum(counted.c.hits).label("total"))
         .group_by(counted.c.bucket)
         .subquery("totals")
     )
+
+
+@cache
+def _hit_and_count_statement(rows: int) -> sa.Select[Any]:
+    """PostgreSQL: the hits and their sums (:func:`_hit_totals`) in one statement, a round
+    trip fewer on every hit."""
+    totals = _hit_totals(rows)
+    return sa.select(totals.c.bucket, totals.c.total)
+
+
+@cache
+def _gate_statement(rows: int) -> sa.CTE:
+    """PostgreSQL: the gate of :func:`rate_gate`, one row saying whether every bucket's sum
+    (:func:`_hit_totals`, whose upsert it runs) is within its limit (``cap_buckets`` and
+    ``caps``, two arrays)."""
+    totals = _hit_totals(rows)
     caps = (
         sa.text(
             "SELECT * FROM unnest(CAST(:cap_buckets AS VARCHAR[]), CAST(:caps AS INTEGER[])) "
