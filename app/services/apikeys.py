@@ -120,7 +120,8 @@ def presented_key(authorization: str | None) -> str:
 
 
 # The key by its prefix (bind ``prefix``: see :func:`prefix_of`): every API request reads it.
-BY_PREFIX = select(ApiKey).where(ApiKey.prefix == sa.bindparam("prefix"))
+HAS_PREFIX = col(ApiKey.prefix) == sa.bindparam("prefix")
+BY_PREFIX = select(ApiKey).where(HAS_PREFIX)
 
 
 def prefix_of(presented: str) -> str:
@@ -174,7 +175,8 @@ def record_use(*, session: Session, key: ApiKey) -> None:
     ):
         return
     _noted[key.prefix] = now
-    session.expunge(key)  # loaded as it is: the rollback and commit below do not expire it
+    if sa.inspect(key, raiseerr=False) is not None:  # not a read-only copy (ModelColumns)
+        session.expunge(key)  # loaded as it is: the rollback and commit below do not expire it
     session.rollback()  # a fresh transaction (on SQLite, a read one cannot take the lock)
     stale = sa.or_(
         col(ApiKey.last_used_at).is_(None),
