@@ -244,12 +244,18 @@ class ModelColumns(Generic[M]):
         self.columns = [column.label(prefix + column.name) for column in table.columns]
         self._names = [(column.name, prefix + column.name) for column in table.columns]
         self._key = [prefix + column.name for column in table.columns if column.primary_key]
+        self._configured = False
 
     def build(self, row: sa.RowMapping) -> M | None:
         """The model in a row (its ``_mapping``); None when its primary key is NULL (an outer
         join found none)."""
         if all(row[label] is None for label in self._key):
             return None
+        if not self._configured:
+            # The model's attributes read through its mapper, which is set up by the first
+            # ORM query; in a new worker this read may be the first.
+            sa.orm.configure_mappers()
+            self._configured = True
         built = self.model.model_construct(**{name: row[label] for name, label in self._names})
         return cast(M, built)
 

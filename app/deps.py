@@ -1,10 +1,10 @@
 """The FastAPI dependencies every audience shares (API, citizen pages, console): settings, the
 database, and a session per request. Each alias is defined here once."""
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from sqlmodel import Session
 
 from app.config import Settings, get_settings
@@ -22,6 +22,27 @@ async def settings() -> Settings:
 async def database() -> Database:
     """The process's database (``get_database``), as a dependency."""
     return get_database()
+
+
+def _overridden(request: Request, dependency: Callable[[], Any]) -> Any | None:
+    """What the app's override of ``dependency`` gives (tests set them), or None."""
+    override = request.app.dependency_overrides.get(dependency)
+    return None if override is None else override()
+
+
+def settings_of(request: Request) -> Settings:
+    """:func:`settings` for a route outside FastAPI's dependency injection (a plain Starlette
+    route: the two busiest citizen routes, where solving three dependencies cost more CPU
+    than the rest of the page's event-loop work), overrides included."""
+    found = _overridden(request, settings)
+    return get_settings() if found is None else found
+
+
+def database_of(request: Request) -> Database:
+    """:func:`database` for a route outside FastAPI's dependency injection (see
+    :func:`settings_of`), overrides included."""
+    found = _overridden(request, database)
+    return get_database() if found is None else found
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.config import Settings
 from app.db import Database
-from app.deps import DatabaseDep, ReadSession, SettingsDep
+from app.deps import ReadSession, SettingsDep, database_of, settings_of
 from app.errors import AppError
 from app.group_commit import GroupCommit
 from app.services import citizen
@@ -95,7 +95,12 @@ TEXT = {
 async def page_lang(lang: str = "id") -> str:
     """The page's language: ``?lang=en`` for English, anything else Bahasa Indonesia (a
     citizen who edits the link gets a page, not an error)."""
-    return lang if lang in TEXT else "id"  # async: no trip to the threadpool for this
+    return language(lang)  # async: no trip to the threadpool for this
+
+
+def language(lang: str | None) -> str:
+    """:func:`page_lang` of a ``lang`` query value (None: none was given)."""
+    return lang if lang in TEXT else "id"
 
 
 Lang = Annotated[str, Depends(page_lang)]
@@ -248,14 +253,21 @@ def home(request: Request) -> HTMLResponse:
     return templates.TemplateResponse(request, "home.html", context)
 
 
-# The survey page and its submission are the busiest citizen routes: each is async and runs
-# its whole use-case, session included, in one trip to the threadpool (as sync routes with a
-# session dependency they took three, which cost more CPU than their statements).
-@router.api_route("/s/{token}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-async def survey_page(
-    request: Request, token: str, database: DatabaseDep, settings: SettingsDep, lang: Lang
-) -> Response:
-    return await run_in_threadpool(_survey_page, request, token, database, settings, lang)
+# The survey page and its submission are the busiest citizen routes: each runs its whole
+# use-case, session included, in one trip to the threadpool (as sync routes with a session
+# dependency they took three, which cost more CPU than their statements). They are plain
+# Starlette routes (added below, after the functions): FastAPI's solving of their
+# dependencies (database, settings, language, form) cost 50-70 us a request, more than
+# reading the four by hand; neither is in the API's schema.
+async def survey_page(request: Request) -> Response:
+    return await run_in_threadpool(
+        _survey_page,
+        request,
+        request.path_params["token"],
+        database_of(request),
+        settings_of(request),
+        language(request.query_params.get("lang")),
+    )
 
 
 def _survey_page(
@@ -280,17 +292,17 @@ def _survey_page(
     return _render_form(request, context, lang=lang, settings=settings, message=notice)
 
 
-@router.post("/s/{token}", response_class=HTMLResponse)
-async def survey_submit(
-    request: Request,
-    token: str,
-    database: DatabaseDep,
-    settings: SettingsDep,
-    fields: Annotated[dict[str, str] | None, Depends(form_fields)],
-    lang: Lang,
-) -> Response:
+async def survey_submit(request: Request) -> Response:
     # The submissions a worker has in flight are stored together (group commit).
-    return await _SUBMITS.submit(_Post(request, token, database, settings, fields, lang))
+    post = _Post(
+        request,
+        request.path_params["token"],
+        database_of(request),
+        settings_of(request),
+        await form_fields(request),
+        language(request.query_params.get("lang")),
+    )
+    return await _SUBMITS.submit(post)
 
 
 @dataclass(frozen=True)
@@ -445,6 +457,9 @@ def _redirect(post: _Post, accepted: citizen.Accepted) -> Response:
 
 
 _SUBMITS = GroupCommit(_store_posts)
+# HEAD too: chat apps fetch a shared link's headers for a preview.
+router.add_route("/s/{token}", survey_page, methods=["GET", "HEAD"], include_in_schema=False)
+router.add_route("/s/{token}", survey_submit, methods=["POST"], include_in_schema=False)
 
 
 @router.get("/s/{token}/terima-kasih", response_class=HTMLResponse)
