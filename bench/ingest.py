@@ -57,7 +57,7 @@ from urllib.parse import urlencode
 import httpx
 
 DEFAULT_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-UNIT, SERVICE, COUNTER = "bench", "ktp-el", "loket-1"
+PEMDA, UNIT, SERVICE, COUNTER = "bench-pemda", "bench", "ktp-el", "loket-1"
 RELAXED = {
     "SKM_SURVEY_MIN_SECONDS": "0",
     "SKM_RATE_PER_CLIENT_HOUR": "1000000000",
@@ -113,7 +113,8 @@ class Seeded:
 
 
 def seed(url: str) -> Seeded:
-    """Schema, forms, unit ``bench`` with one service and a counter for it, and an API key."""
+    """Schema, forms, unit ``bench`` (under a pemda) with one service and a counter for it,
+    and an API key."""
     from sqlmodel import Session
 
     from app.config import REPO_ROOT
@@ -126,10 +127,15 @@ def seed(url: str) -> Seeded:
     with Session(engine) as session:
         questionnaires.sync_forms(session=session, forms_dir=REPO_ROOT / "survey_forms")
         version, form = questionnaires.current_form(session=session)
+        # Under a pemda, as a real service unit is: its name is on every survey page.
+        org.create_unit(
+            session=session,
+            data=UnitCreate(code=PEMDA, name="Pemerintah Kota Benchmark", time_zone="WITA"),
+        )
         unit = org.create_unit(
             session=session,
             data=UnitCreate(
-                code=UNIT, name="Unit Benchmark", address="Jl. Contoh 1", time_zone="WITA"
+                code=UNIT, name="Unit Benchmark", address="Jl. Contoh 1", parent_code=PEMDA
             ),
         )
         org.create_service(

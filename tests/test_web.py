@@ -487,7 +487,7 @@ async def test_language_switch_is_a_small_link_below_the_header(
 
 
 async def test_page_names_the_pemda_above_the_unit(
-    client: httpx.AsyncClient, session: Session
+    client: httpx.AsyncClient, session: Session, statement_log: StatementLog
 ) -> None:
     pemda = make_unit(session)
     opd = make_unit(session, parent=pemda)
@@ -495,11 +495,33 @@ async def test_page_names_the_pemda_above_the_unit(
     data = CounterCreate(unit_code=unit.code, code="loket-1", name="Loket 1")
     counter = org.create_counter(session=session, data=data)
     html = (await client.get(f"/s/{counter.token}")).text
+    with statement_log.recording() as statements:  # the form's version known by now
+        assert (await client.get(f"/s/{counter.token}")).status_code == 200
+    # The pemda comes with the counter and its unit; the second reads the unit's services
+    # (the counter has no service of its own).
+    assert len(statements) == 2, [s.sql[:60] for s in statements]
     header = html[html.index("<header") : html.index("</header>")]
     assert header.index(f'<p class="pemda">{pemda.name}</p>') < header.index(unit.name)
     assert opd.name not in header
     top = _counter(session)  # a unit at the top of its tree: no pemda line above it
     assert 'class="pemda"' not in (await client.get(f"/s/{top.token}")).text
+
+
+async def test_page_in_a_tree_a_loop_got_into_answers_without_a_pemda(
+    client: httpx.AsyncClient, session: Session
+) -> None:
+    """The pemda is read with the counter by a walk up the tree; a loop (two moves racing on
+    an older version could close one) has no top, and the walk still ends."""
+    first = make_unit(session)
+    second = make_unit(session, parent=first)
+    session.execute(sa.update(Unit).where(col(Unit.id) == first.id).values(parent_id=second.id))
+    session.commit()
+    data = CounterCreate(unit_code=second.code, code="loket-1", name="Loket 1")
+    counter = org.create_counter(session=session, data=data)
+    page = await client.get(f"/s/{counter.token}")
+    assert page.status_code == 200
+    assert second.name in page.text
+    assert 'class="pemda"' not in page.text
 
 
 async def test_landing_page_explains_the_service_in_bahasa_indonesia(

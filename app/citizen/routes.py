@@ -154,7 +154,7 @@ def _blank_survey_html(context: citizen.SurveyContext, *, lang: str, message: st
         message,
         context.version.content_hash,
         context.unit.name,
-        context.pemda.name if context.pemda else None,
+        context.pemda,
         context.counter.name,
         context.counter.token,
         context.counter.kiosk,
@@ -343,7 +343,7 @@ def _alone(post: _Post) -> Response | Exception:
                     now=datetime.now(UTC),
                 )
             except AppError as exc:
-                return _refused(session, post, found.context, exc)
+                return _refused(post, found.context, exc)
         return _redirect(post, accepted)
     except Exception as exc:  # the submission's request raises it
         return exc
@@ -384,9 +384,7 @@ def _screen(
     request, lang = post.request, post.lang
     if post.token not in contexts:
         try:
-            contexts[post.token] = citizen.load_survey(
-                session=session, token=post.token, page=False
-            )
+            contexts[post.token] = citizen.load_survey(session=session, token=post.token)
         except AppError as exc:
             contexts[post.token] = exc
     context = contexts[post.token]
@@ -412,27 +410,24 @@ def _screen(
             now=now,
         )
     except AppError as exc:
-        return _refused(session, post, context, exc)
+        return _refused(post, context, exc)
 
 
-def _refused(
-    session: Session, post: _Post, context: citizen.SurveyContext, exc: AppError
-) -> Response:
+def _refused(post: _Post, context: citizen.SurveyContext, exc: AppError) -> Response:
     """The page answering a refused submission."""
     request, lang, settings = post.request, post.lang, post.settings
     if isinstance(exc, citizen.FormSessionUnknown):
         # A fresh, empty form for this browser: answers posted with another browser's token
         # are not shown back as if this person had chosen them.
-        page = citizen.for_page(session=session, context=context)
         return _render_form(
-            request, page, lang=lang, settings=settings, status=400, message=exc.detail
+            request, context, lang=lang, settings=settings, status=400, message=exc.detail
         )
     if exc.status != 422 or not isinstance(exc, citizen.SurveyRejected):
         return _error_page(request, lang, exc)
     # The form again, with the citizen's answers and what is missing.
     return _render_form(
         request,
-        citizen.for_page(session=session, context=context),
+        context,
         lang=lang,
         settings=settings,
         status=422,
@@ -467,7 +462,7 @@ def survey_thanks(
     request: Request, token: str, session: ReadSession, settings: SettingsDep, lang: Lang
 ) -> Response:
     try:
-        context = citizen.load_survey(session=session, token=token, page=False)
+        context = citizen.load_survey(session=session, token=token)
     except AppError as exc:
         return _error_page(request, lang, exc)
     t = TEXT[lang]
