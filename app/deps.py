@@ -1,6 +1,7 @@
 """The FastAPI dependencies every audience shares (API, citizen pages, console): settings, the
 database, and a session per request. Each alias is defined here once."""
 
+import inspect
 from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
@@ -24,25 +25,32 @@ async def database() -> Database:
     return get_database()
 
 
-def _overridden(request: Request, dependency: Callable[[], Any]) -> Any | None:
-    """What the app's override of ``dependency`` gives (tests set them), or None."""
+def _given(request: Request, dependency: Callable[[], Any], default: Callable[[], Any]) -> Any:
+    """What the app's override of ``dependency`` gives (tests set them), else ``default()``.
+    Only a plain function's value is taken: these routes do not await or close what an
+    ``async def`` or generator override would give, so such an override is refused at once."""
     override = request.app.dependency_overrides.get(dependency)
-    return None if override is None else override()
+    if override is None:
+        return default()
+    value = override()
+    if inspect.isawaitable(value) or inspect.isgenerator(value):
+        if inspect.iscoroutine(value) or inspect.isgenerator(value):
+            value.close()  # never run: no "never awaited" warning
+        raise TypeError(f"an override of {dependency.__name__} must return its value")
+    return value
 
 
 def settings_of(request: Request) -> Settings:
     """:func:`settings` for a route outside FastAPI's dependency injection (a plain Starlette
     route: the two busiest citizen routes, where solving three dependencies cost more CPU
     than the rest of the page's event-loop work), overrides included."""
-    found = _overridden(request, settings)
-    return get_settings() if found is None else found
+    return _given(request, settings, get_settings)  # type: ignore[no-any-return]
 
 
 def database_of(request: Request) -> Database:
     """:func:`database` for a route outside FastAPI's dependency injection (see
     :func:`settings_of`), overrides included."""
-    found = _overridden(request, database)
-    return get_database() if found is None else found
+    return _given(request, database, get_database)  # type: ignore[no-any-return]
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

@@ -188,6 +188,7 @@ def main() -> None:
             SKM_DATABASE_URL=target.url,
             SKM_SECRET_KEY=secrets.token_urlsafe(48),
             SKM_PUBLIC_BASE_URL=ORIGIN,
+            SKM_BACKGROUND_JOBS="false",  # no job round inside a measured one
         )
         from app.config import get_settings
         from app.db import get_database

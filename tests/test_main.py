@@ -578,3 +578,25 @@ async def test_the_heap_built_at_startup_is_left_out_of_full_collections_while_s
         assert gc.get_freeze_count() == 0
     finally:
         get_settings.cache_clear()
+
+
+def test_plain_routes_take_a_dependency_override_and_refuse_one_they_cannot_run(
+    database: Database,
+) -> None:
+    """The survey's plain Starlette routes read the database and settings by hand: a test's
+    override applies to them as to FastAPI's routes, and an ``async def`` override (whose
+    coroutine they would never await) is refused at once rather than handed on."""
+    from starlette.requests import Request
+
+    app = create_app()
+    request = Request({"type": "http", "app": app, "headers": []})
+    assert deps.settings_of(request) is get_settings()
+    app.dependency_overrides[deps.database] = lambda: database
+    assert deps.database_of(request) is database
+
+    async def pending() -> Database:
+        return database
+
+    app.dependency_overrides[deps.database] = pending
+    with pytest.raises(TypeError, match="must return its value"):
+        deps.database_of(request)

@@ -5,6 +5,7 @@ import sys
 
 from sqlmodel import Session
 
+from app.config import REPO_ROOT
 from app.db import ModelColumns
 from app.models import Counter, Service
 from tests.factories import make_unit
@@ -54,6 +55,11 @@ def test_a_model_is_read_in_a_new_process_before_any_orm_query() -> None:
         "print(built.name, built.active)\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=REPO_ROOT,
     )
     assert (done.returncode, done.stdout.strip()) == (0, "Loket True"), done.stderr

@@ -131,7 +131,7 @@ def _error_page(request: Request, lang: str, exc: AppError) -> HTMLResponse:
 
 def unavailable_page(request: Request, headers: dict[str, str]) -> HTMLResponse:
     """The page a citizen sees while the database cannot be reached (503)."""
-    lang = "en" if request.query_params.get("lang") == "en" else "id"
+    lang = language(request.query_params.get("lang"))
     t = TEXT[lang]
     page = _message(request, lang, 503, t["unavailable"], t["unavailable_body"])
     page.headers.update(headers)

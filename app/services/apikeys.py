@@ -175,7 +175,8 @@ def record_use(*, session: Session, key: ApiKey) -> None:
     ):
         return
     _noted[key.prefix] = now
-    if sa.inspect(key, raiseerr=False) is not None:  # not a read-only copy (ModelColumns)
+    state = sa.inspect(key, raiseerr=False)  # None: a read-only copy (ModelColumns)
+    if state is not None and state.session is session:
         session.expunge(key)  # loaded as it is: the rollback and commit below do not expire it
     session.rollback()  # a fresh transaction (on SQLite, a read one cannot take the lock)
     stale = sa.or_(

@@ -162,8 +162,8 @@ def load_survey(*, session: Session, token: str) -> SurveyContext:
         if fixed is not None
         else [
             service
-            for row in session.connection().execute(_SERVICES, {"unit": unit.id})
-            if (service := _SERVICE.build(row._mapping)) is not None
+            for listed in session.connection().execute(_SERVICES, {"unit": unit.id})
+            if (service := _SERVICE.build(listed._mapping)) is not None
         ]
     )
     return SurveyContext(
