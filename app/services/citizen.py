@@ -155,7 +155,7 @@ def load_survey(*, session: Session, token: str) -> SurveyContext:
     if not counter.active or not unit.active:
         raise Gone("this survey is closed")
     version, form = questionnaires.form_from_columns(
-        session, unit, found.version_id, found.content_hash
+        session, unit, row["version_id"], row["content_hash"]
     )
     unit_services = (
         [fixed]

@@ -393,8 +393,8 @@ def _counted_insert(k: int, *, arrays: bool, gate: sa.CTE | None = None) -> Any:
     )
     rows: Any = sa.text(source).columns(*(table.c[name] for name in _INSERTED))
     if gate is not None:
-        source = rows.subquery("source")
-        rows = sa.select(*source.c).where(sa.select(gate.c.ok).scalar_subquery())
+        given = rows.subquery("source")
+        rows = sa.select(*given.c).where(sa.select(gate.c.ok).scalar_subquery())
     inserted = (
         postgresql.insert(table)
         .from_select(list(_INSERTED), rows)
